@@ -1,0 +1,125 @@
+"""The agent interface: a group of agents of one kind and their context pools.
+
+Agents are plain torch (no Gymnasium), so the environments and the trainers'
+differentiable path run the very same regret code, on CPU or GPU.
+
+Shapes: M agents, B windows, H forecast hours, P contexts per agent (padded).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+Contexts = dict[str, Tensor]
+"""One context per agent and window: name -> (M, B) tensor."""
+
+
+@dataclass(frozen=True)
+class ContextPool:
+    """Each agent's own pool of contexts, padded to a rectangle.
+
+    Attributes:
+        values: name -> (M, P) tensor; row m holds agent m's contexts in its
+            first ``count[m]`` columns.
+        count: number of contexts of each agent, (M,) int64, all >= 1.
+    """
+
+    values: dict[str, Tensor]
+    count: Tensor
+
+    @classmethod
+    def from_agents(cls, per_agent: list[dict[str, np.ndarray]]) -> ContextPool:
+        """Pad a list of per-agent pools (name -> (P_m,) array) into one rectangle."""
+        count = np.array([len(next(iter(pool.values()))) for pool in per_agent])
+        if (count < 1).any():
+            raise ValueError(f"agents {np.flatnonzero(count < 1).tolist()} have no context; use fewer agents")
+        width = int(count.max())
+        values = {}
+        for name in per_agent[0]:
+            first = per_agent[0][name]
+            table = np.zeros((len(per_agent), width), dtype=first.dtype)
+            for m, pool in enumerate(per_agent):
+                table[m, : count[m]] = pool[name]
+            values[name] = torch.from_numpy(table)
+        return cls(values, torch.from_numpy(count))
+
+    @property
+    def num_agents(self) -> int:
+        return int(self.count.shape[0])
+
+    def split(self, fraction: float, part: str) -> ContextPool:
+        """The first ``fraction`` of each agent's pool ("train") or the rest ("test").
+
+        Each part keeps at least one context per agent, so every agent needs two.
+        """
+        count = self.count.numpy()
+        if (count < 2).any():
+            raise ValueError(
+                f"agents {np.flatnonzero(count < 2).tolist()} have fewer than 2 contexts to split "
+                "into train and test; use fewer agents"
+            )
+        cut = np.clip(np.round(count * fraction).astype(int), 1, count - 1)
+        bounds = [(0, c) if part == "train" else (c, n) for c, n in zip(cut, count)]
+        return ContextPool.from_agents(
+            [{name: table[m, lo:hi].numpy() for name, table in self.values.items()} for m, (lo, hi) in enumerate(bounds)]
+        )
+
+    def draw(self, batch: int, generator: torch.Generator) -> Contexts:
+        """Draw one context per agent and window, uniformly from each agent's pool."""
+        count = self.count.to(generator.device)
+        u = torch.rand((self.num_agents, batch), generator=generator, device=generator.device)
+        index = (u * count[:, None]).long().minimum(count[:, None] - 1)
+        return {name: table.to(generator.device).gather(1, index) for name, table in self.values.items()}
+
+    def to(self, device: torch.device | str) -> ContextPool:
+        return ContextPool({k: v.to(device) for k, v in self.values.items()}, self.count.to(device))
+
+    def agent_values(self, name: str) -> list[np.ndarray]:
+        """Agent m's contexts ``name`` as a list of (count[m],) arrays."""
+        return [self.values[name][m, : int(self.count[m])].cpu().numpy() for m in range(self.num_agents)]
+
+
+class Agents(ABC):
+    """A group of M downstream agents of one kind.
+
+    Subclasses give the regret of each agent on each window: the cost of the
+    action that is best under the forecast minus the cost of the action that is
+    best under the truth, both paid under the truth (>= 0).
+    """
+
+    smooth: ClassVar[bool]
+    """True when the regret is differentiable in the forecast almost everywhere
+    with a useful gradient (so ``diff`` can train through it)."""
+    need: ClassVar[str]
+    """The context whose distribution tells the agents apart (for Wasserstein ranges)."""
+
+    def __init__(self, pool: ContextPool, label: str) -> None:
+        self.pool = pool
+        self.label = label
+
+    @property
+    def num_agents(self) -> int:
+        return self.pool.num_agents
+
+    @abstractmethod
+    def regret(self, forecast: Tensor, truth: Tensor, contexts: Contexts) -> Tensor:
+        """Regret of each agent on each window.
+
+        Args:
+            forecast: the public model's forecast, (B, H).
+            truth: the true signal, (B, H).
+            contexts: each agent's context for each window, name -> (M, B).
+
+        Returns:
+            (M, B) regret, >= 0, in the agent's cost unit.
+        """
+
+    @abstractmethod
+    def to(self, device: torch.device | str) -> Agents:
+        """A copy of the group on ``device``."""

@@ -1,0 +1,60 @@
+"""Chargers that pick the k cheapest slots of a window (paper Eq. 13 and A.4).
+
+An EV (or a phone charger) needs k slots of its H-slot window at a constant
+rate zeta (kW); it charges in the k slots cheapest under the forecast and
+pays zeta times the true signal summed over them. Its regret is
+
+    C = zeta * (sum of truth over the forecast's k cheapest slots
+                - sum of truth over the truth's k cheapest slots)  >= 0,
+
+exact (no surrogate) and piecewise constant in the forecast: no useful
+gradient, hence the policy gradient.
+
+Vectorised with prefix sums: per window, sort the slots once by the forecast
+and once by the truth; the regret of every k is a difference of prefix sums,
+and each agent picks its k with one gather. O(B H log H + M B).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from eq_gym.agents.base import Agents, ContextPool, Contexts
+
+
+def slot_regret_table(forecast: Tensor, truth: Tensor) -> Tensor:
+    """Regret per unit rate of charging in k slots, for every k.
+
+    Args:
+        forecast: (B, H). truth: (B, H).
+
+    Returns:
+        (H + 1, B): row k is the true cost of the forecast's k cheapest slots
+        minus that of the truth's k cheapest slots (row 0 is zero).
+    """
+    chosen = truth.gather(1, forecast.argsort(dim=1)).cumsum(dim=1)
+    best = truth.sort(dim=1).values.cumsum(dim=1)
+    table = torch.zeros((truth.shape[1] + 1, truth.shape[0]), dtype=truth.dtype, device=truth.device)
+    table[1:] = (chosen - best).T.clamp_min(0.0)  # clamp: only float rounding goes below 0
+    return table
+
+
+def charging_regret(forecast: Tensor, truth: Tensor, rate: Tensor, slots: Tensor) -> Tensor:
+    """Regret of Eq. 13, (M, B), from forecast and truth (B, H), rate and slots (M, B)."""
+    return rate * slot_regret_table(forecast, truth).gather(0, slots)
+
+
+class SlotChargers(Agents):
+    """EVs or phone chargers; contexts: ``rate`` (kW), ``slots`` (k, int64), ``energy`` (kWh)."""
+
+    smooth: ClassVar[bool] = False
+    need: ClassVar[str] = "energy"
+
+    def regret(self, forecast: Tensor, truth: Tensor, contexts: Contexts) -> Tensor:
+        return charging_regret(forecast, truth, contexts["rate"].to(forecast.dtype), contexts["slots"])
+
+    def to(self, device: torch.device | str) -> SlotChargers:
+        return SlotChargers(self.pool.to(device), self.label)

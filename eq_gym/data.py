@@ -1,0 +1,288 @@
+"""The shipped data: the one module that knows where it lies and how to read it.
+
+Everything here is plain numpy/pandas (no Gymnasium, no torch). It turns the
+files of ``envs_data/`` into hourly signals on one UTC time axis, the hourly
+axis of the CAISO MOER file (2019-04-30 00:00 to 2021-09-01 23:00, 20,544
+hours), and into the context pools of the downstream agents.
+
+Signals (all hourly, aligned on that axis):
+
+- carbon: MOER of the chosen CAISO region, kg CO2 per kWh.
+- water: on-site water usage effectiveness (WUE) of a data centre cooled by
+  outside air, L/kWh, from the wet-bulb temperature of the San Diego typical
+  meteorological year (Li et al. 2023; Stull 2011).
+- price: Dutch day-ahead price, EUR/MWh (negative prices are real).
+
+Each environment scales the parts it uses to [0, 10] with the minimum and
+maximum of its training part only (:class:`Signal`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DATA_PACKAGE = "eq_gym.envs_data"
+REGIONS = ("SCE", "PGE")
+SCALE_MAX = 10.0
+"""Upper end of the [0, 10] scale the paper puts every signal on."""
+
+
+def data_file(name: str) -> Path:
+    """Path of a shipped data file; a clear error when it is not installed."""
+    path = Path(str(resources.files(DATA_PACKAGE).joinpath(name)))
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"eq_gym data file {name!r} is missing (looked at {path}). It ships in "
+            "envs_data/: reinstall eq-gym from a full checkout (pip install -e .)."
+        )
+    return path
+
+
+def read_table(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Read a shipped CSV and check that it has ``columns``."""
+    path = data_file(name)
+    try:
+        frame = pd.read_csv(path)
+    except Exception as error:  # pandas raises several kinds for a broken file
+        raise ValueError(f"eq_gym data file {path} cannot be read as CSV: {error}") from error
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"eq_gym data file {path} lacks the columns {missing} (has {list(frame.columns)}); "
+            "restore it from the repository."
+        )
+    return frame
+
+
+# --- the hourly time axis and the three signals ------------------------------
+
+
+@cache
+def _moer(region: str) -> pd.DataFrame:
+    if region not in REGIONS:
+        raise ValueError(f"region={region!r} is not shipped; use one of {REGIONS}")
+    frame = read_table("caiso_sgip_moer_hourly.csv.gz", ("time", "region", "moer", "moer_forecast"))
+    frame = frame[frame["region"] == region]
+    frame = frame.assign(time=pd.to_datetime(frame["time"], format="%Y-%m-%d %H:%M"))
+    return frame.set_index("time").sort_index()
+
+
+def hours(region: str = "SCE") -> pd.DatetimeIndex:
+    """The hourly UTC axis every signal is aligned on, (T,)."""
+    return _moer(region).index
+
+
+def carbon(region: str = "SCE") -> np.ndarray:
+    """Marginal operating emission rate, kg CO2/kWh, (T,) float64."""
+    return _moer(region)["moer"].to_numpy(np.float64)
+
+
+def vendor_carbon_forecast(region: str = "SCE") -> np.ndarray:
+    """WattTime's own forecast of each hour's MOER, made at its start, (T,) float64."""
+    return _moer(region)["moer_forecast"].to_numpy(np.float64)
+
+
+@cache
+def _price_series() -> pd.Series:
+    frame = read_table("nl_day_ahead_price_hourly.csv.gz", ("time", "price_eur_mwh"))
+    frame = frame.dropna(subset=["time"])
+    iso = pd.to_datetime(frame["time"], format="%Y-%m-%d %H:%M", errors="coerce")
+    day_first = pd.to_datetime(frame["time"], format="%d/%m/%Y %H:%M", errors="coerce")
+    times = iso.fillna(day_first)
+    if times.isna().any():
+        bad = frame.loc[times.isna(), "time"].head(3).tolist()
+        raise ValueError(f"nl_day_ahead_price_hourly.csv.gz has times in no known format: {bad}")
+    series = pd.Series(frame["price_eur_mwh"].to_numpy(np.float64), index=times)
+    return series[~series.index.duplicated()].sort_index()
+
+
+def price(region: str = "SCE") -> np.ndarray:
+    """Day-ahead price on the MOER axis, EUR/MWh, (T,) float64."""
+    axis = hours(region)
+    aligned = _price_series().reindex(axis)
+    if aligned.isna().any():
+        raise ValueError(
+            f"nl_day_ahead_price_hourly.csv.gz lacks {int(aligned.isna().sum())} hours of "
+            f"{axis[0]}..{axis[-1]}; restore it from the repository."
+        )
+    return aligned.to_numpy()
+
+
+def wet_bulb_c(dry_bulb_c: np.ndarray, rel_humidity_pct: np.ndarray) -> np.ndarray:
+    """Wet-bulb temperature, deg C, from air temperature and humidity (Stull 2011)."""
+    t, rh = dry_bulb_c, rel_humidity_pct
+    return (
+        t * np.arctan(0.151977 * np.sqrt(rh + 8.313659))
+        + np.arctan(t + rh)
+        - np.arctan(rh - 1.676331)
+        + 0.00391838 * rh**1.5 * np.arctan(0.023101 * rh)
+        - 4.686035
+    )
+
+
+def water_usage_effectiveness(wet_bulb_f: np.ndarray) -> np.ndarray:
+    """On-site WUE, L/kWh, of a cooling tower at a wet-bulb temperature in deg F (Li et al. 2023)."""
+    t = wet_bulb_f
+    wue = 6.0 / 5.0 * (6e-5 * t**3 - 0.01 * t**2 + 0.61 * t - 10.4)
+    return np.maximum(wue, 0.05)
+
+
+def water(region: str = "SCE") -> np.ndarray:
+    """On-site WUE on the MOER axis, L/kWh, (T,) float64.
+
+    The typical year is matched by month, day and hour of local standard time
+    (UTC-8, as TMY files use); 29 February takes 28 February's weather.
+    """
+    frame = read_table(
+        "tmy3_san_diego_weather_hourly.csv.gz", ("month", "day", "hour", "dry_bulb_c", "rel_humidity_pct")
+    )
+    wet = wet_bulb_c(frame["dry_bulb_c"].to_numpy(float), frame["rel_humidity_pct"].to_numpy(float))
+    wue = pd.Series(
+        water_usage_effectiveness(wet * 9.0 / 5.0 + 32.0),
+        index=pd.MultiIndex.from_arrays([frame["month"], frame["day"], frame["hour"]]),
+    )
+    local = hours(region) - pd.Timedelta(hours=8)
+    day = np.where((local.month == 2) & (local.day == 29), 28, local.day)
+    keys = pd.MultiIndex.from_arrays([local.month, day, local.hour + 1])  # TMY hours end at 1..24
+    return wue.reindex(keys).to_numpy()
+
+
+# --- scaling, splits and windows -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A signal scaled to [0, 10] on its training part, with its train/test cut.
+
+    Attributes:
+        values: the scaled signal, (T,) float32.
+        cut: index of the first test hour; hours [0, cut) are the training part.
+        name: what the signal is, for docs and errors.
+    """
+
+    values: np.ndarray
+    cut: int
+    name: str
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """Finite bounds that cover the whole series, with one unit of margin."""
+        return float(np.floor(self.values.min()) - 1.0), float(np.ceil(self.values.max()) + 1.0)
+
+
+def split_cut(length: int, train_fraction: float) -> int:
+    """Index of the first test element of a chronological split."""
+    return int(round(length * train_fraction))
+
+
+def scale_on_train(raw: np.ndarray, cut: int) -> np.ndarray:
+    """Min-max scale ``raw`` to [0, 10] with the minimum and maximum of ``raw[:cut]``."""
+    low, high = raw[:cut].min(), raw[:cut].max()
+    return (raw - low) / (high - low) * SCALE_MAX
+
+
+def carbon_signal(region: str, train_fraction: float) -> Signal:
+    """Carbon (MOER) scaled to [0, 10] on the training part."""
+    raw = carbon(region)
+    cut = split_cut(len(raw), train_fraction)
+    return Signal(scale_on_train(raw, cut).astype(np.float32), cut, f"carbon ({region} MOER)")
+
+
+def ev_signal(region: str, train_fraction: float, gamma: float = 1.0, eta: float = 1.0) -> Signal:
+    """E_t = carbon + gamma * water + eta * price, each part scaled to [0, 10] on the training part."""
+    parts = carbon(region), water(region), price(region)
+    cut = split_cut(len(parts[0]), train_fraction)
+    c, w, p = (scale_on_train(part, cut) for part in parts)
+    return Signal((c + gamma * w + eta * p).astype(np.float32), cut, f"carbon + {gamma}*water + {eta}*price")
+
+
+def vendor_signal(region: str, train_fraction: float) -> np.ndarray:
+    """The vendor's MOER forecast on the same [0, 10] scale as :func:`carbon_signal`, (T,)."""
+    raw = carbon(region)
+    cut = split_cut(len(raw), train_fraction)
+    low, high = raw[:cut].min(), raw[:cut].max()
+    return ((vendor_carbon_forecast(region) - low) / (high - low) * SCALE_MAX).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Forecasting windows of one split.
+
+    Attributes:
+        inputs: the past ``L`` hours before each window, (N, L, 1) float32.
+        targets: the ``H`` hours to forecast, (N, H) float32.
+        start: index on the hourly axis of each window's first target hour, (N,).
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    start: np.ndarray
+
+
+def windows(signal: Signal, split: str, lookback: int, horizon: int) -> Windows:
+    """All windows whose inputs and targets lie inside ``split`` ("train" or "test")."""
+    low, high = (0, signal.cut) if split == "train" else (signal.cut, len(signal.values))
+    start = np.arange(low + lookback, high - horizon + 1)
+    past = start[:, None] + np.arange(-lookback, 0)[None, :]
+    ahead = start[:, None] + np.arange(horizon)[None, :]
+    return Windows(signal.values[past][..., None], signal.values[ahead], start)
+
+
+# --- agent context pools -------------------------------------------------------
+
+
+def azure_demand() -> np.ndarray:
+    """Azure Functions demand every 30 min of 2019, scaled to [0, 10], (17280,) float64."""
+    raw = read_table("azure_functions_demand_2019.csv.gz", ("time", "demand"))["demand"].to_numpy(float)
+    return (raw - raw.min()) / (raw.max() - raw.min()) * SCALE_MAX
+
+
+MIN_SESSION_H, MAX_SESSION_H = 3.0, 12.0
+"""Sessions whose charging lasts outside [3 h, 12 h] are dropped, as in the paper's code."""
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """EV charging sessions of one site, in chronological order.
+
+    Attributes:
+        energy_kwh: energy delivered, (S,).
+        duration_h: charging duration, (S,).
+    """
+
+    energy_kwh: np.ndarray
+    duration_h: np.ndarray
+
+    @property
+    def rate_kw(self) -> np.ndarray:
+        """Constant charging rate, kW: energy over duration."""
+        return self.energy_kwh / self.duration_h
+
+
+def ev_sessions(site: str) -> Sessions:
+    """Charging sessions of ``site`` ("caltech" or "jpl") lasting 3 to 12 hours.
+
+    Caltech's duration is done_charging_time - connection_time; JPL's rows have
+    no done time, so theirs is disconnect_time - connection_time.
+    """
+    frame = read_table(
+        "acn_ev_sessions.csv.gz",
+        ("site", "connection_time", "done_charging_time", "disconnect_time", "kwh_delivered"),
+    )
+    frame = frame[frame["site"] == site]
+    if frame.empty:
+        raise ValueError(f"site={site!r} has no sessions; use 'caltech' or 'jpl'")
+    end_column = "done_charging_time" if site == "caltech" else "disconnect_time"
+    start = pd.to_datetime(frame["connection_time"], format="%Y-%m-%d %H:%M")
+    end = pd.to_datetime(frame[end_column], format="%Y-%m-%d %H:%M")
+    duration = ((end - start).dt.total_seconds() / 3600.0).to_numpy()
+    energy = frame["kwh_delivered"].to_numpy(float)
+    keep = np.isfinite(duration) & (duration >= MIN_SESSION_H) & (duration <= MAX_SESSION_H) & (energy > 0)
+    order = np.argsort(start.to_numpy()[keep], kind="stable")
+    return Sessions(energy[keep][order], duration[keep][order])
