@@ -70,19 +70,42 @@ class ContextPool:
             [{name: table[m, lo:hi].numpy() for name, table in self.values.items()} for m, (lo, hi) in enumerate(bounds)]
         )
 
-    def draw(self, batch: int, generator: torch.Generator) -> Contexts:
-        """Draw one context per agent and window, uniformly from each agent's pool."""
-        count = self.count.to(generator.device)
-        u = torch.rand((self.num_agents, batch), generator=generator, device=generator.device)
-        index = (u * count[:, None]).long().minimum(count[:, None] - 1)
-        return {name: table.to(generator.device).gather(1, index) for name, table in self.values.items()}
-
     def to(self, device: torch.device | str) -> ContextPool:
         return ContextPool({k: v.to(device) for k, v in self.values.items()}, self.count.to(device))
 
     def agent_values(self, name: str) -> list[np.ndarray]:
         """Agent m's contexts ``name`` as a list of (count[m],) arrays."""
         return [self.values[name][m, : int(self.count[m])].cpu().numpy() for m in range(self.num_agents)]
+
+
+class ContextTape:
+    """Draws each agent's contexts for a stream of batches, without replacement.
+
+    At construction every agent's pool is put in a fresh random order and laid
+    out cyclically on a tape of width P + B. Each draw reads B consecutive
+    columns at one random offset: agent m then gets B consecutive contexts of
+    its own cycle, so over many draws each of its contexts is used equally
+    often (stratified sampling), and agents stay independent because their
+    orders are. A draw costs one random number and no copy, which keeps a step
+    with M = 10,000 agents cheap.
+    """
+
+    def __init__(self, pool: ContextPool, keys: tuple[str, ...], batch: int, generator: torch.Generator) -> None:
+        device = generator.device
+        count = pool.count.to(device)
+        width = pool.values[keys[0]].shape[1]
+        keys_random = torch.rand((pool.num_agents, width), generator=generator, device=device)
+        keys_random.masked_fill_(torch.arange(width, device=device)[None, :] >= count[:, None], 2.0)
+        order = keys_random.argsort(dim=1)
+        cycle = torch.arange(width + batch, device=device)[None, :] % count[:, None]
+        columns = order.gather(1, cycle)
+        self.tape = {key: pool.values[key].to(device).gather(1, columns) for key in keys}
+        self.width, self.batch, self.generator = width, batch, generator
+
+    def draw(self) -> Contexts:
+        """One context per agent and window: name -> (M, B) view of the tape."""
+        offset = int(torch.randint(self.width, (1,), generator=self.generator, device=self.generator.device))
+        return {key: table[:, offset : offset + self.batch] for key, table in self.tape.items()}
 
 
 class Agents(ABC):
@@ -98,6 +121,8 @@ class Agents(ABC):
     with a useful gradient (so ``diff`` can train through it)."""
     need: ClassVar[str]
     """The context whose distribution tells the agents apart (for Wasserstein ranges)."""
+    context_keys: ClassVar[tuple[str, ...]]
+    """The contexts :meth:`regret` reads."""
 
     def __init__(self, pool: ContextPool, label: str) -> None:
         self.pool = pool

@@ -52,6 +52,7 @@ class SlotChargers(Agents):
 
     smooth: ClassVar[bool] = False
     need: ClassVar[str] = "energy"
+    context_keys: ClassVar[tuple[str, ...]] = ("rate", "slots")
 
     def regret(self, forecast: Tensor, truth: Tensor, contexts: Contexts) -> Tensor:
         return charging_regret(forecast, truth, contexts["rate"].to(forecast.dtype), contexts["slots"])

@@ -42,6 +42,7 @@ class DataCentres(Agents):
 
     smooth: ClassVar[bool] = True
     need: ClassVar[str] = "demand"
+    context_keys: ClassVar[tuple[str, ...]] = ("demand",)
 
     def __init__(self, pool: ContextPool, lam: Tensor, label: str = "data centres") -> None:
         super().__init__(pool, label)

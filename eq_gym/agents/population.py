@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from eq_gym.agents.base import Agents, Contexts
+from eq_gym.agents.base import Agents, ContextTape, Contexts
 
 QUANTILE_LEVELS = 1000
 """Grid of quantile levels on which Wasserstein distances are computed."""
@@ -29,9 +29,9 @@ class Population:
         """True when every group's regret is differentiable in the forecast."""
         return all(group.smooth for group in self.groups)
 
-    def draw(self, batch: int, generator: torch.Generator) -> list[Contexts]:
-        """One context per agent and window, for each group in order."""
-        return [group.pool.draw(batch, generator) for group in self.groups]
+    def sampler(self, batch: int, generator: torch.Generator) -> ContextSampler:
+        """A fresh sampler of contexts for batches of ``batch`` windows (one per episode or epoch)."""
+        return ContextSampler(self, batch, generator)
 
     def regret(self, forecast: Tensor, truth: Tensor, contexts: list[Contexts]) -> Tensor:
         """Regret matrix C, (M, B), from forecast and truth (B, H)."""
@@ -60,3 +60,14 @@ def wasserstein_range(samples: list[np.ndarray]) -> tuple[float, float]:
     distance = torch.cdist(quantiles, quantiles, p=1.0) / QUANTILE_LEVELS
     pairs = distance[torch.triu_indices(len(samples), len(samples), offset=1).unbind()]
     return float(pairs.min()), float(pairs.max())
+
+
+class ContextSampler:
+    """Contexts of every group of a population, batch after batch (see :class:`ContextTape`)."""
+
+    def __init__(self, population: Population, batch: int, generator: torch.Generator) -> None:
+        self.tapes = [ContextTape(g.pool, g.context_keys, batch, generator) for g in population.groups]
+
+    def draw(self) -> list[Contexts]:
+        """One context per agent and window, for each group in order: name -> (M_g, B)."""
+        return [tape.draw() for tape in self.tapes]

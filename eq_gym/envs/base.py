@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from eq_gym.agents.population import ContextSampler
 from eq_gym.metrics import mean_squared_error
 from eq_gym.objective import REWARD_FORMS, equitable_objective
 from eq_gym.tasks import LOOKBACK, Task, choose, contexts_generator, make_task, positive_int
@@ -53,7 +54,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         self._inputs = self.task.windows.inputs
         self._targets = torch.from_numpy(self.task.windows.targets)
         self._order: np.ndarray | None = None
-        self._generator: torch.Generator | None = None
+        self._contexts: ContextSampler | None = None
         self._step = 0
 
     # --- Gymnasium API ----------------------------------------------------------
@@ -61,7 +62,8 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._order = self.np_random.permutation(self.task.num_windows)
-        self._generator = contexts_generator(int(self.np_random.integers(2**62)))
+        generator = contexts_generator(int(self.np_random.integers(2**62)))
+        self._contexts = self.task.population.sampler(self.batch_size, generator)
         self._step = 0
         return self._observation(), {"time_index": self._batch_start()}
 
@@ -73,7 +75,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         forecast, clipped = self._checked(action)
         batch = self._batch()
         truth = self._targets[batch]
-        contexts = self.task.population.draw(self.batch_size, self._generator)
+        contexts = self._contexts.draw()
         agent_regret = self.task.population.regret(torch.from_numpy(forecast), truth, contexts).mean(dim=1)
         objective = float(equitable_objective(agent_regret, self.q, "paper"))
         loss = objective if self.reward_form == "paper" else float(equitable_objective(agent_regret, self.q, self.reward_form))

@@ -1,0 +1,69 @@
+"""The Equitable Objective and the metrics."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from eq_gym.metrics import equity_metrics, mean_squared_error, normalised_entropy
+from eq_gym.objective import REWARD_FORMS, agent_weights, equitable_objective
+
+regrets = arrays(np.float64, st.integers(2, 40), elements=st.floats(0.0, 50.0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(regrets, st.floats(0.0, 5.0))
+def test_objective_matches_its_definition(cbar, q):
+    paper = float(equitable_objective(torch.from_numpy(cbar), q, "paper"))
+    power_mean = float(equitable_objective(torch.from_numpy(cbar), q, "power_mean"))
+    assert paper == pytest.approx(np.sum(cbar ** (q + 1)), rel=1e-9, abs=1e-300)
+    assert power_mean == pytest.approx(np.mean(cbar ** (q + 1)) ** (1 / (q + 1)), rel=1e-9, abs=1e-300)
+
+
+def test_q_zero_gives_total_and_mean_regret():
+    cbar = torch.tensor([0.5, 1.5, 4.0])
+    assert float(equitable_objective(cbar, 0.0, "paper")) == pytest.approx(6.0)
+    assert float(equitable_objective(cbar, 0.0, "power_mean")) == pytest.approx(2.0)
+
+
+def test_both_forms_stay_finite_at_q_99_where_naive_powers_overflow():
+    cbar = torch.tensor([300.0, 500.0, 1e-3], dtype=torch.float32)
+    assert not torch.isfinite(cbar.pow(100.0)).all()  # the naive float32 power overflows
+    assert float(equitable_objective(cbar, 99.0, "power_mean")) == pytest.approx(500 * (1 / 3 + (0.6**100) / 3) ** 0.01)
+    paper = float(equitable_objective(cbar, 99.0, "paper"))
+    assert np.isfinite(paper) and paper == pytest.approx(500.0**100, rel=1e-6)
+
+
+@pytest.mark.parametrize("form", REWARD_FORMS)
+@pytest.mark.parametrize("q", [0.0, 0.5, 2.0, 19.0])
+def test_agent_weights_are_the_gradient_of_the_objective(form, q):
+    cbar = torch.tensor([0.3, 1.2, 2.5, 0.9], dtype=torch.float64, requires_grad=True)
+    equitable_objective(cbar, q, form).backward()
+    np.testing.assert_allclose(agent_weights(cbar.detach(), q, form).numpy(), cbar.grad.numpy(), rtol=1e-9)
+
+
+def test_unknown_form_is_refused_by_name():
+    with pytest.raises(ValueError, match="form='max'"):
+        equitable_objective(torch.ones(3), 1.0, "max")
+
+
+def test_equity_metrics_against_numpy():
+    cbar = np.random.default_rng(0).gamma(2.0, size=50)
+    got = equity_metrics(cbar)
+    assert got["variance"] == pytest.approx(np.var(cbar))
+    assert got["mean"] == pytest.approx(np.mean(cbar))
+    assert got["c95_c5"] == pytest.approx(np.percentile(cbar, 95) - np.percentile(cbar, 5))
+    shares = cbar / cbar.sum()
+    assert got["entropy"] == pytest.approx(-(shares * np.log(shares)).sum() / np.log(50))
+
+
+def test_entropy_is_one_when_uniform_and_falls_with_concentration():
+    assert normalised_entropy(np.full(7, 2.0)) == pytest.approx(1.0)
+    assert normalised_entropy(np.array([1.0, 1.0, 1.0, 5.0])) < normalised_entropy(np.array([1.0, 1.0, 1.0, 2.0])) < 1.0
+    assert normalised_entropy(np.array([0.0, 0.0, 3.0])) == pytest.approx(0.0)
+
+
+def test_mse():
+    assert mean_squared_error(np.array([[1.0, 2.0]]), np.array([[0.0, 4.0]])) == pytest.approx(2.5)

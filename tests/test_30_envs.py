@@ -1,0 +1,148 @@
+"""The registered envs: Gymnasium's checker, seeding, reward, refusals. Parametrised over the registry."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import eq_gym
+import eq_gym.envs.dc
+from eq_gym.objective import equitable_objective
+
+ENV_IDS = list(eq_gym.ENV_IDS)
+
+
+def truth_action(env, info):
+    """The true targets of the current observation's windows, read from the task."""
+    windows = env.unwrapped.task.windows
+    return windows.targets[np.searchsorted(windows.start, info["time_index"])]
+
+
+def rollout(env, seed, steps, rng_seed=0):
+    rng = np.random.default_rng(rng_seed)
+    obs, info = env.reset(seed=seed)
+    trace = [obs]
+    for _ in range(steps):
+        action = truth_action(env, info) + rng.normal(0.0, 1.0, env.action_space.shape).astype(np.float32)
+        obs, reward, terminated, truncated, info = env.step(action)
+        trace += [obs, reward, info["agent_regret"]]
+    return trace
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_gymnasium_check_env(env_id, split):
+    env = gym.make(env_id, split=split, batch_size=32)
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_seed_and_actions_give_the_same_episode(env_id):
+    first = rollout(gym.make(env_id), seed=7, steps=3)
+    second = rollout(gym.make(env_id), seed=7, steps=3)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    other = rollout(gym.make(env_id), seed=8, steps=3)
+    assert not np.array_equal(first[0], other[0])
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_forecasting_the_truth_gives_zero_regret(env_id):
+    env = gym.make(env_id, q=3.0)
+    obs, info = env.reset(seed=0)
+    for _ in range(3):
+        obs, reward, terminated, truncated, info = env.step(truth_action(env, info))
+        assert reward == 0.0 and info["mse"] == 0.0
+        assert (info["agent_regret"] == 0).all()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("q", [0.0, 1.5, 99.0])
+def test_reward_is_the_q_aggregate_of_agent_regret_in_both_forms(env_id, q):
+    for form in ("paper", "power_mean"):
+        env = gym.make(env_id, q=q, reward_form=form)
+        obs, info = env.reset(seed=1)
+        action = truth_action(env, info) + np.random.default_rng(0).normal(0.0, 2.0, env.action_space.shape)
+        obs, reward, terminated, truncated, info = env.step(action)
+        cbar = info["agent_regret"]
+        assert cbar.shape == (env.unwrapped.task.num_agents,) and (cbar >= 0).all() and cbar.max() > 0
+        assert np.isfinite(reward) and np.isfinite(info["objective"])
+        top = cbar.max()
+        paper = top ** (q + 1) * np.sum((cbar / top) ** (q + 1))
+        power_mean = top * np.mean((cbar / top) ** (q + 1)) ** (1 / (q + 1))
+        assert info["objective"] == pytest.approx(paper, rel=1e-9)
+        assert reward == pytest.approx(-(paper if form == "paper" else power_mean), rel=1e-9)
+        assert info["target"].shape == env.action_space.shape
+        assert info["mse"] == pytest.approx(np.mean((np.clip(action, env.action_space.low, env.action_space.high) - info["target"]) ** 2), rel=1e-5)
+
+
+def test_an_episode_is_one_pass_over_the_split():
+    env = gym.make("EquitablePM-DC-v0", split="test", batch_size=512)
+    obs, info = env.reset(seed=0)
+    seen, steps, terminated = [info["time_index"]], 0, False
+    while not terminated:
+        obs, reward, terminated, truncated, info = env.step(np.full(env.action_space.shape, 5.0, np.float32))
+        steps += 1
+        seen.append(info["time_index"])
+        assert not truncated
+    task = env.unwrapped.task
+    assert steps == task.num_windows // 512
+    assert len(np.unique(np.concatenate(seen[:-1]))) == steps * 512  # no window twice
+    with pytest.raises(RuntimeError, match="episode is over"):
+        env.step(np.full(env.action_space.shape, 5.0, np.float32))
+
+
+def test_out_of_box_actions_are_clipped_and_counted():
+    env = gym.make("EquitablePM-EV-v0", batch_size=4)
+    obs, info = env.reset(seed=0)
+    action = np.full(env.action_space.shape, 1e6)
+    action[0, 0] = env.action_space.high[0, 0] - 1.0
+    obs, reward, terminated, truncated, info = env.step(action)
+    assert info["clipped"] == action.size - 1 and np.isfinite(reward)
+    env.reset(seed=0)
+    obs, clipped_reward, *_ = env.step(np.clip(action, env.action_space.low, env.action_space.high))
+    assert clipped_reward == reward
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(q=-1.0), "q=-1.0"),
+        (dict(q=float("nan")), "q=nan"),
+        (dict(batch_size=0), "batch_size=0"),
+        (dict(batch_size=10**6), "batch_size=1000000"),
+        (dict(split="valid"), "split='valid'"),
+        (dict(agents="mixed"), "agents='mixed'"),
+        (dict(lambdas="random"), "lambdas='random'"),
+        (dict(num_agents=1), "num_agents=1"),
+        (dict(num_agents=2.5), "num_agents=2.5"),
+        (dict(reward_form="log"), "reward_form='log'"),
+        (dict(region="ERCOT"), "region='ERCOT'"),
+    ],
+)
+def test_bad_keywords_are_refused_by_name(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        gym.make("EquitablePM-DC-v0", **kwargs)
+
+
+def test_lambdas_is_a_dc_keyword_only():
+    with pytest.raises(TypeError, match="lambdas"):
+        gym.make("EquitablePM-EV-v0", lambdas="same")
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_nan_inf_and_wrong_shapes_are_refused(env_id):
+    env = gym.make(env_id, batch_size=8)
+    env.reset(seed=0)
+    action = np.ones(env.action_space.shape, np.float32)
+    action[2, 0], action[5, -1] = np.nan, np.inf
+    with pytest.raises(ValueError, match=r"2 NaN or inf entries, at \(window, hour\) \[\(2, 0\), \(5, "):
+        env.step(action)
+    with pytest.raises(ValueError, match=r"action has shape \(8,\)"):
+        env.step(np.ones(8, np.float32))
+
+
+def test_step_before_reset_is_refused():
+    env = eq_gym.envs.dc.DataCentreEnv(batch_size=4)
+    with pytest.raises(RuntimeError, match="before reset"):
+        env.step(np.ones((4, 1), np.float32))
