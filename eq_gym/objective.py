@@ -56,3 +56,17 @@ def agent_weights(agent_regret: Tensor, q: float, form: str = "paper") -> Tensor
         return (q + 1.0) * top**q * (values / top) ** q
     mean_power = equitable_objective(values, q, "power_mean").clamp_min(torch.finfo(torch.float64).tiny)
     return (values / mean_power.unsqueeze(-1)) ** q / values.shape[-1]
+
+
+def mse_weight(num_agents: int, form: str = "paper") -> float:
+    """Factor of the MSE in the combined objective: paper A.5 sums each agent's MSE
+    (M times the shared forecast's MSE); the power-mean form keeps one agent's scale."""
+    return float(num_agents) if form == "paper" else 1.0
+
+
+def combined_objective(agent_regret: Tensor, mse: Tensor, q: float, beta: float, form: str = "paper") -> Tensor:
+    """(1 - beta) * L_q + beta * L_f (paper Eq. 36), float64; beta = 0 gives L_q alone."""
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"beta={beta!r} is not allowed; use a number in [0, 1]")
+    weight = mse_weight(agent_regret.shape[-1], form)
+    return (1.0 - beta) * equitable_objective(agent_regret, q, form) + beta * weight * mse.double()

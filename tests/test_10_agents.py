@@ -87,13 +87,13 @@ def test_charging_regret_equals_brute_force_over_slot_subsets(forecast, truth, s
 
 @settings(max_examples=100, deadline=None)
 @given(
-    arrays(np.float32, (8, 12), elements=signal_values),
+    arrays(np.int64, (8, 12), elements=st.integers(0, 60)),  # a grid: ties happen, and stay ties
     arrays(np.float32, (8, 12), elements=signal_values),
     arrays(np.int64, (4, 8), elements=st.integers(0, 12)),
 )
 def test_charging_regret_is_nonnegative_zero_at_truth_and_order_invariant(forecast, truth, slots):
     rate = torch.ones(slots.shape)
-    f, t, k = torch.from_numpy(forecast), torch.from_numpy(truth), torch.from_numpy(slots)
+    f, t, k = torch.from_numpy(forecast / 4).float(), torch.from_numpy(truth), torch.from_numpy(slots)
     regret = charging_regret(f, t, rate, k)
     assert (regret >= 0).all()
     assert (charging_regret(t, t, rate, k) == 0).all()
@@ -151,3 +151,10 @@ def test_different_agents_are_further_apart_than_similar_ones():
         (s_low, s_high), = similar.values()
         (d_low, d_high), = different.values()
         assert d_high > 3 * s_high
+
+
+def test_tied_forecasts_choose_the_earlier_slots():
+    forecast = torch.zeros(1, 4)
+    truth = torch.tensor([[4.0, 3.0, 2.0, 1.0]])
+    regret = charging_regret(forecast, truth, torch.ones(1, 1), torch.tensor([[2]]))
+    assert float(regret) == (4.0 + 3.0) - (1.0 + 2.0)

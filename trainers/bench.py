@@ -22,10 +22,23 @@ from eq_gym.agents.charging import SlotChargers
 from eq_gym.agents.population import Population
 
 
+def cpu_name() -> str:
+    """The CPU model (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
     """One line naming the machine a figure was measured on."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{platform.processor() or platform.machine()}, {cores} CPU cores, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{cpu_name()}, {cores} CPU cores{gpu}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
 
 
 def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
@@ -116,3 +129,57 @@ def print_env_rows(rows: list[dict]) -> None:
                 f"{row['loop_ms']:.1f} ms -> env step {row['step_speedup']:.0f}x faster, "
                 f"regret {row['regret_speedup']:.0f}x faster"
             )
+
+
+TRAIN_CASES = (
+    ("EquitablePM-EV-v0", "transformer", "rloo"),
+    ("EquitablePM-EV-v0", "transformer", "pg"),
+    ("EquitablePM-DC-v0", "lstm", "diff"),
+    ("EquitablePM-DC-v0", "lstm", "mse"),
+)
+
+
+def bench_train(repeats: int = 30) -> list[dict]:
+    """Windows/s of one training step (B = 128, paper sizes), and the share of it spent in the regret."""
+    from trainers.config import TrainConfig
+    from trainers.estimators import ESTIMATORS, Batch
+    from trainers.evaluate import task_of
+    from trainers.loop import train_step
+    from trainers.policy import build_policy
+
+    rows = []
+    for env, backbone, algo in TRAIN_CASES:
+        config = TrainConfig(env=env, backbone=backbone, algo=algo, q=1.0)
+        task = task_of(env, "train", {})
+        generator = torch.Generator().manual_seed(0)
+        size = config.batch_size
+        batch = Batch(
+            inputs=torch.from_numpy(task.windows.inputs[:size]),
+            targets=torch.from_numpy(task.windows.targets[:size]),
+            contexts=task.population.sampler(size, generator).draw(),
+            global_size=size,
+            noise=lambda samples: torch.randn((samples, size, task.horizon), generator=generator),
+        )
+        values = task.signal.values[: task.signal.cut]
+        policy = build_policy(config, task.horizon, float(values.mean()), float(values.std()))
+        estimator = ESTIMATORS[algo](task.population, config.q, config.beta, config.form, config.samples)
+        policy.log_std.requires_grad_(estimator.stochastic)
+        optimizer = torch.optim.Adam([p for p in policy.parameters() if p.requires_grad], lr=config.learning_rate)
+        step_s = median_seconds(lambda: train_step(policy, estimator, optimizer, batch), repeats)
+        forecasts = (config.samples if algo == "rloo" else 1) * size
+        truth = batch.targets.repeat(forecasts // size, 1)
+        contexts = [{k: v.repeat(1, forecasts // size) for k, v in ctx.items()} for ctx in batch.contexts]
+        regret_s = median_seconds(lambda: task.population.regret(truth + 0.5, truth, contexts), repeats)
+        rows.append({"env": env, "backbone": backbone, "algo": algo, "M": task.num_agents, "B": size,
+                     "step_ms": 1e3 * step_s, "windows_per_s": size / step_s, "regret_share": regret_s / step_s})
+    return rows
+
+
+def print_train_rows(rows: list[dict]) -> None:
+    print(f"Training step benchmark (medians, q = 1, B = 128) on {machine()}")
+    for row in rows:
+        print(
+            f"  {row['env']:<20} {row['backbone']:<11} {row['algo']:<4} M={row['M']:<3} "
+            f"step {row['step_ms']:7.2f} ms  {row['windows_per_s']:8.0f} windows/s  "
+            f"regret {100 * row['regret_share']:4.1f} % of the step"
+        )

@@ -8,7 +8,8 @@ pays zeta times the true signal summed over them. Its regret is
                 - sum of truth over the truth's k cheapest slots)  >= 0,
 
 exact (no surrogate) and piecewise constant in the forecast: no useful
-gradient, hence the policy gradient.
+gradient, hence the policy gradient. Slots the forecast ties go to the
+earlier slot (a stable sort), so a flat forecast charges first-come.
 
 Vectorised with prefix sums: per window, sort the slots once by the forecast
 and once by the truth; the regret of every k is a difference of prefix sums,
@@ -35,7 +36,7 @@ def slot_regret_table(forecast: Tensor, truth: Tensor) -> Tensor:
         (H + 1, B): row k is the true cost of the forecast's k cheapest slots
         minus that of the truth's k cheapest slots (row 0 is zero).
     """
-    chosen = truth.gather(1, forecast.argsort(dim=1)).cumsum(dim=1)
+    chosen = truth.gather(1, forecast.argsort(dim=1, stable=True)).cumsum(dim=1)
     best = truth.sort(dim=1).values.cumsum(dim=1)
     table = torch.zeros((truth.shape[1] + 1, truth.shape[0]), dtype=truth.dtype, device=truth.device)
     table[1:] = (chosen - best).T.clamp_min(0.0)  # clamp: only float rounding goes below 0

@@ -1,0 +1,74 @@
+"""The training loop end to end, small: it learns, resumes exactly, logs and writes metrics.json."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from trainers.checkpoint import CHECKPOINT
+from trainers.config import TrainConfig
+from trainers.logging import EPOCH_TAGS
+from trainers.loop import train
+
+DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo",
+               "q", "beta", "seed", "backbone", "wall_s"}
+SMALL_DC = dict(env="EquitablePM-DC-v0", algo="diff", q=1.0, lr=1e-3, hidden=16, agents="different", lambdas="different")
+SMALL_EV = dict(env="EquitablePM-EV-v0", algo="rloo", q=1.0, lr=3e-3, d_model=32, heads=2, num_agents=20)
+
+
+def run(tmp_path: Path, name: str, **kwargs) -> dict:
+    return train(TrainConfig(out=tmp_path / name, **kwargs))
+
+
+def test_diff_lowers_the_test_regret_on_dc(tmp_path):
+    untrained = run(tmp_path, "dc0", epochs=0, **SMALL_DC)
+    trained = run(tmp_path, "dc2", epochs=2, **SMALL_DC)
+    assert trained["mean"] < 0.5 * untrained["mean"]
+
+
+def test_rloo_lowers_the_test_regret_on_ev(tmp_path):
+    untrained = run(tmp_path, "ev0", epochs=0, **SMALL_EV)
+    trained = run(tmp_path, "ev2", epochs=2, **SMALL_EV)
+    assert trained["mean"] < 0.7 * untrained["mean"]
+
+
+def test_diff_is_refused_on_ev_by_name(tmp_path):
+    with pytest.raises(ValueError, match="algo 'diff'.*EV chargers.*use rloo or pg"):
+        run(tmp_path, "refused", epochs=1, **{**SMALL_EV, "algo": "diff"})
+
+
+@pytest.mark.parametrize("setting", [SMALL_DC, {**SMALL_EV, "batch_size": 512}])
+def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, setting):
+    straight = run(tmp_path, "straight", epochs=2, **setting)
+    run(tmp_path, "resumed", epochs=1, **setting)
+    resumed = run(tmp_path, "resumed", epochs=2, resume=True, **setting)
+    a = torch.load(tmp_path / "straight" / CHECKPOINT, weights_only=False)
+    b = torch.load(tmp_path / "resumed" / CHECKPOINT, weights_only=False)
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    assert a["estimator"] == b["estimator"]
+    assert {k: straight[k] for k in EPOCH_TAGS} == {k: resumed[k] for k in EPOCH_TAGS}
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    run(tmp_path, "a", epochs=1, **SMALL_DC)
+    with pytest.raises(ValueError, match=r"other settings \(q: 1.0 -> 3.0\)"):
+        run(tmp_path, "a", epochs=2, resume=True, **{**SMALL_DC, "q": 3.0})
+
+
+def test_run_folder_has_metrics_tensorboard_tags_and_checkpoint(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    metrics = run(tmp_path, "logged", epochs=1, **SMALL_EV)
+    folder = tmp_path / "logged"
+    written = json.loads((folder / "metrics.json").read_text())
+    assert DESIGN_KEYS <= set(written) and written == metrics
+    assert len(written["agent_regret"]) == 20 and written["env_kwargs"]["num_agents"] == 20
+    events = EventAccumulator(str(folder), size_guidance={"histograms": 0, "scalars": 0}).Reload()
+    tags = set(events.Tags()["scalars"])
+    expected = {f"charts/{k}" for k in EPOCH_TAGS} | {"losses/loss", "losses/objective", "losses/mse",
+                                                      "policy/std", "perf/windows_per_s"}
+    assert expected <= tags, expected - tags
+    assert "charts/agent_regret" in events.Tags()["histograms"]
+    assert (folder / CHECKPOINT).is_file()

@@ -1,0 +1,59 @@
+"""eqpm: the real command, tiny; its options agree with the config, the registry and the docs."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trainers.cli import main, parser
+from trainers.config import TrainConfig
+from trainers.estimators import ESTIMATORS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def eqpm(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "trainers.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_train_help_lists_every_config_field():
+    text = eqpm("train", "--help").stdout
+    for field in dataclasses.fields(TrainConfig):
+        assert "--" + field.name.replace("_", "-") in text, field.name
+
+
+def test_algo_choices_are_the_registry_and_each_is_documented():
+    train = parser()._subparsers._group_actions[0].choices["train"]
+    algo = next(a for a in train._actions if a.dest == "algo")
+    assert tuple(algo.choices) == tuple(ESTIMATORS)
+    docs = (ROOT / "docs" / "trainers.md").read_text()
+    for name in ESTIMATORS:
+        assert f"`{name}`" in docs, name
+
+
+def test_epochs_zero_evaluates_the_untrained_model(tmp_path):
+    done = eqpm("train", "--env", "EquitablePM-DC-v0", "--algo", "mse", "--epochs", "0", "--out", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["epochs"] == 0 and metrics["algo"] == "mse" and metrics["backbone"] == "lstm"
+    again = eqpm("evaluate", "--run", str(tmp_path / "r"))
+    assert again.returncode == 0 and f"mean={metrics['mean']:.6g}" in again.stdout
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["train", "--env", "EquitablePM-EV-v0", "--algo", "diff", "--epochs", "1"], "algo 'diff'"),
+        (["train", "--env", "EquitablePM-DC-v0", "--beta", "1.5", "--algo", "diff", "--epochs", "1"], "beta=1.5"),
+        (["train", "--env", "EquitablePM-DC-v0", "--resume"], "no checkpoint"),
+        (["evaluate", "--forecaster", "vendor", "--env", "EquitablePM-EV-v0"], "Use it on EquitablePM-DC-v0"),
+        (["evaluate"], "either --run DIR"),
+    ],
+)
+def test_a_refused_combination_exits_2_with_one_line(tmp_path, args, reason, capsys):
+    assert main([*args, *(["--out", str(tmp_path / "x")] if args[0] == "train" else [])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("eqpm: error:") and reason in err and "\n" not in err

@@ -1,0 +1,54 @@
+"""Backbones: a window of past hours (B, L, F) -> features (B, D).
+
+Both treat each window on its own: the LSTM runs along one window's hours,
+and the Transformer attends over the time steps of one window (batch-first,
+no mask needed), never across the windows of a batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+
+class LSTMBackbone(nn.Module):
+    """One-layer LSTM; features are its last hidden state (paper: hidden 50)."""
+
+    def __init__(self, features: int = 1, hidden: int = 50) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, batch_first=True)
+        self.out_features = hidden
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, L, F) -> (B, hidden)."""
+        _, (h, _) = self.lstm(x)
+        return h[-1]
+
+
+class TransformerBackbone(nn.Module):
+    """Linear embedding, sinusoidal positional encoding, one encoder layer; features are
+    the mean over the window's time steps (paper: feature size 250)."""
+
+    def __init__(self, features: int = 1, d_model: int = 250, heads: int = 5, max_len: int = 512) -> None:
+        super().__init__()
+        if d_model % heads:
+            raise ValueError(f"heads={heads} must divide d_model={d_model}")
+        self.embed = nn.Linear(features, d_model)
+        position = torch.arange(max_len)[:, None]
+        frequency = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+        encoding = torch.zeros(max_len, d_model)
+        encoding[:, 0::2] = torch.sin(position * frequency)
+        encoding[:, 1::2] = torch.cos(position * frequency[: d_model // 2])
+        self.register_buffer("positional", encoding, persistent=False)
+        self.encoder = nn.TransformerEncoderLayer(d_model, heads, dim_feedforward=2 * d_model, dropout=0.0, batch_first=True)
+        self.out_features = d_model
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, L, F) -> (B, d_model)."""
+        h = self.embed(x) + self.positional[: x.shape[1]]
+        return self.encoder(h).mean(dim=1)
+
+
+BACKBONES = {"lstm": LSTMBackbone, "transformer": TransformerBackbone}

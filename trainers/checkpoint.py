@@ -1,0 +1,57 @@
+"""Checkpoints: written atomically each epoch, read back by ``--resume``.
+
+A checkpoint holds the model, the optimiser, the scheduler, the RNG states,
+the epochs done and the config. It is written to a temporary file and moved
+over the old one (``os.replace``), so a crash never leaves a torn file.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CHECKPOINT = "checkpoint.pt"
+RESUMABLE_CHANGES = {"epochs", "resume", "device", "out"}
+"""Config fields that may differ between a run and its resumption."""
+
+
+def rng_states() -> dict[str, Any]:
+    states = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def save(folder: Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` to ``folder/checkpoint.pt`` atomically."""
+    path = folder / CHECKPOINT
+    temporary = path.with_suffix(".pt.tmp")
+    torch.save(state, temporary)
+    os.replace(temporary, path)
+    return path
+
+
+def load(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Read ``folder/checkpoint.pt``, refusing one made with another config."""
+    path = folder / CHECKPOINT
+    if not path.is_file():
+        raise ValueError(f"--resume: no checkpoint at {path}; start the run without --resume")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    changed = {k for k in config if k not in RESUMABLE_CHANGES and state["config"].get(k) != config[k]}
+    if changed:
+        details = ", ".join(f"{k}: {state['config'].get(k)!r} -> {config[k]!r}" for k in sorted(changed))
+        raise ValueError(f"--resume: {path} was made with other settings ({details}); use a new --out")
+    return state

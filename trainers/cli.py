@@ -1,0 +1,144 @@
+"""``eqpm``: the command line, thin: parse -> config -> call.
+
+    eqpm train --env EquitablePM-EV-v0 --algo rloo --q 19 --epochs 10 --out runs/ev-q19
+    eqpm evaluate --run runs/ev-q19
+    eqpm evaluate --forecaster vendor --env EquitablePM-DC-v0
+    eqpm bench env
+
+A refused combination exits with status 2 and a one-line reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+from pathlib import Path
+
+from eq_gym import ENV_IDS
+from trainers.config import TrainConfig
+from trainers.estimators import ESTIMATORS
+
+CHOICES = {
+    "env": tuple(ENV_IDS),
+    "algo": tuple(ESTIMATORS),
+    "backbone": ("lstm", "transformer"),
+    "form": ("paper", "power_mean"),
+    "device": ("auto", "cpu", "cuda"),
+    "agents": ("similar", "different"),
+    "lambdas": ("same", "different"),
+    "region": ("SCE", "PGE"),
+}
+ENV_KEYWORDS = ("agents", "lambdas", "num_agents", "region")
+
+
+def _scalar_type(annotation: str):
+    """int, float, str or Path from a dataclass annotation such as 'float | None'."""
+    for name, kind in (("Path", Path), ("float", float), ("int", int), ("bool", bool)):
+        if name in annotation:
+            return kind
+    return str
+
+
+def add_config_flags(parser: argparse.ArgumentParser, fields: typing.Iterable[str] | None = None) -> None:
+    """One flag per TrainConfig field (or the named ones), with its default and help."""
+    for f in dataclasses.fields(TrainConfig):
+        if fields is not None and f.name not in fields:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind = _scalar_type(str(f.type))
+        help_text = f"{f.metadata['help']} (default: {f.default})"
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
+        else:
+            parser.add_argument(flag, type=kind, default=f.default, choices=CHOICES.get(f.name), help=help_text)
+
+
+def config_from(args: argparse.Namespace) -> TrainConfig:
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from trainers.loop import train
+
+    metrics = train(config_from(args))
+    if metrics:
+        print(format_metrics(metrics))
+        print(f"wrote {Path(args.out) / 'metrics.json'}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from trainers.evaluate import evaluate_forecaster, evaluate_run
+
+    if (args.run is None) == (args.forecaster is None):
+        raise ValueError("give either --run DIR (a trained model) or --forecaster NAME (a reference forecaster)")
+    if args.run is not None:
+        metrics = evaluate_run(Path(args.run), args.split, args.device)
+    else:
+        env_kwargs = {k: getattr(args, k) for k in ENV_KEYWORDS if getattr(args, k) is not None}
+        metrics = evaluate_forecaster(args.forecaster, args.env, args.split, env_kwargs)
+    print(format_metrics(metrics))
+    if args.out is not None:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        print(f"wrote {Path(args.out) / 'metrics.json'}")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from trainers import bench
+
+    if args.what == "env":
+        bench.print_env_rows(bench.bench_env(repeats=args.repeats))
+    else:
+        bench.print_train_rows(bench.bench_train(repeats=args.repeats))
+
+
+def format_metrics(metrics: dict) -> str:
+    keys = ("variance", "mean", "c95_c5", "mse", "entropy")
+    return "  ".join(f"{k}={metrics[k]:.6g}" for k in keys)
+
+
+def parser() -> argparse.ArgumentParser:
+    from eq_gym.forecasters import FORECASTERS
+
+    root = argparse.ArgumentParser(prog="eqpm", description="Train and evaluate socially-equitable public models.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a public model; writes TensorBoard events, checkpoint.pt, metrics.json")
+    add_config_flags(train)
+    train.set_defaults(run_command=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="metrics of a trained run or a reference forecaster on a split")
+    evaluate.add_argument("--run", type=Path, help="run folder of `eqpm train` (uses its checkpoint.pt)")
+    evaluate.add_argument("--forecaster", choices=FORECASTERS, help="a reference forecaster instead of a run")
+    evaluate.add_argument("--env", choices=CHOICES["env"], default="EquitablePM-DC-v0", help="env of --forecaster")
+    for keyword in ENV_KEYWORDS:
+        kind = int if keyword == "num_agents" else str
+        evaluate.add_argument("--" + keyword.replace("_", "-"), type=kind, choices=CHOICES.get(keyword), help=f"env keyword {keyword} (--forecaster)")
+    evaluate.add_argument("--split", choices=("train", "test"), default="test", help="split to evaluate on (default: test)")
+    evaluate.add_argument("--device", choices=CHOICES["device"], default="auto", help="device (default: auto)")
+    evaluate.add_argument("--out", type=Path, help="folder to write metrics.json into")
+    evaluate.set_defaults(run_command=cmd_evaluate)
+
+    bench = commands.add_parser("bench", help="throughput benchmarks (medians, with the machine named)")
+    bench.add_argument("what", choices=("env", "train"), help="env: EV env steps/s; train: training windows/s")
+    bench.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
+    bench.set_defaults(run_command=cmd_bench)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.run_command(args)
+    except ValueError as error:
+        print(f"eqpm: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

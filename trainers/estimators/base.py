@@ -1,0 +1,130 @@
+"""What every estimator shares: the batch it sees and the global sums it needs.
+
+An estimator turns one batch into a loss whose gradient estimates the
+gradient of the run's objective. Every quantity that averages over windows
+goes through :func:`trainers.distributed.all_sum`, so under torchrun each
+rank's loss equals the single-process loss of the global batch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from eq_gym.agents.base import Contexts
+from eq_gym.agents.population import Population
+from trainers.distributed import all_sum
+
+
+@dataclass
+class Batch:
+    """This rank's share of one global batch.
+
+    Attributes:
+        inputs: past hours, (B, L, 1). targets: true hours, (B, H).
+        contexts: each group's contexts for these windows, name -> (M_g, B).
+        global_size: windows in the global batch (all ranks).
+        noise: ``noise(S)`` gives standard normal draws (S, B, H), this rank's
+            share of draws made for the whole global batch.
+    """
+
+    inputs: Tensor
+    targets: Tensor
+    contexts: list[Contexts]
+    global_size: int
+    noise: Callable[[int], Tensor]
+
+
+@dataclass
+class StepResult:
+    """A loss to backpropagate and what to log about the batch.
+
+    Attributes:
+        loss: scalar whose gradient is the estimate.
+        objective: the run's objective on the batch (of the sampled forecasts
+            for the policy-gradient estimators), float64 scalar.
+        agent_regret: Cbar of the batch, (M,).
+        mse: MSE of the mean forecast on the batch.
+    """
+
+    loss: Tensor
+    objective: Tensor
+    agent_regret: Tensor
+    mse: Tensor
+
+
+class Estimator(ABC):
+    """One way to estimate the gradient of (1 - beta) L_q + beta L_f."""
+
+    name: ClassVar[str]
+    needs_smooth_agents: ClassVar[bool] = False
+    stochastic: ClassVar[bool] = False
+    """True when the estimator samples forecasts (and so trains the policy's std)."""
+
+    def __init__(self, population: Population, q: float, beta: float, form: str, samples: int) -> None:
+        if self.needs_smooth_agents and not population.smooth:
+            rough = [g.label for g in population.groups if not g.smooth]
+            raise ValueError(
+                f"algo '{self.name}' backpropagates through the agents' regret, but {', '.join(rough)} "
+                "choose discrete slots (no useful gradient); use rloo or pg on this env"
+            )
+        self.population, self.q, self.beta, self.form, self.samples = population, q, beta, form, samples
+        self.scale = RunningScale()
+
+    def state_dict(self) -> dict:
+        """What a checkpoint needs to resume the estimator exactly."""
+        return {"scale": self.scale.value}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scale.value = state["scale"]
+
+    @abstractmethod
+    def step(self, mean: Tensor, log_std: Tensor, batch: Batch) -> StepResult:
+        """The loss for one batch, from the policy's output on it: mean (B, H), log std (H,)."""
+
+
+class RunningScale:
+    """A positive scale to divide losses by, from the batches before this one.
+
+    L_q reaches 1e50 at q + 1 = 40 once mean regrets pass 20, beyond float32
+    gradients. Dividing a loss by a factor that does not depend on the current
+    batch keeps its gradient unbiased in direction and its size O(1): a
+    slowly varying step size, which Adam's normalisation all but cancels. The
+    factor is an exponential moving average (``decay``) of past batches'
+    values; the first batch uses its own value.
+    """
+
+    def __init__(self, decay: float = 0.9) -> None:
+        self.decay = decay
+        self.value: float | None = None
+
+    def __call__(self, current: Tensor) -> float:
+        """The scale for this batch, then fold ``current`` (detached, > 0) into the average."""
+        now = max(float(current.detach().abs()), torch.finfo(torch.float64).tiny)
+        scale = now if self.value is None else self.value
+        self.value = now if self.value is None else self.decay * self.value + (1.0 - self.decay) * now
+        return scale
+
+
+def global_mean_regret(regret: Tensor, global_count: int) -> Tensor:
+    """Cbar (M,) over the global batch from this rank's regrets (M, ...): sum, all-reduce, divide."""
+    return all_sum(regret.flatten(1).sum(dim=1)) / global_count
+
+
+def global_mse(forecast: Tensor, targets: Tensor, global_size: int) -> Tensor:
+    """MSE over the global batch of this rank's forecasts (..., B, H)."""
+    squared = ((forecast - targets) ** 2).sum()
+    return all_sum(squared) / (global_size * targets.shape[-1] * forecast[..., 0, 0].numel())
+
+
+def sampled_regret(population: Population, forecasts: Tensor, targets: Tensor, contexts: list[Contexts]) -> Tensor:
+    """Regret (M, S, B) of S sampled forecasts (S, B, H), each window keeping its contexts."""
+    samples, batch = forecasts.shape[0], forecasts.shape[1]
+    repeated = [{k: v.repeat(1, samples) for k, v in ctx.items()} for ctx in contexts]
+    flat = population.regret(forecasts.reshape(samples * batch, -1), targets.repeat(samples, 1), repeated)
+    return flat.view(-1, samples, batch)

@@ -1,0 +1,95 @@
+"""Evaluation on a whole split: per-agent mean regret and the DESIGN metrics.
+
+Every window of the split is used once (no window dropped), each agent pairs
+it with a context drawn with a fixed seed, so every model and every reference
+forecaster is scored on the same draws.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from eq_gym import ENV_IDS
+from eq_gym.forecasters import reference_forecast
+from eq_gym.metrics import equity_metrics
+from eq_gym.tasks import Task, contexts_generator, make_task
+
+EVAL_SEED = 12345
+EVAL_BATCH = 1024
+
+Forecaster = Callable[[Tensor, np.ndarray], Tensor]
+"""(inputs (B, L, 1), first target hour (B,)) -> forecast (B, H)."""
+
+
+@torch.no_grad()
+def evaluate(forecaster: Forecaster, task: Task, device: torch.device | str = "cpu") -> tuple[dict, np.ndarray]:
+    """Metrics of ``forecaster`` on ``task``: (variance, mean, c95_c5, entropy, mse), and Cbar (M,)."""
+    population = task.population.to(device)
+    sampler = population.sampler(EVAL_BATCH, contexts_generator(EVAL_SEED, device))
+    inputs = torch.from_numpy(task.windows.inputs).to(device)
+    targets = torch.from_numpy(task.windows.targets).to(device)
+    regret_sum = torch.zeros(task.num_agents, dtype=torch.float64, device=device)
+    squared_error = torch.zeros((), dtype=torch.float64, device=device)
+    for start in range(0, task.num_windows, EVAL_BATCH):
+        window = slice(start, min(start + EVAL_BATCH, task.num_windows))
+        forecast = forecaster(inputs[window], task.windows.start[window]).to(device)
+        size = forecast.shape[0]
+        contexts = [{k: v[:, :size] for k, v in ctx.items()} for ctx in sampler.draw()]
+        regret_sum += population.regret(forecast, targets[window], contexts).sum(dim=1).double()
+        squared_error += ((forecast - targets[window]).double() ** 2).sum()
+    agent_regret = (regret_sum / task.num_windows).cpu().numpy()
+    metrics = equity_metrics(agent_regret)
+    metrics["mse"] = float(squared_error / targets.numel())
+    return metrics, agent_regret
+
+
+def task_of(env: str, split: str, env_kwargs: dict[str, Any]) -> Task:
+    """The task behind a registered env id (read from the env class the registry names)."""
+    if env not in ENV_IDS:
+        raise ValueError(f"env={env!r} is not allowed; use one of {tuple(ENV_IDS)}")
+    module, name = ENV_IDS[env].split(":")
+    return make_task(getattr(importlib.import_module(module), name).task_name, split=split, **env_kwargs)
+
+
+def record(metrics: dict, agent_regret: np.ndarray, task: Task, env: str, **fields: Any) -> dict[str, Any]:
+    """A metrics.json record: the metrics, each agent's regret, the env and its keywords, then ``fields``."""
+    env_kwargs = {k: v for k, v in task.kwargs.items() if k != "split"}
+    return {**metrics, "agent_regret": agent_regret.tolist(), "env": env, "env_kwargs": env_kwargs, "split": task.split, **fields}
+
+
+def evaluate_forecaster(name: str, env: str, split: str = "test", env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The metrics.json record of a reference forecaster (persistence, vendor) on ``split``."""
+    task = task_of(env, split, env_kwargs or {})
+    metrics, agent_regret = evaluate(lambda x, start: torch.from_numpy(reference_forecast(task, name, start)), task)
+    return record(metrics, agent_regret, task, env, algo=name, q=None, beta=None, seed=None, backbone=None, wall_s=0.0)
+
+
+def evaluate_run(run: Path, split: str = "test", device: str = "auto") -> dict[str, Any]:
+    """The metrics.json record of a trained run's checkpoint on ``split``."""
+    from trainers import checkpoint
+    from trainers.config import TrainConfig
+    from trainers.distributed import pick_device
+    from trainers.policy import build_policy
+
+    path = Path(run) / checkpoint.CHECKPOINT
+    if not path.is_file():
+        raise ValueError(f"--run {run}: no {checkpoint.CHECKPOINT} there; train first with `eqpm train --out {run}`")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    config = TrainConfig(**{**state["config"], "out": Path(state["config"]["out"])})
+    task = task_of(config.env, split, config.env_kwargs())
+    policy = build_policy(config, task.horizon, loc=0.0, scale=1.0)
+    policy.load_state_dict(state["model"])
+    target = pick_device(device)
+    policy.to(target).eval()
+    metrics, agent_regret = evaluate(lambda x, _: policy.predict(x), task, target)
+    return record(
+        metrics, agent_regret, task, config.env, algo=config.algo, q=config.q, beta=config.beta,
+        seed=config.seed, backbone=config.backbone_name, wall_s=state["wall_s"], epochs=state["epoch"],
+    )

@@ -1,0 +1,190 @@
+"""train(config) -> metrics: the whole training run, top to bottom.
+
+Runs the same in one process and under ``torchrun`` (see
+:mod:`trainers.distributed`): every rank draws the global batch's window
+order, contexts and noise from the same per-epoch seed and keeps its own
+share, so N processes take exactly the steps one process takes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from eq_gym.objective import REWARD_FORMS
+from trainers import checkpoint, distributed
+from trainers.config import TrainConfig
+from trainers.estimators import ESTIMATORS, Batch, Estimator, StepResult
+from trainers.evaluate import evaluate, record, task_of
+from trainers.logging import RunLog
+from trainers.policy import GaussianPolicy, build_policy, entropy
+
+METRICS_FILE = "metrics.json"
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of one epoch's window order, context draws and noise."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def train_step(model: torch.nn.Module, estimator: Estimator, optimizer: torch.optim.Optimizer, batch: Batch) -> StepResult:
+    """One update: forecast, estimate the gradient, step."""
+    mean, log_std = model(batch.inputs)
+    result = estimator.step(mean, log_std, batch)
+    optimizer.zero_grad(set_to_none=True)
+    result.loss.backward()
+    optimizer.step()
+    return result
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train a public model as ``config`` says; write the run folder; return the test metrics."""
+    # --- check the run before any work -----------------------------------------
+    if config.algo not in ESTIMATORS:
+        raise ValueError(f"algo={config.algo!r} is not known; use one of {tuple(ESTIMATORS)}")
+    if config.epochs < 0 or config.batch_size < 1:
+        raise ValueError(f"epochs={config.epochs}, batch_size={config.batch_size}: need epochs >= 0, batch_size >= 1")
+    if config.q < 0 or not np.isfinite(config.q):
+        raise ValueError(f"q={config.q} is not allowed; use a finite number >= 0")
+    if not 0.0 <= config.beta <= 1.0:
+        raise ValueError(f"beta={config.beta} is not allowed; use a number in [0, 1]")
+    if config.form not in REWARD_FORMS:
+        raise ValueError(f"form={config.form!r} is not allowed; use one of {REWARD_FORMS}")
+
+    # --- processes, seeds, device ----------------------------------------------
+    world = distributed.setup(config.device)
+    started = time.perf_counter()
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    out = Path(config.out)
+
+    # --- data: the env's task on both splits -------------------------------------
+    train_task = task_of(config.env, "train", config.env_kwargs())
+    test_task = task_of(config.env, "test", config.env_kwargs())
+    population = train_task.population.to(world.device)
+    inputs = torch.from_numpy(train_task.windows.inputs).to(world.device)
+    targets = torch.from_numpy(train_task.windows.targets).to(world.device)
+    if config.batch_size > train_task.num_windows:
+        raise ValueError(f"batch_size={config.batch_size} exceeds the {train_task.num_windows} training windows")
+    steps_per_epoch = train_task.num_windows // config.batch_size
+    estimator = ESTIMATORS[config.algo](population, config.q, config.beta, config.form, config.samples)
+
+    # --- model, optimiser, schedule ----------------------------------------------
+    train_values = train_task.signal.values[: train_task.signal.cut]
+    policy = build_policy(config, train_task.horizon, float(train_values.mean()), float(train_values.std()))
+    policy.log_std.requires_grad_(estimator.stochastic)
+    policy.to(world.device)
+    model: torch.nn.Module = policy
+    if world.size > 1:
+        device_ids = [world.device.index] if world.device.type == "cuda" else None
+        model = torch.nn.parallel.DistributedDataParallel(policy, device_ids=device_ids)
+    optimizer = torch.optim.Adam([p for p in policy.parameters() if p.requires_grad], lr=config.learning_rate)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
+    first_epoch, wall_before = 0, 0.0
+    if config.resume:
+        state = checkpoint.load(out, config.as_dict())
+        policy.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        checkpoint.restore_rng_states(state["rng"])
+        estimator.load_state_dict(state["estimator"])
+        first_epoch, wall_before = state["epoch"], state["wall_s"]
+
+    # --- logging -----------------------------------------------------------------
+    if world.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    log = RunLog(out, world.is_main, purge_step=first_epoch * steps_per_epoch if config.resume else None)
+    share = world.share(config.batch_size)
+    progress = tqdm(
+        total=(config.epochs - first_epoch) * steps_per_epoch,
+        disable=not world.is_main,
+        desc=f"{config.algo} q={config.q:g} {config.env}",
+        unit="batch",
+        mininterval=2.0,
+    )
+
+    # --- training ------------------------------------------------------------------
+    for epoch in range(first_epoch, config.epochs):
+        seed = epoch_seed(config.seed, epoch)
+        order = torch.from_numpy(np.random.default_rng(seed).permutation(train_task.num_windows)).to(world.device)
+        generator = torch.Generator(device=world.device).manual_seed(seed)
+        contexts = population.sampler(config.batch_size, generator)
+        epoch_start, running = time.perf_counter(), []
+        model.train()
+        for step in range(steps_per_epoch):
+            windows = order[step * config.batch_size : (step + 1) * config.batch_size][share]
+            batch = Batch(
+                inputs=inputs[windows],
+                targets=targets[windows],
+                contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in contexts.draw()],
+                global_size=config.batch_size,
+                noise=lambda samples: torch.randn(
+                    (samples, config.batch_size, train_task.horizon), generator=generator, device=world.device
+                )[:, share],
+            )
+            result = train_step(model, estimator, optimizer, batch)
+            global_step = epoch * steps_per_epoch + step
+            running.append(float(result.objective))
+            log.scalars(
+                {"losses/loss": result.loss.item(), "losses/objective": running[-1], "losses/mse": float(result.mse)},
+                global_step,
+            )
+            progress.update()
+            progress.set_postfix(objective=f"{np.mean(running[-20:]):.4g}", epoch=epoch + 1)
+        scheduler.step()
+        windows_per_s = steps_per_epoch * config.batch_size / (time.perf_counter() - epoch_start)
+
+        # --- end of epoch: test charts and a checkpoint, on rank 0 -------------------
+        if world.is_main:
+            metrics, agent_regret = evaluate(lambda x, _: policy.predict(x), test_task, world.device)
+            log.epoch(metrics, agent_regret, epoch + 1)
+            log.scalars(
+                {
+                    "policy/std": float(policy.log_std.exp().mean()),
+                    "policy/entropy": float(entropy(policy.log_std)),
+                    "perf/windows_per_s": windows_per_s,
+                    "losses/learning_rate": scheduler.get_last_lr()[0],
+                },
+                epoch + 1,
+            )
+            checkpoint.save(out, _state(policy, optimizer, scheduler, estimator, config, epoch + 1, wall_before, started))
+    progress.close()
+
+    # --- final evaluation on the test split, once ----------------------------------
+    result: dict[str, Any] = {}
+    if world.is_main:
+        metrics, agent_regret = evaluate(lambda x, _: policy.predict(x), test_task, world.device)
+        result = record(
+            metrics, agent_regret, test_task, config.env, algo=config.algo, q=config.q, beta=config.beta,
+            seed=config.seed, backbone=config.backbone_name, wall_s=wall_before + time.perf_counter() - started,
+            epochs=config.epochs, lr=config.learning_rate, form=config.form, samples=config.samples,
+            batch_size=config.batch_size, device=str(world.device), world_size=world.size,
+        )
+        if config.epochs == first_epoch:  # nothing trained here (--epochs 0): keep a checkpoint to evaluate
+            checkpoint.save(out, _state(policy, optimizer, scheduler, estimator, config, first_epoch, wall_before, started))
+        (out / METRICS_FILE).write_text(json.dumps(result, indent=2) + "\n")
+        log.hparams(config.as_dict(), metrics)
+    log.close()
+    distributed.teardown()
+    return result
+
+
+def _state(policy: GaussianPolicy, optimizer, scheduler, estimator, config: TrainConfig, epoch, wall_before, started) -> dict:
+    return {
+        "model": policy.state_dict(),
+        "estimator": estimator.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "rng": checkpoint.rng_states(),
+        "epoch": epoch,
+        "config": config.as_dict(),
+        "wall_s": wall_before + time.perf_counter() - started,
+    }
