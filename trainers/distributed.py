@@ -18,6 +18,7 @@ single-process gradient of the global batch.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -86,4 +87,6 @@ def all_sum(tensor: Tensor) -> Tensor:
         return tensor
     from torch.distributed.nn.functional import all_reduce
 
-    return all_reduce(tensor, op=dist.ReduceOp.SUM)
+    with warnings.catch_warnings():  # deprecated in torch 2.13 for a private module; public from 2.3 on
+        warnings.filterwarnings("ignore", message=".*all_reduce is deprecated", category=FutureWarning)
+        return all_reduce(tensor, op=dist.ReduceOp.SUM)

@@ -148,8 +148,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
             log.epoch(metrics, agent_regret, epoch + 1)
             log.scalars(
                 {
-                    "policy/std": float(policy.log_std.exp().mean()),
-                    "policy/entropy": float(entropy(policy.log_std)),
+                    "policy/std": policy.log_std.detach().exp().mean().item(),
+                    "policy/entropy": entropy(policy.log_std.detach()).item(),
                     "perf/windows_per_s": windows_per_s,
                     "losses/learning_rate": scheduler.get_last_lr()[0],
                 },
