@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 CHECKPOINT = "checkpoint.pt"
-RESUMABLE_CHANGES = {"epochs", "resume", "device", "out"}
+RESUMABLE_CHANGES = {"epochs", "resume", "device", "out", "progress"}
 """Config fields that may differ between a run and its resumption."""
 
 

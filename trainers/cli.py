@@ -51,7 +51,7 @@ def add_config_flags(parser: argparse.ArgumentParser, fields: typing.Iterable[st
         kind = _scalar_type(str(f.type))
         help_text = f"{f.metadata['help']} (default: {f.default})"
         if kind is bool:
-            parser.add_argument(flag, action="store_true", help=help_text)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:
             parser.add_argument(flag, type=kind, default=f.default, choices=CHOICES.get(f.name), help=help_text)
 
@@ -96,6 +96,13 @@ def cmd_bench(args: argparse.Namespace) -> None:
         bench.print_train_rows(bench.bench_train(repeats=args.repeats))
 
 
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    from trainers.reproduce import EXPERIMENTS, reproduce
+
+    experiments = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
+    reproduce(experiments, quick=args.quick, seeds=args.seeds, out=args.out, jobs=args.jobs, shard=args.shard, epochs=args.epochs)
+
+
 def format_metrics(metrics: dict) -> str:
     keys = ("variance", "mean", "c95_c5", "mse", "entropy")
     return "  ".join(f"{k}={metrics[k]:.6g}" for k in keys)
@@ -122,6 +129,17 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", choices=CHOICES["device"], default="auto", help="device (default: auto)")
     evaluate.add_argument("--out", type=Path, help="folder to write metrics.json into")
     evaluate.set_defaults(run_command=cmd_evaluate)
+
+    reproduce = commands.add_parser("reproduce", help="the paper's experiments over seeds: tables (Markdown, CSV) and figures")
+    reproduce.add_argument("experiment", choices=("dc", "ev", "mixed", "beta", "all"),
+                           help="dc: Table 1; ev: Figure 3 and Table 2; mixed: Table 3; beta: Figure 6 and Table 4")
+    reproduce.add_argument("--quick", action="store_true", help="fewer epochs (dc: 5, ev/mixed/beta: 2)")
+    reproduce.add_argument("--seeds", type=int, default=3, help="seeds per configuration, reported as mean ± std (default: 3)")
+    reproduce.add_argument("--out", type=Path, default=Path("runs/reproduce"), help="folder of runs/ and summaries (default: runs/reproduce)")
+    reproduce.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, each single-threaded (default: 1)")
+    reproduce.add_argument("--shard", default="0/1", help="i/n: run only every n-th run from the i-th, for n machines (default: 0/1)")
+    reproduce.add_argument("--epochs", type=int, help="override the epochs of every run")
+    reproduce.set_defaults(run_command=cmd_reproduce)
 
     bench = commands.add_parser("bench", help="throughput benchmarks (medians, with the machine named)")
     bench.add_argument("what", choices=("env", "train"), help="env: EV env steps/s; train: training windows/s")

@@ -44,6 +44,7 @@ class TrainConfig:
     device: str = _field("auto", "auto (CUDA when present), cpu or cuda")
     out: Path = _field(Path("runs/run"), "run folder: TensorBoard events, checkpoint.pt, metrics.json")
     resume: bool = _field(False, "continue from OUT/checkpoint.pt")
+    progress: bool = _field(True, "show a progress bar (eqpm reproduce turns it off per run)")
     agents: str = _field("similar", "env keyword: similar or different")
     lambdas: str = _field("same", "env keyword (DC only): same or different")
     num_agents: int | None = _field(None, "env keyword: number of agents; default: the env's")

@@ -105,7 +105,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     share = world.share(config.batch_size)
     progress = tqdm(
         total=(config.epochs - first_epoch) * steps_per_epoch,
-        disable=not world.is_main,
+        disable=not (world.is_main and config.progress),
         desc=f"{config.algo} q={config.q:g} {config.env}",
         unit="batch",
         mininterval=2.0,
