@@ -202,6 +202,13 @@ def ev_signal(region: str, train_fraction: float, gamma: float = 1.0, eta: float
     return Signal((c + gamma * w + eta * p).astype(np.float32), cut, f"carbon + {gamma}*water + {eta}*price")
 
 
+def price_signal(region: str, train_fraction: float) -> Signal:
+    """Day-ahead price scaled to [0, 10] on the training part."""
+    raw = price(region)
+    cut = split_cut(len(raw), train_fraction)
+    return Signal(scale_on_train(raw, cut).astype(np.float32), cut, "day-ahead price")
+
+
 def vendor_signal(region: str, train_fraction: float) -> np.ndarray:
     """The vendor's MOER forecast on the same [0, 10] scale as :func:`carbon_signal`, (T,)."""
     raw = carbon(region)

@@ -11,6 +11,7 @@ allowed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -20,6 +21,7 @@ import torch
 
 from eq_gym import data
 from eq_gym.agents import pools
+from eq_gym.agents.base import Agents
 from eq_gym.agents.population import Population
 
 LOOKBACK = 12
@@ -45,6 +47,7 @@ class Task:
         train_fraction: share of the series (and of each agent's pool) used for training.
         region: CAISO region of the carbon signal.
         kwargs: the keywords the task was made with.
+        signal_kind: "carbon", "ev" (carbon + water + price) or "price".
     """
 
     name: str
@@ -56,6 +59,7 @@ class Task:
     train_fraction: float
     region: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    signal_kind: str = "carbon"
 
     @property
     def num_windows(self) -> int:
@@ -68,7 +72,7 @@ class Task:
     @property
     def carbon_only(self) -> bool:
         """True when the forecast signal is the carbon (MOER) signal alone."""
-        return self.name in ("dc", "mixed")
+        return self.signal_kind == "carbon"
 
 
 def choose(keyword: str, value: Any, allowed: tuple) -> Any:
@@ -85,9 +89,13 @@ def positive_int(keyword: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
+SIGNALS = {"carbon": data.carbon_signal, "ev": data.ev_signal, "price": data.price_signal}
+"""The shipped signals a task can forecast, each scaled to [0, 10] on its training part."""
+
+
 @cache
 def _signal(kind: str, region: str, train_fraction: float) -> data.Signal:
-    return data.ev_signal(region, train_fraction) if kind == "ev" else data.carbon_signal(region, train_fraction)
+    return SIGNALS[kind](region, train_fraction)
 
 
 @cache
@@ -106,6 +114,7 @@ def _task(name, kind, horizon, split, region, train_fraction, population, kwargs
         train_fraction=train_fraction,
         region=region,
         kwargs=kwargs,
+        signal_kind=kind,
     )
 
 
@@ -147,6 +156,33 @@ def _check(kwargs: dict[str, Any], minimum_agents: int) -> None:
     choose("agents", kwargs["agents"], AGENT_KINDS)
     choose("region", kwargs["region"], data.REGIONS)
     positive_int("num_agents", kwargs["num_agents"], minimum_agents)
+
+
+def custom_task(
+    population: Callable[..., Population | Agents], signal: str = "carbon", horizon: int = 12,
+    split: str = "train", region: str = "SCE", **kwargs: Any,
+) -> Task:
+    """A task for agents of your own on a shipped signal.
+
+    Args:
+        population: ``population(split=..., train_fraction=..., **kwargs)`` returns the agents
+            (a :class:`Population` or one group of :class:`~eq_gym.agents.base.Agents`) of that split.
+        signal: "carbon", "ev" (carbon + water + price) or "price".
+        horizon: hours forecast per window, H.
+        split, region: as for the built-in envs.
+        **kwargs: passed on to ``population`` (e.g. ``num_agents``).
+    """
+    choose("signal", signal, tuple(SIGNALS))
+    choose("split", split, SPLITS)
+    choose("region", region, data.REGIONS)
+    horizon = positive_int("horizon", horizon)
+    if not callable(population):
+        raise ValueError(f"population={population!r} is not callable; pass a function that builds the agents of a split")
+    fraction = EV_TRAIN_FRACTION if signal == "ev" else DC_TRAIN_FRACTION
+    built = population(split=split, train_fraction=fraction, **kwargs)
+    agents = built if isinstance(built, Population) else Population([built])
+    task_kwargs = dict(split=split, region=region, signal=signal, horizon=horizon, **kwargs)
+    return _task("custom", signal, horizon, split, region, fraction, agents, task_kwargs)
 
 
 TASKS = {"dc": dc_task, "ev": ev_task, "mixed": mixed_task}

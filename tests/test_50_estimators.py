@@ -106,3 +106,15 @@ def test_transformer_attends_within_a_window_only():
     changed[1:] = torch.randn(4, 12, 1)
     torch.testing.assert_close(backbone(windows)[0], backbone(changed)[0])
     assert not torch.allclose(backbone(windows)[1], backbone(changed)[1])
+
+
+def test_the_transformers_key_bias_gets_no_update():
+    torch.manual_seed(0)
+    backbone = TransformerBackbone(d_model=16, heads=2)
+    optimizer = torch.optim.Adam(backbone.parameters(), lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        backbone(torch.randn(8, 12, 1)).pow(2).sum().backward()
+        optimizer.step()
+    bias = backbone.encoder.self_attn.in_proj_bias
+    assert (bias[16:32] == 0).all() and (bias[:16] != 0).any()

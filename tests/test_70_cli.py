@@ -57,3 +57,11 @@ def test_a_refused_combination_exits_2_with_one_line(tmp_path, args, reason, cap
     assert main([*args, *(["--out", str(tmp_path / "x")] if args[0] == "train" else [])]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("eqpm: error:") and reason in err and "\n" not in err
+
+
+@pytest.mark.parametrize("env_id", ["EquitablePM-DC-v0", "EquitablePM-EV-v0", "EquitablePM-Mixed-v0"])
+def test_each_env_page_carries_the_envs_docstring(env_id):
+    sys.path.insert(0, str(ROOT / "docs"))
+    from build_env_pages import docstring
+
+    assert docstring(env_id) in (ROOT / "docs" / "envs" / f"{env_id}.md").read_text()

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from trainers.reproduce import EXPERIMENTS, parse_shard, render_markdown, reproduce, run_configs
+from trainers.reproduce import EXPERIMENTS, render_markdown, reproduce, run_configs
+from trainers.sweep import parse_shard
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo", "q", "beta", "seed", "backbone", "wall_s"}
 

@@ -44,6 +44,15 @@ class TransformerBackbone(nn.Module):
         self.register_buffer("positional", encoding, persistent=False)
         self.encoder = nn.TransformerEncoderLayer(d_model, heads, dim_feedforward=2 * d_model, dropout=0.0, batch_first=True)
         self.out_features = d_model
+        # The key bias adds one constant to all of a query's attention scores, which softmax ignores: its
+        # true gradient is 0. Adam would turn float noise in it into full-size steps, whose signs depend on
+        # the summation order (and so on the number of processes); keep it at 0 instead.
+        key_bias = torch.zeros(3 * d_model)
+        key_bias[:d_model] = key_bias[2 * d_model :] = 1.0
+        self.register_buffer("key_bias_mask", key_bias, persistent=False)
+        with torch.no_grad():
+            self.encoder.self_attn.in_proj_bias[d_model : 2 * d_model] = 0.0
+        self.encoder.self_attn.in_proj_bias.register_hook(lambda grad: grad * self.key_bias_mask)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, L, F) -> (B, d_model)."""

@@ -139,8 +139,8 @@ TRAIN_CASES = (
 )
 
 
-def bench_train(repeats: int = 30) -> list[dict]:
-    """Windows/s of one training step (B = 128, paper sizes), and the share of it spent in the regret."""
+def time_training_steps(world, repeats: int) -> list[dict]:
+    """Median time of one training step of each case on this world (one process or a torchrun group)."""
     from trainers.config import TrainConfig
     from trainers.estimators import ESTIMATORS, Batch
     from trainers.evaluate import task_of
@@ -152,34 +152,103 @@ def bench_train(repeats: int = 30) -> list[dict]:
         config = TrainConfig(env=env, backbone=backbone, algo=algo, q=1.0)
         task = task_of(env, "train", {})
         generator = torch.Generator().manual_seed(0)
-        size = config.batch_size
+        size, share = config.batch_size, world.share(config.batch_size)
+        population = task.population.to(world.device)
+        global_contexts = population.sampler(size, torch.Generator(device=world.device).manual_seed(0)).draw()
         batch = Batch(
-            inputs=torch.from_numpy(task.windows.inputs[:size]),
-            targets=torch.from_numpy(task.windows.targets[:size]),
-            contexts=task.population.sampler(size, generator).draw(),
+            inputs=torch.from_numpy(task.windows.inputs[:size][share]).to(world.device),
+            targets=torch.from_numpy(task.windows.targets[:size][share]).to(world.device),
+            contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in global_contexts],
             global_size=size,
-            noise=lambda samples: torch.randn((samples, size, task.horizon), generator=generator),
+            noise=lambda samples: torch.randn((samples, size, task.horizon), generator=generator)[:, share].to(world.device),
         )
         values = task.signal.values[: task.signal.cut]
-        policy = build_policy(config, task.horizon, float(values.mean()), float(values.std()))
-        estimator = ESTIMATORS[algo](task.population, config.q, config.beta, config.form, config.samples)
+        torch.manual_seed(0)
+        policy = build_policy(config, task.horizon, float(values.mean()), float(values.std())).to(world.device)
+        estimator = ESTIMATORS[algo](population, config.q, config.beta, config.form, config.samples)
         policy.log_std.requires_grad_(estimator.stochastic)
+        model = policy
+        if world.size > 1:
+            device_ids = [world.device.index] if world.device.type == "cuda" else None
+            model = torch.nn.parallel.DistributedDataParallel(policy, device_ids=device_ids)
         optimizer = torch.optim.Adam([p for p in policy.parameters() if p.requires_grad], lr=config.learning_rate)
-        step_s = median_seconds(lambda: train_step(policy, estimator, optimizer, batch), repeats)
-        forecasts = (config.samples if algo == "rloo" else 1) * size
-        truth = batch.targets.repeat(forecasts // size, 1)
-        contexts = [{k: v.repeat(1, forecasts // size) for k, v in ctx.items()} for ctx in batch.contexts]
-        regret_s = median_seconds(lambda: task.population.regret(truth + 0.5, truth, contexts), repeats)
+
+        def step():
+            train_step(model, estimator, optimizer, batch)
+            if world.device.type == "cuda":
+                torch.cuda.synchronize()
+
+        step_s = median_seconds(step, repeats)
+        forecasts = (config.samples if algo == "rloo" else 1) * batch.targets.shape[0]
+        truth = batch.targets.repeat(forecasts // batch.targets.shape[0], 1)
+        contexts = [{k: v.repeat(1, forecasts // batch.targets.shape[0]) for k, v in ctx.items()} for ctx in batch.contexts]
+        regret_s = median_seconds(lambda: population.regret(truth + 0.5, truth, contexts), repeats)
         rows.append({"env": env, "backbone": backbone, "algo": algo, "M": task.num_agents, "B": size,
-                     "step_ms": 1e3 * step_s, "windows_per_s": size / step_s, "regret_share": regret_s / step_s})
+                     "processes": world.size, "device": str(world.device), "step_ms": 1e3 * step_s,
+                     "windows_per_s": size / step_s, "regret_share": regret_s / step_s})
+    return rows
+
+
+def bench_train(repeats: int = 30, nproc: tuple[int, ...] = (1,), device: str = "auto") -> list[dict]:
+    """Windows/s of one training step (global B = 128, paper sizes) with 1, 2, ... processes, and the
+    share of a step spent in the regret; N > 1 runs under torchrun (gloo on the CPU, NCCL on CUDA)."""
+    import json
+    import subprocess
+    import sys
+
+    from trainers.distributed import World, pick_device
+
+    rows = []
+    for count in nproc:
+        if count == 1:
+            rows += time_training_steps(World(0, 1, pick_device(device)), repeats)
+            continue
+        threads = max(1, (os.cpu_count() or 1) // count)
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={count}",
+                   "-m", "trainers.bench", "--repeats", str(repeats), "--device", device]
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        if done.returncode != 0:
+            raise RuntimeError(f"torchrun with {count} processes failed:\n{done.stderr[-2000:]}")
+        rows += json.loads(done.stdout.strip().splitlines()[-1])
+    single = {(r["env"], r["algo"]): r["windows_per_s"] for r in rows if r["processes"] == 1}
+    for row in rows:
+        base = single.get((row["env"], row["algo"]))
+        if base:
+            row["speedup"] = row["windows_per_s"] / base
+            row["efficiency"] = row["speedup"] / row["processes"]
     return rows
 
 
 def print_train_rows(rows: list[dict]) -> None:
-    print(f"Training step benchmark (medians, q = 1, B = 128) on {machine()}")
+    print(f"Training step benchmark (medians, q = 1, global B = 128) on {machine()}")
     for row in rows:
+        scaling = f"  x{row['speedup']:.2f} ({100 * row['efficiency']:.0f} % efficiency)" if "speedup" in row else ""
         print(
-            f"  {row['env']:<20} {row['backbone']:<11} {row['algo']:<4} M={row['M']:<3} "
+            f"  {row['env']:<20} {row['backbone']:<11} {row['algo']:<4} M={row['M']:<3} {row['processes']} proc {row['device']:<6} "
             f"step {row['step_ms']:7.2f} ms  {row['windows_per_s']:8.0f} windows/s  "
-            f"regret {100 * row['regret_share']:4.1f} % of the step"
+            f"regret {100 * row['regret_share']:4.1f} % of the step{scaling}"
         )
+
+
+def _worker() -> None:
+    """One torchrun process of ``bench_train``: rank 0 prints the rows as JSON on its last line."""
+    import argparse
+    import gc
+    import json
+
+    from trainers import distributed
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    world = distributed.setup(args.device)
+    rows = time_training_steps(world, args.repeats)
+    if world.is_main:
+        print(json.dumps(rows), flush=True)
+    gc.collect()  # release the DDP wrappers before their process group goes
+    distributed.teardown()
+
+
+if __name__ == "__main__":
+    _worker()

@@ -93,7 +93,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     if args.what == "env":
         bench.print_env_rows(bench.bench_env(repeats=args.repeats))
     else:
-        bench.print_train_rows(bench.bench_train(repeats=args.repeats))
+        nproc = tuple(int(n) for n in args.nproc.split(","))
+        bench.print_train_rows(bench.bench_train(repeats=args.repeats, nproc=nproc, device=args.device))
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
@@ -101,6 +102,13 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
     experiments = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     reproduce(experiments, quick=args.quick, seeds=args.seeds, out=args.out, jobs=args.jobs, shard=args.shard, epochs=args.epochs)
+
+
+def cmd_benchmark(args: argparse.Namespace) -> None:
+    from trainers.benchmark import benchmark
+
+    benchmark(args.envs, args.algos, args.budget, seeds=args.seeds, q=args.q, out=args.out, jobs=args.jobs,
+              shard=args.shard, plugins=tuple(args.plugin))
 
 
 def format_metrics(metrics: dict) -> str:
@@ -141,9 +149,24 @@ def parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--epochs", type=int, help="override the epochs of every run")
     reproduce.set_defaults(run_command=cmd_reproduce)
 
+    board = commands.add_parser("benchmark", help="every algorithm on each env for the same budget: a leaderboard and learning curves")
+    board.add_argument("--envs", nargs="+", default=list(ENV_IDS), help="env ids (default: the three built-in envs)")
+    board.add_argument("--algos", nargs="+", default=["mse", "diff", "pg", "rloo", "ppo", "a2c"],
+                       help="algorithms (default: mse diff pg rloo ppo a2c; diff only where every agent is smooth)")
+    board.add_argument("--budget", type=int, default=500, help="env steps of 128 windows each algorithm may train on (default: 500)")
+    board.add_argument("--seeds", type=int, default=1, help="seeds per algorithm and env (default: 1)")
+    board.add_argument("--q", type=float, default=1.0, help="fairness knob q of every run (default: 1)")
+    board.add_argument("--out", type=Path, default=Path("runs/benchmark"), help="folder of runs/, leaderboard and curves (default: runs/benchmark)")
+    board.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, each single-threaded (default: 1)")
+    board.add_argument("--shard", default="0/1", help="i/n: run only every n-th run from the i-th, for n machines (default: 0/1)")
+    board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.benchmark.algorithm) or envs")
+    board.set_defaults(run_command=cmd_benchmark)
+
     bench = commands.add_parser("bench", help="throughput benchmarks (medians, with the machine named)")
     bench.add_argument("what", choices=("env", "train"), help="env: EV env steps/s; train: training windows/s")
     bench.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
+    bench.add_argument("--nproc", default="1", help="train: process counts to compare under torchrun, e.g. 1,2 (default: 1)")
+    bench.add_argument("--device", choices=CHOICES["device"], default="auto", help="train: device (default: auto)")
     bench.set_defaults(run_command=cmd_bench)
     return root
 

@@ -31,6 +31,7 @@ class TrainConfig:
     form: str = _field("paper", "form of L_q trained on: 'paper' (sum of Cbar^(q+1)) or 'power_mean'")
     backbone: str | None = _field(None, "lstm or transformer; default: the paper's for the env (DC lstm, EV/Mixed transformer)")
     epochs: int = _field(20, "passes over the training split")
+    steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short (default: no limit)")
     batch_size: int = _field(128, "global batch of windows per step (split across processes under torchrun)")
     lr: float | None = _field(None, "Adam learning rate; default: the paper's for the env (DC 0.05, EV 1e-4, Mixed 0.05)")
     lr_step: int = _field(50, "StepLR step size, in epochs")
@@ -52,14 +53,22 @@ class TrainConfig:
 
     @property
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else PAPER_LEARNING_RATE[self.env]
+        """--lr, else the paper's for the env, else 1e-3 (an env of your own)."""
+        return self.lr if self.lr is not None else PAPER_LEARNING_RATE.get(self.env, 1e-3)
 
     @property
     def backbone_name(self) -> str:
-        return self.backbone or PAPER_BACKBONE[self.env]
+        """--backbone, else the paper's for the env, else the Transformer (an env of your own)."""
+        return self.backbone or PAPER_BACKBONE.get(self.env, "transformer")
+
+    def epochs_for(self, steps_per_epoch: int) -> int:
+        """Epochs to run: --epochs, or as many as --steps needs."""
+        return self.epochs if self.steps is None else -(-self.steps // steps_per_epoch)
 
     def env_kwargs(self) -> dict[str, Any]:
         """The keywords the env's task is made with (train and test differ only in split)."""
+        if self.env not in PAPER_BACKBONE:  # an env of your own: its registered keywords alone
+            return {} if self.num_agents is None else {"num_agents": self.num_agents}
         kwargs: dict[str, Any] = {"agents": self.agents, "region": self.region}
         if self.env == "EquitablePM-DC-v0":
             kwargs["lambdas"] = self.lambdas

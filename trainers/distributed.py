@@ -77,7 +77,9 @@ def setup(device_name: str) -> World:
 
 
 def teardown() -> None:
+    """Leave the process group once every rank is done with it."""
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -7,7 +7,6 @@ forecaster is scored on the same draws.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from torch import Tensor
 from eq_gym import ENV_IDS
 from eq_gym.forecasters import reference_forecast
 from eq_gym.metrics import equity_metrics
-from eq_gym.tasks import Task, contexts_generator, make_task
+from eq_gym.tasks import Task, contexts_generator
 
 EVAL_SEED = 12345
 EVAL_BATCH = 1024
@@ -50,12 +49,54 @@ def evaluate(forecaster: Forecaster, task: Task, device: torch.device | str = "c
     return metrics, agent_regret
 
 
+def policy_forecaster(env: Any, predict: Callable[[np.ndarray], np.ndarray]) -> Forecaster:
+    """A forecaster from a policy that acts on a (wrapped) EquitablePM env, e.g. a Stable-Baselines3 model.
+
+    Windows are cut into the env's batches (the last one padded), each passed
+    through the env's observation wrappers (inner to outer) to ``predict``, and
+    its action back through the action wrappers (outer to inner), then clipped
+    into the env's Box, as a step would.
+    """
+    import gymnasium as gym
+
+    chain = []
+    while isinstance(env, gym.Wrapper):
+        chain.append(env)
+        env = env.env
+    size, low, high = env.batch_size, env.action_space.low, env.action_space.high
+
+    def forecast(inputs: Tensor, start: np.ndarray) -> Tensor:
+        windows = inputs.cpu().numpy()
+        count = len(windows)
+        padded = np.concatenate([windows, np.repeat(windows[-1:], (-count) % size, axis=0)])
+        actions = []
+        for chunk in padded.reshape(-1, size, *windows.shape[1:]):
+            observation = chunk
+            for wrapper in reversed(chain):
+                if isinstance(wrapper, gym.ObservationWrapper):
+                    observation = wrapper.observation(observation)
+            action = np.asarray(predict(observation))
+            for wrapper in chain:
+                if isinstance(wrapper, gym.ActionWrapper):
+                    action = wrapper.action(action)
+            actions.append(np.clip(np.asarray(action).reshape(low.shape), low, high))
+        return torch.from_numpy(np.concatenate(actions)[:count].astype(np.float32))
+
+    return forecast
+
+
 def task_of(env: str, split: str, env_kwargs: dict[str, Any]) -> Task:
-    """The task behind a registered env id (read from the env class the registry names)."""
-    if env not in ENV_IDS:
-        raise ValueError(f"env={env!r} is not allowed; use one of {tuple(ENV_IDS)}")
-    module, name = ENV_IDS[env].split(":")
-    return make_task(getattr(importlib.import_module(module), name).task_name, split=split, **env_kwargs)
+    """The task behind a registered EquitablePM env id (built-in or registered by the user)."""
+    import gymnasium as gym
+
+    from eq_gym.envs.base import EquitableForecastEnv
+
+    if env not in gym.registry:
+        raise ValueError(f"env={env!r} is not registered; use one of {tuple(ENV_IDS)} or register yours first")
+    made = gym.make(env, split=split, batch_size=1, disable_env_checker=True, **env_kwargs).unwrapped
+    if not isinstance(made, EquitableForecastEnv):
+        raise ValueError(f"env={env!r} is not an EquitablePM env (eq_gym.envs.base.EquitableForecastEnv)")
+    return made.task
 
 
 def record(metrics: dict, agent_regret: np.ndarray, task: Task, env: str, **fields: Any) -> dict[str, Any]:

@@ -49,8 +49,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
     # --- check the run before any work -----------------------------------------
     if config.algo not in ESTIMATORS:
         raise ValueError(f"algo={config.algo!r} is not known; use one of {tuple(ESTIMATORS)}")
-    if config.epochs < 0 or config.batch_size < 1:
-        raise ValueError(f"epochs={config.epochs}, batch_size={config.batch_size}: need epochs >= 0, batch_size >= 1")
+    if config.epochs < 0 or config.batch_size < 1 or (config.steps is not None and config.steps < 0):
+        raise ValueError(f"epochs={config.epochs}, steps={config.steps}, batch_size={config.batch_size}: "
+                         "need epochs >= 0, steps >= 0, batch_size >= 1")
     if config.q < 0 or not np.isfinite(config.q):
         raise ValueError(f"q={config.q} is not allowed; use a finite number >= 0")
     if not 0.0 <= config.beta <= 1.0:
@@ -75,6 +76,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if config.batch_size > train_task.num_windows:
         raise ValueError(f"batch_size={config.batch_size} exceeds the {train_task.num_windows} training windows")
     steps_per_epoch = train_task.num_windows // config.batch_size
+    epochs = config.epochs_for(steps_per_epoch)
+    total_steps = epochs * steps_per_epoch if config.steps is None else config.steps
     estimator = ESTIMATORS[config.algo](population, config.q, config.beta, config.form, config.samples)
 
     # --- model, optimiser, schedule ----------------------------------------------
@@ -88,7 +91,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         model = torch.nn.parallel.DistributedDataParallel(policy, device_ids=device_ids)
     optimizer = torch.optim.Adam([p for p in policy.parameters() if p.requires_grad], lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
-    first_epoch, wall_before = 0, 0.0
+    first_epoch, wall_before, history = 0, 0.0, []
     if config.resume:
         state = checkpoint.load(out, config.as_dict())
         policy.load_state_dict(state["model"])
@@ -96,7 +99,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         scheduler.load_state_dict(state["scheduler"])
         checkpoint.restore_rng_states(state["rng"])
         estimator.load_state_dict(state["estimator"])
-        first_epoch, wall_before = state["epoch"], state["wall_s"]
+        first_epoch, wall_before, history = state["epoch"], state["wall_s"], state["history"]
 
     # --- logging -----------------------------------------------------------------
     if world.is_main:
@@ -104,7 +107,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     log = RunLog(out, world.is_main, purge_step=first_epoch * steps_per_epoch if config.resume else None)
     share = world.share(config.batch_size)
     progress = tqdm(
-        total=(config.epochs - first_epoch) * steps_per_epoch,
+        total=max(0, total_steps - first_epoch * steps_per_epoch),
         disable=not (world.is_main and config.progress),
         desc=f"{config.algo} q={config.q:g} {config.env}",
         unit="batch",
@@ -112,14 +115,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
     )
 
     # --- training ------------------------------------------------------------------
-    for epoch in range(first_epoch, config.epochs):
+    for epoch in range(first_epoch, epochs):
         seed = epoch_seed(config.seed, epoch)
         order = torch.from_numpy(np.random.default_rng(seed).permutation(train_task.num_windows)).to(world.device)
         generator = torch.Generator(device=world.device).manual_seed(seed)
         contexts = population.sampler(config.batch_size, generator)
         epoch_start, running = time.perf_counter(), []
         model.train()
-        for step in range(steps_per_epoch):
+        epoch_steps = min(steps_per_epoch, total_steps - epoch * steps_per_epoch)
+        for step in range(epoch_steps):
             windows = order[step * config.batch_size : (step + 1) * config.batch_size][share]
             batch = Batch(
                 inputs=inputs[windows],
@@ -140,12 +144,13 @@ def train(config: TrainConfig) -> dict[str, Any]:
             progress.update()
             progress.set_postfix(objective=f"{np.mean(running[-20:]):.4g}", epoch=epoch + 1)
         scheduler.step()
-        windows_per_s = steps_per_epoch * config.batch_size / (time.perf_counter() - epoch_start)
+        windows_per_s = epoch_steps * config.batch_size / (time.perf_counter() - epoch_start)
 
         # --- end of epoch: test charts and a checkpoint, on rank 0 -------------------
         if world.is_main:
             metrics, agent_regret = evaluate(lambda x, _: policy.predict(x), test_task, world.device)
             log.epoch(metrics, agent_regret, epoch + 1)
+            history.append({"epoch": epoch + 1, "steps": epoch * steps_per_epoch + epoch_steps, **metrics})
             log.scalars(
                 {
                     "policy/std": policy.log_std.detach().exp().mean().item(),
@@ -155,21 +160,23 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 },
                 epoch + 1,
             )
-            checkpoint.save(out, _state(policy, optimizer, scheduler, estimator, config, epoch + 1, wall_before, started))
+            checkpoint.save(out, _state(policy, optimizer, scheduler, estimator, config, epoch + 1, wall_before, started, history))
     progress.close()
 
-    # --- final evaluation on the test split, once ----------------------------------
+    # --- the test metrics of the final model (the last epoch's, or a fresh evaluation) ---
     result: dict[str, Any] = {}
     if world.is_main:
-        metrics, agent_regret = evaluate(lambda x, _: policy.predict(x), test_task, world.device)
+        if epochs <= first_epoch:  # nothing trained in this call (--epochs 0, or a finished run resumed)
+            metrics, agent_regret = evaluate(lambda x, _: policy.predict(x), test_task, world.device)
         result = record(
             metrics, agent_regret, test_task, config.env, algo=config.algo, q=config.q, beta=config.beta,
             seed=config.seed, backbone=config.backbone_name, wall_s=wall_before + time.perf_counter() - started,
-            epochs=config.epochs, lr=config.learning_rate, form=config.form, samples=config.samples,
+            epochs=epochs, lr=config.learning_rate, form=config.form, samples=config.samples,
             batch_size=config.batch_size, device=str(world.device), world_size=world.size,
+            steps=total_steps, history=history,
         )
-        if config.epochs == first_epoch:  # nothing trained here (--epochs 0): keep a checkpoint to evaluate
-            checkpoint.save(out, _state(policy, optimizer, scheduler, estimator, config, first_epoch, wall_before, started))
+        if epochs <= first_epoch:  # keep a checkpoint to evaluate later
+            checkpoint.save(out, _state(policy, optimizer, scheduler, estimator, config, first_epoch, wall_before, started, history))
         (out / METRICS_FILE).write_text(json.dumps(result, indent=2) + "\n")
         log.hparams(config.as_dict(), metrics)
     log.close()
@@ -177,8 +184,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
     return result
 
 
-def _state(policy: GaussianPolicy, optimizer, scheduler, estimator, config: TrainConfig, epoch, wall_before, started) -> dict:
+def _state(policy: GaussianPolicy, optimizer, scheduler, estimator, config: TrainConfig, epoch, wall_before, started, history) -> dict:
     return {
+        "history": history,
         "model": policy.state_dict(),
         "estimator": estimator.state_dict(),
         "optimizer": optimizer.state_dict(),

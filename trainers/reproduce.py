@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import csv
 import json
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from trainers.config import TrainConfig
-from trainers.logging import EPOCH_TAGS
+from trainers.sweep import finished, run_all
 
 DC, EV, MIXED = "EquitablePM-DC-v0", "EquitablePM-EV-v0", "EquitablePM-Mixed-v0"
 
@@ -119,28 +116,13 @@ def run_name(config: TrainConfig) -> str:
 
 
 def run_one(config: TrainConfig) -> dict[str, Any]:
-    """Train one run single-threaded (so results do not depend on ``--jobs``), unless it is done."""
-    import torch
+    """Train one run (resuming it if it was interrupted), unless it is done."""
+    from trainers.loop import train
 
-    from trainers.loop import METRICS_FILE, train
-
-    metrics_path = Path(config.out) / METRICS_FILE
-    if metrics_path.is_file():
-        return json.loads(metrics_path.read_text())
-    torch.set_num_threads(1)
-    resume = (Path(config.out) / "checkpoint.pt").is_file()
-    return train(replace(config, resume=resume))
-
-
-def parse_shard(shard: str) -> tuple[int, int]:
-    """'i/n' -> (i, n) with 0 <= i < n."""
-    try:
-        index, count = (int(part) for part in shard.split("/"))
-    except ValueError:
-        index, count = -1, 0
-    if not 0 <= index < count:
-        raise ValueError(f"--shard {shard!r} is not allowed; use i/n with 0 <= i < n, e.g. 0/2 and 1/2 on two machines")
-    return index, count
+    done = finished(Path(config.out))
+    if done is not None:
+        return done
+    return train(replace(config, resume=(Path(config.out) / "checkpoint.pt").is_file()))
 
 
 def reproduce(
@@ -151,9 +133,8 @@ def reproduce(
     unknown = [e for e in experiments if e not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"experiment {unknown[0]!r} is not known; use one of {(*EXPERIMENTS, 'all')}")
-    if seeds < 1 or jobs < 1:
-        raise ValueError(f"--seeds {seeds} --jobs {jobs}: both need to be >= 1")
-    index, count = parse_shard(shard)
+    if seeds < 1:
+        raise ValueError(f"--seeds {seeds} is not allowed; use 1 or more")
     settings = [s for name in experiments for s in EXPERIMENTS[name]]
     configs: list[TrainConfig] = []
     for setting in settings:
@@ -161,17 +142,7 @@ def reproduce(
         for config in run_configs(setting, seeds, epochs or (budget.quick_epochs if quick else budget.epochs), out):
             if config not in configs:
                 configs.append(config)
-    mine = configs[index::count]
-    progress = tqdm(total=len(mine), desc=f"reproduce {'+'.join(experiments)}", unit="run")
-    if jobs == 1:
-        for config in mine:
-            run_one(config)
-            progress.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            for _ in pool.map(run_one, mine):
-                progress.update()
-    progress.close()
+    run_all(run_one, configs, jobs, shard, desc=f"reproduce {'+'.join(experiments)}")
     return {name: summarise(name, EXPERIMENTS[name], out, seeds, epochs or _epochs(name, quick)) for name in experiments}
 
 

@@ -40,7 +40,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"render_mode={render_mode!r} is not allowed; these envs do not render (use None)")
         self.q = float(q)
         self.reward_form = choose("reward_form", reward_form, REWARD_FORMS)
-        self.task: Task = make_task(self.task_name, **task_kwargs)
+        self.task: Task = self.make_task(**task_kwargs)
         self.batch_size = positive_int("batch_size", batch_size)
         if self.batch_size > self.task.num_windows:
             raise ValueError(
@@ -91,6 +91,10 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
             "time_index": self._batch_start(),
         }
         return self._observation(), -loss, terminated, False, info
+
+    def make_task(self, **task_kwargs: Any) -> Task:
+        """The task this env serves, from its keywords (an env of your own overrides it)."""
+        return make_task(self.task_name, **task_kwargs)
 
     # --- helpers ---------------------------------------------------------------
 

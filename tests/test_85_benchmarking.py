@@ -1,0 +1,99 @@
+"""For researchers bringing their own algorithms: SB3, vector envs, custom agents, the leaderboard."""
+
+import importlib.util
+import itertools
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.wrappers import FlattenObservation, RescaleAction
+
+import eq_gym
+from trainers.benchmark import benchmark
+from trainers.evaluate import evaluate, policy_forecaster, task_of
+
+ROOT = Path(__file__).resolve().parents[1]
+sb3 = pytest.importorskip("stable_baselines3")
+
+
+def sb3_env(env_id: str, **kwargs) -> gym.Env:
+    return FlattenObservation(RescaleAction(gym.make(env_id, batch_size=8, **kwargs), np.float32(-1), np.float32(1)))
+
+
+@pytest.mark.parametrize("env_id", list(eq_gym.ENV_IDS))
+def test_sb3_check_env_passes_and_ppo_trains(env_id):
+    from stable_baselines3.common.env_checker import check_env
+
+    env = sb3_env(env_id)
+    check_env(env, warn=True)
+    model = sb3.PPO("MlpPolicy", env, n_steps=32, batch_size=16, n_epochs=1, seed=0, device="cpu")
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(total_timesteps=64)
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.policy.parameters()))
+
+
+def test_a_policy_forecaster_undoes_the_wrappers():
+    env = sb3_env("EquitablePM-DC-v0", split="test")
+    task = task_of("EquitablePM-DC-v0", "test", {})
+    # a "policy" that reads the last observed hour and asks for it, in the wrapped spaces
+    low, high = env.unwrapped.action_space.low, env.unwrapped.action_space.high
+    last_hour = lambda obs: (2 * (obs.reshape(8, 12)[:, -1:] - low) / (high - low) - 1)  # noqa: E731
+    through_wrappers, _ = evaluate(policy_forecaster(env, last_hour), task)
+    from eq_gym.forecasters import reference_forecast
+
+    direct, _ = evaluate(lambda x, start: torch.from_numpy(reference_forecast(task, "persistence_last", start)), task)
+    assert through_wrappers["mean"] == pytest.approx(direct["mean"], rel=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_make_vec_runs_and_autoresets_on_the_next_step(mode):
+    envs = gym.make_vec("EquitablePM-DC-v0", num_envs=2, vectorization_mode=mode, split="test", batch_size=1024)
+    length = envs.get_attr("steps_per_episode")[0]
+    obs, info = envs.reset(seed=3)
+    action = np.full(envs.action_space.shape, 5.0, np.float32)
+    for step in range(length):
+        obs, reward, terminated, truncated, info = envs.step(action)
+        assert terminated.all() == (step == length - 1) and (reward < 0).all()
+    obs, reward, terminated, truncated, info = envs.step(action)  # the reset step: action ignored, reward 0
+    assert (reward == 0).all() and not terminated.any() and obs.shape == (2, 1024, 12, 1)
+    envs.close()
+
+
+def load_example(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_custom_battery_agent_runs_through_its_env_and_matches_brute_force():
+    example = load_example("custom_agent")
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make(example.ENV_ID, q=2.0, batch_size=16)
+    check_env(env.unwrapped)
+    obs, info = env.reset(seed=0)
+    task = env.unwrapped.task
+    truth = task.windows.targets[np.searchsorted(task.windows.start, info["time_index"])]
+    obs, reward, *_ , info = env.step(truth)
+    assert reward == 0.0
+    rng = np.random.default_rng(0)
+    forecast, truth = rng.normal(size=(6, 12)), rng.normal(size=(6, 12))
+    table = example.arbitrage_regret_table(torch.from_numpy(forecast), torch.from_numpy(truth)).numpy()
+    for i, h in itertools.product(range(6), range(1, 13)):
+        f, t = forecast[i, :h], truth[i, :h]
+        best = max(t[s] - t[b] for s in range(h) for b in range(h))
+        assert table[h, i] == pytest.approx(best - (t[np.argmax(f)] - t[np.argmin(f)]))
+
+
+def test_a_tiny_benchmark_writes_every_requested_row(tmp_path):
+    rows = benchmark(["EquitablePM-DC-v0", "EquitablePM-EV-v0"], ["mse", "diff", "rloo", "ppo"], budget=2, out=tmp_path)
+    got = {(r["env"], r["algo"]) for r in rows}
+    expected = {(e, a) for e in ("EquitablePM-DC-v0", "EquitablePM-EV-v0") for a in ("mse", "rloo", "ppo")}
+    assert got == expected | {("EquitablePM-DC-v0", "diff")}  # diff only where every agent is smooth
+    assert all(r["steps"] == 2 for r in rows)
+    board = (tmp_path / "leaderboard.md").read_text()
+    assert board.count("\n| EquitablePM-") == len(expected) + 1
+    assert (tmp_path / "leaderboard.csv").is_file() and len(list(tmp_path.glob("curves-*.png"))) == 2

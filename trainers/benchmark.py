@@ -1,0 +1,257 @@
+"""``eqpm benchmark``: every algorithm on each env for the same budget, as a leaderboard.
+
+The budget is counted in env steps of the default batch (B = 128 windows):
+every algorithm sees the same number of training windows. eqpm's own
+algorithms take ``budget`` updates of 128 windows (``--steps``);
+Stable-Baselines3's PPO and A2C act on an env with ``batch_size=8`` for
+``budget * 128 / 8`` of its steps.
+
+Every algorithm is scored the same way, by :func:`trainers.evaluate.evaluate`
+on the test split, after training and along the way (the learning curves).
+"Steps to level" is the first point of the curve where the test mean regret
+is at or below the best reference forecaster's on that env (WattTime's own
+forecast on DC, ``persistence_daily`` elsewhere): models that need no
+training.
+
+Add an algorithm of your own with :func:`algorithm`, in a module you name
+with ``--plugin``::
+
+    # my_algos.py
+    from trainers.benchmark import BenchmarkRun, algorithm
+
+    @algorithm("mine")
+    def train_mine(run: BenchmarkRun) -> dict:
+        ...  # train on run.env for run.windows windows, seed run.seed
+        return trainers.evaluate.record(...)  # plus "history", "steps", "wall_s"
+
+    $ eqpm benchmark --plugin my_algos --algos mse rloo mine
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainers.config import TrainConfig
+from trainers.evaluate import evaluate, evaluate_forecaster, policy_forecaster, record, task_of
+from trainers.sweep import METRICS_FILE, finished, run_all
+
+BATCH = 128
+SB3_BATCH = 8
+CURVE_POINTS = 5
+STATS = ("variance", "mean", "c95_c5", "mse", "entropy")
+
+
+@dataclass(frozen=True)
+class BenchmarkRun:
+    """One algorithm on one env with one seed, for ``budget`` env steps of 128 windows."""
+
+    env: str
+    algo: str
+    seed: int
+    budget: int
+    q: float
+    out: Path
+    plugins: tuple[str, ...] = ()
+    """Modules to import first (they register algorithms or envs), also in worker processes."""
+
+    @property
+    def windows(self) -> int:
+        return self.budget * BATCH
+
+
+ALGORITHMS: dict[str, Callable[[BenchmarkRun], dict[str, Any]]] = {}
+"""Benchmark algorithms by name: ``run -> metrics.json record`` with ``history``, ``steps``, ``wall_s``."""
+
+
+def algorithm(name: str) -> Callable:
+    """Register ``function(run) -> record`` as benchmark algorithm ``name``."""
+
+    def register(function: Callable[[BenchmarkRun], dict[str, Any]]) -> Callable:
+        ALGORITHMS[name] = function
+        return function
+
+    return register
+
+
+def _eqpm(algo: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
+    def run_eqpm(run: BenchmarkRun) -> dict[str, Any]:
+        from trainers.loop import train
+
+        return train(TrainConfig(env=run.env, algo=algo, q=run.q, seed=run.seed, steps=run.budget, out=run.out, progress=False))
+
+    return run_eqpm
+
+
+for _name in ("mse", "diff", "pg", "rloo"):
+    algorithm(_name)(_eqpm(_name))
+
+
+def _sb3(name: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
+    def run_sb3(run: BenchmarkRun) -> dict[str, Any]:
+        import gymnasium as gym
+        from gymnasium.wrappers import FlattenObservation, RescaleAction
+
+        try:
+            import stable_baselines3
+            from stable_baselines3.common.callbacks import BaseCallback
+        except ImportError as error:
+            raise ValueError(f"algo {name!r} needs Stable-Baselines3: pip install 'eq-gym[sb3]'") from error
+
+        started = time.perf_counter()
+        env = FlattenObservation(RescaleAction(gym.make(run.env, q=run.q, batch_size=SB3_BATCH), np.float32(-1), np.float32(1)))
+        test = task_of(run.env, "test", {})
+        total = run.windows // SB3_BATCH
+        every = max(1, total // CURVE_POINTS)
+        history: list[dict[str, Any]] = []
+
+        class Curve(BaseCallback):
+            def _on_step(self) -> bool:
+                if self.num_timesteps % every == 0:
+                    metrics, _ = evaluate(policy_forecaster(env, lambda obs: self.model.predict(obs, deterministic=True)[0]), test)
+                    history.append({"steps": self.num_timesteps * SB3_BATCH / BATCH, **metrics})
+                return True
+
+        algo_class = getattr(stable_baselines3, name.upper())
+        model = algo_class("MlpPolicy", env, seed=run.seed, device="cpu", verbose=0)
+        model.learn(total_timesteps=total, callback=Curve())
+        metrics, agent_regret = evaluate(policy_forecaster(env, lambda obs: model.predict(obs, deterministic=True)[0]), test)
+        result = record(metrics, agent_regret, test, run.env, algo=name, q=run.q, beta=0.0, seed=run.seed,
+                        backbone="mlp (sb3)", wall_s=time.perf_counter() - started, steps=total * SB3_BATCH / BATCH,
+                        history=history)
+        return result
+
+    return run_sb3
+
+
+for _name in ("ppo", "a2c"):
+    algorithm(_name)(_sb3(_name))
+
+
+def allowed(algo: str, env: str) -> bool:
+    """``diff`` runs only where every agent is smooth; every other algorithm runs everywhere."""
+    return algo != "diff" or task_of(env, "train", {}).population.smooth
+
+
+def run_benchmark_run(run: BenchmarkRun) -> dict[str, Any]:
+    """Run one benchmark run unless it is done; its record lands in ``run.out/metrics.json``."""
+    for plugin in run.plugins:
+        importlib.import_module(plugin)
+    done = finished(run.out)
+    if done is not None:
+        return done
+    result = ALGORITHMS[run.algo](run)
+    run.out.mkdir(parents=True, exist_ok=True)
+    (run.out / METRICS_FILE).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def benchmark(
+    envs: list[str], algos: list[str], budget: int, seeds: int = 1, q: float = 1.0,
+    out: Path = Path("runs/benchmark"), jobs: int = 1, shard: str = "0/1", plugins: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Run (this shard of) the benchmark, then write the leaderboard and curves from every finished run."""
+    for plugin in plugins:
+        importlib.import_module(plugin)
+    unknown = [a for a in algos if a not in ALGORITHMS]
+    if unknown:
+        raise ValueError(f"algo {unknown[0]!r} is not known; use one of {tuple(ALGORITHMS)} or register yours with --plugin")
+    if budget < 1 or seeds < 1:
+        raise ValueError(f"--budget {budget} --seeds {seeds}: both need to be >= 1")
+    runs = [
+        BenchmarkRun(env, algo, seed, budget, q, out / "runs" / f"{env}-{algo}-q={q:g}-budget={budget}-seed={seed}", plugins)
+        for env in envs for algo in algos if allowed(algo, env) for seed in range(seeds)
+    ]
+    run_all(run_benchmark_run, runs, jobs, shard, desc="benchmark")
+    return leaderboard(runs, envs, out)
+
+
+def leaderboard(runs: list[BenchmarkRun], envs: list[str], out: Path) -> list[dict[str, Any]]:
+    """Markdown and CSV leaderboard and one learning-curve figure per env, from the finished runs."""
+    rows = []
+    for env in envs:
+        level = reference_level(env)
+        for algo in dict.fromkeys(r.algo for r in runs if r.env == env):
+            records = [m for r in runs if r.env == env and r.algo == algo and (m := finished(r.out))]
+            if not records:
+                continue
+            row: dict[str, Any] = {"env": env, "algo": algo, "seeds": len(records), "level": level}
+            for stat in STATS:
+                values = np.array([m[stat] for m in records])
+                row[stat], row[f"{stat}_std"] = float(values.mean()), float(values.std())
+            row["wall_s"] = float(np.mean([m["wall_s"] for m in records]))
+            row["steps"] = float(np.mean([m["steps"] for m in records]))
+            reached = [next((h["steps"] for h in m["history"] if h["mean"] <= level), None) for m in records]
+            row["steps_to_level"] = None if None in reached else float(np.median(reached))
+            rows.append(row)
+        _curves(env, [r for r in runs if r.env == env], level, out)
+    rows.sort(key=lambda r: (r["env"], r["mean"]))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "leaderboard.md").write_text(render(rows))
+    with (out / "leaderboard.csv").open("w", newline="") as handle:
+        if rows:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    print(render(rows))
+    print(f"wrote {out / 'leaderboard.md'}, {out / 'leaderboard.csv'} and {out}/curves-*.png")
+    return rows
+
+
+def reference_level(env: str) -> float:
+    """Test mean regret of the best reference forecaster that applies to ``env``."""
+    from eq_gym.forecasters import FORECASTERS
+
+    levels = []
+    for name in FORECASTERS:
+        try:
+            levels.append(evaluate_forecaster(name, env)["mean"])
+        except ValueError:  # the vendor forecast exists for carbon one hour ahead only
+            continue
+    return min(levels)
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    header = ["Env", "Algo", "Variance", "Mean", "C95-C5", "MSE", "Entropy", "Wall (s)", "Steps", "Steps to level", "Seeds"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in rows:
+        cells = [row["env"], row["algo"]]
+        for stat in STATS:
+            fmt = "{:.3g}" if abs(row[stat]) < 1e-3 else "{:.4f}"
+            cells.append(fmt.format(row[stat]) + (f" ± {fmt.format(row[stat + '_std'])}" if row["seeds"] > 1 else ""))
+        level = "-" if row["steps_to_level"] is None else f"{row['steps_to_level']:.0f}"
+        cells += [f"{row['wall_s']:.1f}", f"{row['steps']:.0f}", level, str(row["seeds"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _curves(env: str, runs: list[BenchmarkRun], level: float, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6.4, 4.0))
+    for algo in dict.fromkeys(r.algo for r in runs):
+        histories = [m["history"] for r in runs if r.algo == algo and (m := finished(r.out)) and m["history"]]
+        if histories:
+            length = min(len(h) for h in histories)
+            steps = [h["steps"] for h in histories[0][:length]]
+            axis.plot(steps, np.mean([[h["mean"] for h in hist[:length]] for hist in histories], axis=0), marker="o", label=algo)
+    axis.axhline(level, color="grey", linestyle="--", label="best reference forecaster")
+    axis.set_xlabel("env steps of 128 windows")
+    axis.set_ylabel("test mean regret")
+    axis.set_title(env)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    out.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out / f"curves-{env}.png", dpi=120)
+    plt.close(figure)

@@ -1,0 +1,63 @@
+"""Many independent runs: in this process, in parallel processes (``--jobs``), or a slice (``--shard``).
+
+Each run is single-threaded and writes its own folder, so the results do not
+depend on ``--jobs``, and a run whose ``metrics.json`` exists is read, not run
+again: an interrupted sweep picks up where it stopped, and slices run on
+several machines merge by copying their run folders together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+Item = TypeVar("Item")
+METRICS_FILE = "metrics.json"
+
+
+def parse_shard(shard: str) -> tuple[int, int]:
+    """'i/n' -> (i, n) with 0 <= i < n."""
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+    except ValueError:
+        index, count = -1, 0
+    if not 0 <= index < count:
+        raise ValueError(f"--shard {shard!r} is not allowed; use i/n with 0 <= i < n, e.g. 0/2 and 1/2 on two machines")
+    return index, count
+
+
+def finished(folder: Path) -> dict[str, Any] | None:
+    """The metrics of a finished run, or None."""
+    path = Path(folder) / METRICS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def single_threaded(run: Callable[[Item], Any], item: Item) -> Any:
+    import torch
+
+    torch.set_num_threads(1)
+    return run(item)
+
+
+def run_all(run: Callable[[Item], Any], items: Sequence[Item], jobs: int = 1, shard: str = "0/1", desc: str = "runs") -> None:
+    """Run this shard's slice of ``items`` with ``run`` (a module-level function), ``jobs`` at a time."""
+    if jobs < 1:
+        raise ValueError(f"--jobs {jobs} is not allowed; use 1 or more")
+    index, count = parse_shard(shard)
+    mine = list(items)[index::count]
+    progress = tqdm(total=len(mine), desc=desc, unit="run")
+    if jobs == 1:
+        for item in mine:
+            single_threaded(run, item)
+            progress.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            for _ in pool.map(single_threaded, [run] * len(mine), mine):
+                progress.update()
+    progress.close()
