@@ -7,7 +7,6 @@ from gymnasium.utils.env_checker import check_env
 
 import eq_gym
 import eq_gym.envs.dc
-from eq_gym.objective import equitable_objective
 
 ENV_IDS = list(eq_gym.ENV_IDS)
 

@@ -72,3 +72,13 @@ def test_run_folder_has_metrics_tensorboard_tags_and_checkpoint(tmp_path):
     assert expected <= tags, expected - tags
     assert "charts/agent_regret" in events.Tags()["histograms"]
     assert (folder / CHECKPOINT).is_file()
+
+
+def test_beta_moves_the_model_in_the_power_mean_form(tmp_path):
+    """In the paper's form at large q, L_q dwarfs beta * MSE; the power-mean form keeps beta meaningful."""
+    setting = {**SMALL_EV, "q": 39.0, "form": "power_mean", "steps": 5}
+    heads = []
+    for beta in (0.0, 0.8):
+        run(tmp_path, f"beta{beta}", beta=beta, **setting)
+        heads.append(torch.load(tmp_path / f"beta{beta}" / CHECKPOINT, weights_only=False)["model"]["head.weight"])
+    assert not torch.equal(*heads)

@@ -50,6 +50,9 @@ class Setting:
     betas: tuple[float, ...] = (0.0,)
     theory_q_plus_one: tuple[float, ...] = field(default=())
     """Extra q + 1 values, beyond the paper's, run to check Theorems 4.3 and 4.4."""
+    form: str = "paper"
+    """Form of L_q trained on. In the paper's form L_q reaches ~1e52 at q + 1 = 40 and beta * L_f
+    vanishes beside it (beta is a no-op); the power-mean form keeps one agent's scale."""
 
 
 BUDGETS = {
@@ -78,8 +81,8 @@ EXPERIMENTS: dict[str, list[Setting]] = {
                 ("rloo",), (1.0, 1.1)),
     ],
     "beta": [
-        Setting("beta", "Different Agents, q+1 = 40", EV, {"agents": "different"}, "transformer", ("rloo",), (40.0,),
-                betas=(0.0, 0.2, 0.8)),
+        Setting("beta", "Different Agents, q+1 = 40, power-mean form", EV, {"agents": "different"}, "transformer",
+                ("rloo",), (40.0,), betas=(0.0, 0.2, 0.8), form="power_mean"),
     ],
 }
 PLAIN = "mse"
@@ -103,7 +106,8 @@ def run_configs(setting: Setting, seeds: int, epochs: int, out: Path) -> list[Tr
         for seed in range(seeds):
             config = TrainConfig(
                 env=setting.env, algo=algo, q=round(q1 - 1.0, 10), beta=beta, backbone=setting.backbone,
-                epochs=epochs, lr=budget.lr[algo], seed=seed, progress=False, **setting.env_kwargs,
+                epochs=epochs, lr=budget.lr[algo], seed=seed, progress=False, form=setting.form if algo != PLAIN else "paper",
+                **setting.env_kwargs,
             )
             configs.append(replace(config, out=out / "runs" / run_name(config)))
     return configs
@@ -112,7 +116,8 @@ def run_configs(setting: Setting, seeds: int, epochs: int, out: Path) -> list[Tr
 def run_name(config: TrainConfig) -> str:
     keywords = "-".join(str(v) for k, v in sorted(config.env_kwargs().items()) if k != "region")
     short = config.env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
-    return f"{short}-{keywords}-{config.algo}-q+1={config.q + 1:g}-beta={config.beta:g}-seed={config.seed}-epochs={config.epochs}"
+    form = "" if config.form == "paper" else f"-{config.form}"
+    return f"{short}-{keywords}-{config.algo}{form}-q+1={config.q + 1:g}-beta={config.beta:g}-seed={config.seed}-epochs={config.epochs}"
 
 
 def run_one(config: TrainConfig) -> dict[str, Any]:

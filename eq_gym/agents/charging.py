@@ -23,7 +23,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from eq_gym.agents.base import Agents, ContextPool, Contexts
+from eq_gym.agents.base import Agents, Contexts
 
 
 def slot_regret_table(forecast: Tensor, truth: Tensor) -> Tensor:
