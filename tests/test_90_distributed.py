@@ -67,5 +67,5 @@ def test_averaging_each_ranks_own_objective_is_a_different_objective():
     per_rank = 0.5 * sum(equitable_objective(part.mean(dim=1), q) for part in regret.split(256, dim=1))
     (exact,) = torch.autograd.grad(global_objective, forecast, retain_graph=True)
     (naive,) = torch.autograd.grad(per_rank, forecast)
-    assert float(per_rank) > float(global_objective) * (1 + 1e-3)  # Jensen: the per-rank mean overstates L_q
+    assert per_rank.item() > global_objective.item() * (1 + 1e-3)  # Jensen: the per-rank mean overstates L_q
     assert float((exact - naive).norm() / exact.norm()) > 1e-3  # far beyond the tolerance of the test above

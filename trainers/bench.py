@@ -87,15 +87,14 @@ def bench_env(repeats: int = 50, loop_repeats: int = 5) -> list[dict]:
     rows = []
     for num_agents, batch_size in ((70, 128), (10_000, 1_024)):
         env = tiled_ev_env(num_agents, batch_size)
-        obs, info = env.reset(seed=0)
+        env.reset(seed=0)
         rng = np.random.default_rng(0)
         action = rng.uniform(5.0, 25.0, env.action_space.shape).astype(np.float32)
 
         def step():
-            nonlocal info
-            if env._step >= env.steps_per_episode:
+            _, _, terminated, _, _ = env.step(action)
+            if terminated:
                 env.reset()
-            env.step(action)
 
         population = env.task.population
         forecast = torch.from_numpy(action)

@@ -28,7 +28,7 @@ class TrainConfig:
     algo: str = _field("rloo", "estimator: see `eqpm train --help` for the list")
     q: float = _field(0.0, "fairness knob q >= 0 of L_q (the paper's tables show q + 1)")
     beta: float = _field(0.0, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper A.5")
-    form: str = _field("paper", "form of L_q trained on: 'paper' (sum of Cbar^(q+1)) or 'power_mean'")
+    form: str = _field("paper", "form of L_q trained on: 'paper' (sum of Cbar^(q+1)) or 'power_mean' (same minimiser; better conditioned at large q)")
     backbone: str | None = _field(None, "lstm or transformer; default: the paper's for the env (DC lstm, EV/Mixed transformer)")
     epochs: int = _field(20, "passes over the training split")
     steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short (default: no limit)")

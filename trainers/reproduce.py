@@ -75,6 +75,11 @@ EXPERIMENTS: dict[str, list[Setting]] = {
     "ev": [
         Setting("ev", "Similar Agents", EV, {"agents": "similar"}, "transformer", ("rloo", "pg"), (20.0, 30.0, 40.0)),
         Setting("ev", "Different Agents", EV, {"agents": "different"}, "transformer", ("rloo", "pg"), (20.0, 30.0, 40.0)),
+        # Same minimiser, better conditioned at large q: each batch's weights are normalised by its power mean.
+        Setting("ev", "Similar Agents, power-mean form", EV, {"agents": "similar"}, "transformer", ("rloo",),
+                (20.0, 30.0, 40.0), form="power_mean"),
+        Setting("ev", "Different Agents, power-mean form", EV, {"agents": "different"}, "transformer", ("rloo",),
+                (20.0, 30.0, 40.0), form="power_mean"),
     ],
     "mixed": [
         Setting("mixed", "Data centres, EVs and phone chargers", MIXED, {"agents": "similar"}, "transformer",
