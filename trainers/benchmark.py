@@ -121,11 +121,13 @@ def _sb3(name: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
                 return True
 
         algo_class = getattr(stable_baselines3, name.upper())
-        model = algo_class("MlpPolicy", env, seed=run.seed, device="cpu", verbose=0)
+        rollout = {"n_steps": 128, "batch_size": 64} if name == "ppo" else {}  # PPO's 2048 would overshoot small budgets
+        model = algo_class("MlpPolicy", env, seed=run.seed, device="cpu", verbose=0, **rollout)
         model.learn(total_timesteps=total, callback=Curve())
         metrics, agent_regret = evaluate(policy_forecaster(env, lambda obs: model.predict(obs, deterministic=True)[0]), test)
         result = record(metrics, agent_regret, test, run.env, algo=name, q=run.q, beta=0.0, seed=run.seed,
-                        backbone="mlp (sb3)", wall_s=time.perf_counter() - started, steps=total * SB3_BATCH / BATCH,
+                        backbone="mlp (sb3)", wall_s=time.perf_counter() - started,
+                        steps=model.num_timesteps * SB3_BATCH / BATCH,
                         history=history)
         return result
 

@@ -28,11 +28,10 @@ DC, EV, MIXED = "EquitablePM-DC-v0", "EquitablePM-EV-v0", "EquitablePM-Mixed-v0"
 
 @dataclass(frozen=True)
 class Budget:
-    """Epochs (full and ``--quick``) and learning rate per algorithm, chosen on the training split."""
+    """Epochs, full and ``--quick`` (learning rates: the config's defaults, chosen on the training split)."""
 
     epochs: int
     quick_epochs: int
-    lr: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -55,13 +54,7 @@ class Setting:
     vanishes beside it (beta is a no-op); the power-mean form keeps one agent's scale."""
 
 
-BUDGETS = {
-    # Learning rates: the lowest training-split mean regret in short runs (docs/trainers.md, RESULTS.md);
-    # the paper's where they won (mse on DC, everything on EV). The test split is never looked at.
-    DC: Budget(epochs=30, quick_epochs=5, lr={"diff": 1e-3, "mse": 0.05}),
-    EV: Budget(epochs=12, quick_epochs=2, lr={"rloo": 1e-4, "pg": 1e-4, "mse": 1e-4}),
-    MIXED: Budget(epochs=12, quick_epochs=2, lr={"rloo": 1e-4, "mse": 1e-3}),
-}
+BUDGETS = {DC: Budget(epochs=30, quick_epochs=5), EV: Budget(epochs=12, quick_epochs=2), MIXED: Budget(epochs=12, quick_epochs=2)}
 
 EXPERIMENTS: dict[str, list[Setting]] = {
     "dc": [
@@ -111,7 +104,7 @@ def run_configs(setting: Setting, seeds: int, epochs: int, out: Path) -> list[Tr
         for seed in range(seeds):
             config = TrainConfig(
                 env=setting.env, algo=algo, q=round(q1 - 1.0, 10), beta=beta, backbone=setting.backbone,
-                epochs=epochs, lr=budget.lr[algo], seed=seed, progress=False, form=setting.form if algo != PLAIN else "paper",
+                epochs=epochs, seed=seed, progress=False, form=setting.form if algo != PLAIN else "paper",
                 **setting.env_kwargs,
             )
             configs.append(replace(config, out=out / "runs" / run_name(config)))
