@@ -49,7 +49,8 @@ def test_a_policy_forecaster_undoes_the_wrappers():
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_make_vec_runs_and_autoresets_on_the_next_step(mode):
-    envs = gym.make_vec("EquitablePM-DC-v0", num_envs=2, vectorization_mode=mode, split="test", batch_size=1024)
+    spawn = {"vector_kwargs": {"context": "spawn"}} if mode == "async" else {}  # fork after torch threads can hang
+    envs = gym.make_vec("EquitablePM-DC-v0", num_envs=2, vectorization_mode=mode, split="test", batch_size=1024, **spawn)
     length = envs.get_attr("steps_per_episode")[0]
     obs, info = envs.reset(seed=3)
     action = np.full(envs.action_space.shape, 5.0, np.float32)

@@ -121,7 +121,8 @@ def _sb3(name: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
                 return True
 
         algo_class = getattr(stable_baselines3, name.upper())
-        rollout = {"n_steps": 128, "batch_size": 64} if name == "ppo" else {}  # PPO's 2048 would overshoot small budgets
+        # rollouts that divide the budget (a multiple of 16 steps), so no algorithm trains past it
+        rollout = {"n_steps": min(128, total), "batch_size": min(64, total)} if name == "ppo" else {"n_steps": 8}
         model = algo_class("MlpPolicy", env, seed=run.seed, device="cpu", verbose=0, **rollout)
         model.learn(total_timesteps=total, callback=Curve())
         metrics, agent_regret = evaluate(policy_forecaster(env, lambda obs: model.predict(obs, deterministic=True)[0]), test)
