@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+METRIC_NAMES = ("variance", "mean", "c95_c5", "mse", "entropy")
+"""The per-split figures every report shows, in this order (metrics.json, TensorBoard, tables)."""
+
 
 def normalised_entropy(agent_regret: np.ndarray) -> float:
     """Entropy of the agents' regret shares (paper Eq. 7) divided by log M.

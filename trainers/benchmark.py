@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from eq_gym.metrics import METRIC_NAMES as STATS
 from trainers.config import TrainConfig
 from trainers.evaluate import evaluate, evaluate_forecaster, policy_forecaster, record, task_of
 from trainers.sweep import METRICS_FILE, finished, run_all
@@ -47,7 +48,6 @@ from trainers.sweep import METRICS_FILE, finished, run_all
 BATCH = 128
 SB3_BATCH = 8
 CURVE_POINTS = 5
-STATS = ("variance", "mean", "c95_c5", "mse", "entropy")
 
 
 @dataclass(frozen=True)

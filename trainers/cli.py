@@ -112,8 +112,9 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
 
 
 def format_metrics(metrics: dict) -> str:
-    keys = ("variance", "mean", "c95_c5", "mse", "entropy")
-    return "  ".join(f"{k}={metrics[k]:.6g}" for k in keys)
+    from eq_gym.metrics import METRIC_NAMES
+
+    return "  ".join(f"{k}={metrics[k]:.6g}" for k in METRIC_NAMES)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-EPOCH_TAGS = ("variance", "mean", "c95_c5", "mse", "entropy")
+from eq_gym.metrics import METRIC_NAMES as EPOCH_TAGS
 
 
 class RunLog:

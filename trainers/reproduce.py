@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from eq_gym.metrics import METRIC_NAMES as STATS
 from trainers.config import TrainConfig
 from trainers.sweep import finished, run_all
 
@@ -156,7 +157,6 @@ def _epochs(experiment: str, quick: bool) -> int:
 
 # --- the summary ---------------------------------------------------------------
 
-STATS = ("variance", "mean", "c95_c5", "mse", "entropy")
 
 
 def summarise(experiment: str, settings: list[Setting], out: Path, seeds: int, epochs: int) -> list[dict]:
