@@ -15,6 +15,10 @@ Signals (all hourly, aligned on that axis):
 
 Each environment scales the parts it uses to [0, 10] with the minimum and
 maximum of its training part only (:class:`Signal`).
+
+Clock: the CAISO grid and both ACN sites keep Pacific time, so "local" here is
+America/Los_Angeles clock time (with daylight saving), the time in which the
+ACN connection times are written.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ DATA_PACKAGE = "eq_gym.envs_data"
 REGIONS = ("SCE", "PGE")
 SCALE_MAX = 10.0
 """Upper end of the [0, 10] scale the paper puts every signal on."""
+LOCAL_ZONE = "America/Los_Angeles"
+"""Time zone of the grid and the charging sites."""
+HOURS_PER_DAY = 24
 
 
 def data_file(name: str) -> Path:
@@ -76,6 +83,20 @@ def _moer(region: str) -> pd.DataFrame:
 def hours(region: str = "SCE") -> pd.DatetimeIndex:
     """The hourly UTC axis every signal is aligned on, (T,)."""
     return _moer(region).index
+
+
+def local_hour(region: str = "SCE") -> np.ndarray:
+    """Hour of the day, 0..23, of each axis hour in local (Pacific) clock time, (T,) int64."""
+    return np.asarray(hours(region).tz_localize("UTC").tz_convert(LOCAL_ZONE).hour, dtype=np.int64)
+
+
+def calendar(region: str = "SCE") -> np.ndarray:
+    """Clock features of each axis hour, (T, 4) float32: sine and cosine of the local hour of
+    the day and of the local day of the week (fractional, so Monday 12:00 is 0.5 days in)."""
+    local = hours(region).tz_localize("UTC").tz_convert(LOCAL_ZONE)
+    day = 2 * np.pi * np.asarray(local.hour) / HOURS_PER_DAY
+    week = 2 * np.pi * (np.asarray(local.day_of_week) + np.asarray(local.hour) / HOURS_PER_DAY) / 7
+    return np.stack([np.sin(day), np.cos(day), np.sin(week), np.cos(week)], axis=1).astype(np.float32)
 
 
 def carbon(region: str = "SCE") -> np.ndarray:
@@ -222,7 +243,8 @@ class Windows:
     """Forecasting windows of one split.
 
     Attributes:
-        inputs: the past ``L`` hours before each window, (N, L, 1) float32.
+        inputs: the past ``L`` hours before each window, (N, L, F) float32: the
+            signal, then (when F = 5) the clock features of each past hour.
         targets: the ``H`` hours to forecast, (N, H) float32.
         start: index on the hourly axis of each window's first target hour, (N,).
     """
@@ -232,13 +254,19 @@ class Windows:
     start: np.ndarray
 
 
-def windows(signal: Signal, split: str, lookback: int, horizon: int) -> Windows:
-    """All windows whose inputs and targets lie inside ``split`` ("train" or "test")."""
+def windows(signal: Signal, split: str, lookback: int, horizon: int, clock: np.ndarray | None = None) -> Windows:
+    """All windows whose inputs and targets lie inside ``split`` ("train" or "test").
+
+    ``clock`` (T, C), when given, is appended to the signal as C more features of each past hour.
+    """
     low, high = (0, signal.cut) if split == "train" else (signal.cut, len(signal.values))
     start = np.arange(low + lookback, high - horizon + 1)
     past = start[:, None] + np.arange(-lookback, 0)[None, :]
     ahead = start[:, None] + np.arange(horizon)[None, :]
-    return Windows(signal.values[past][..., None], signal.values[ahead], start)
+    inputs = signal.values[past][..., None]
+    if clock is not None:
+        inputs = np.concatenate([inputs, clock[past]], axis=-1)
+    return Windows(np.ascontiguousarray(inputs, dtype=np.float32), signal.values[ahead], start)
 
 
 # --- agent context pools -------------------------------------------------------
@@ -248,6 +276,45 @@ def azure_demand() -> np.ndarray:
     """Azure Functions demand every 30 min of 2019, scaled to [0, 10], (17280,) float64."""
     raw = read_table("azure_functions_demand_2019.csv.gz", ("time", "demand"))["demand"].to_numpy(float)
     return (raw - raw.min()) / (raw.max() - raw.min()) * SCALE_MAX
+
+
+@cache
+def _azure_by_week_day_hour() -> np.ndarray:
+    """2019 Azure demand on the [0, 10] scale by (ISO week 1..52, weekday 0..6, hour), (52, 7, 24).
+
+    Hourly means of the half-hourly values; a (week, weekday, hour) the 2019 file lacks (it runs
+    from 1 January 11:30 to 27 December 11:00) takes the same weekday and hour of the nearest week.
+    """
+    frame = read_table("azure_functions_demand_2019.csv.gz", ("time", "demand"))
+    times = pd.to_datetime(frame["time"], format="%Y-%m-%d %H:%M")
+    iso = times.dt.isocalendar()
+    keep = (iso["year"] == 2019).to_numpy()
+    table = np.full((52, 7, HOURS_PER_DAY), np.nan)
+    scaled = pd.Series(azure_demand()[keep])
+    keys = [iso["week"][keep].to_numpy() - 1, iso["day"][keep].to_numpy() - 1, times.dt.hour[keep].to_numpy()]
+    means = scaled.groupby(keys).mean()
+    table[tuple(np.array(means.index.tolist()).T)] = means.to_numpy()
+    for week in range(52):  # fill gaps from the nearest week that has the same weekday and hour
+        for distance in range(1, 52):
+            gaps = np.isnan(table[week])
+            if not gaps.any():
+                break
+            for other in (week - distance, week + distance):
+                if 0 <= other < 52:
+                    table[week][gaps] = table[other][gaps]
+                    gaps = np.isnan(table[week])
+    return table
+
+
+def azure_demand_at(times: pd.DatetimeIndex) -> np.ndarray:
+    """2019 Azure demand ([0, 10]) at the same ISO week, weekday and hour as each of ``times``, (T,).
+
+    The series is read as a typical year, as the TMY weather is: aligned by the day of the year
+    (to within three days) and the hour, keeping the day of the week, since demand follows it.
+    """
+    iso = times.isocalendar()
+    week = np.minimum(iso["week"].to_numpy(np.int64), 52) - 1  # ISO week 53 takes week 52
+    return _azure_by_week_day_hour()[week, iso["day"].to_numpy(np.int64) - 1, np.asarray(times.hour)]
 
 
 MIN_SESSION_H, MAX_SESSION_H = 3.0, 12.0
@@ -261,10 +328,12 @@ class Sessions:
     Attributes:
         energy_kwh: energy delivered, (S,).
         duration_h: charging duration, (S,).
+        start_hour: local hour of the day the car plugged in, 0..23, (S,) int64.
     """
 
     energy_kwh: np.ndarray
     duration_h: np.ndarray
+    start_hour: np.ndarray
 
     @property
     def rate_kw(self) -> np.ndarray:
@@ -292,4 +361,5 @@ def ev_sessions(site: str) -> Sessions:
     energy = frame["kwh_delivered"].to_numpy(float)
     keep = np.isfinite(duration) & (duration >= MIN_SESSION_H) & (duration <= MAX_SESSION_H) & (energy > 0)
     order = np.argsort(start.to_numpy()[keep], kind="stable")
-    return Sessions(energy[keep][order], duration[keep][order])
+    hour = start.dt.hour.to_numpy(np.int64)
+    return Sessions(energy[keep][order], duration[keep][order], hour[keep][order])

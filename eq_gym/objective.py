@@ -12,16 +12,86 @@ of one agent's regret for every q:
 
 q = 0 gives the total (paper) or mean (power_mean) regret; a larger q weighs
 the worse-served agents more. Powers are taken after dividing by the largest
-Cbar, in float64, so both forms stay finite for q + 1 up to 100 whenever the
-result itself is representable.
+Cbar, in float64. The power mean is finite for any q; the paper's form is
+finite while max Cbar^(q+1) is below float64's 1.8e308, so q is accepted up to
+``MAX_Q`` = 99 (q + 1 = 100: then max_m Cbar_m up to about 1,200). Beyond that the
+power mean is within M^(1/(q+1)) of the largest Cbar (4 % for M = 70): nothing
+further to weigh.
+
+Each agent's Cbar on a batch is the weighted mean of :func:`mean_regret`, and
+the weights of L_q can come from :class:`RunningMeanRegret` instead of one
+batch.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 REWARD_FORMS = ("power_mean", "paper")
+MAX_Q = 99.0
+"""Largest q accepted: q + 1 = 100."""
+
+
+def check_q(q: object) -> float:
+    """q as a float in [0, MAX_Q]; else a ValueError naming it."""
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) or not 0 <= q <= MAX_Q:
+        raise ValueError(
+            f"q={q!r} is not allowed; use a number in [0, {MAX_Q:g}] (q + 1 is the paper's column). Beyond "
+            f"q + 1 = {MAX_Q + 1:g} the paper's L_q = sum Cbar^(q+1) overflows float64, and the power mean is already "
+            "within a few percent of the largest Cbar"
+        )
+    return float(q)
+
+
+@dataclass(frozen=True)
+class WindowWeights:
+    """Window weights rho (M, B) in factored form: rho_{m,i} = per_hour[m, hour[i]].
+
+    Attributes:
+        per_hour: rho of a window starting at each local hour, (M, 24).
+        hour: local hour each window starts at, (B,) int64.
+    """
+
+    per_hour: Tensor
+    hour: Tensor
+
+    def dense(self) -> Tensor:
+        """rho, (M, B)."""
+        return self.per_hour[:, self.hour]
+
+    def windows(self, index: slice | Tensor) -> WindowWeights:
+        """The weights of a subset of the windows."""
+        return WindowWeights(self.per_hour, self.hour[index])
+
+
+def weighted(regret: Tensor, weight: WindowWeights | None) -> Tensor:
+    """rho * C for regret (M, ..., B) (None: rho = 1), broadcast over the middle axes."""
+    if weight is None:
+        return regret
+    dense = weight.dense()
+    return regret * dense.view((dense.shape[0],) + (1,) * (regret.dim() - 2) + (dense.shape[1],)).to(regret.dtype)
+
+
+def regret_sum(regret: Tensor, weight: WindowWeights | None) -> Tensor:
+    """sum of rho * C over the windows (and samples) of regret (M, ..., B), (M,).
+
+    With weights, the windows are summed per local hour first (one small matmul) and then
+    weighed, so rho (M, B) is never built: at M = 10,000 and B = 1,024 that halves a step.
+    """
+    flat = regret if regret.dim() == 2 else regret.sum(dim=tuple(range(1, regret.dim() - 1)))  # (M, B)
+    if weight is None:
+        return flat.sum(dim=1)
+    by_hour = flat @ torch.nn.functional.one_hot(weight.hour, weight.per_hour.shape[1]).to(flat.dtype)
+    return (by_hour * weight.per_hour.to(flat.dtype)).sum(dim=1)
+
+
+def mean_regret(regret: Tensor, weight: WindowWeights | None) -> Tensor:
+    """Cbar (M,): the mean of rho * C over the windows (and samples) of regret (M, ..., B)."""
+    return regret_sum(regret, weight) / (regret[0].numel())
 
 
 def _scaled(agent_regret: Tensor) -> tuple[Tensor, Tensor]:
@@ -70,3 +140,53 @@ def combined_objective(agent_regret: Tensor, mse: Tensor, q: float, beta: float,
         raise ValueError(f"beta={beta!r} is not allowed; use a number in [0, 1]")
     weight = mse_weight(agent_regret.shape[-1], form)
     return (1.0 - beta) * equitable_objective(agent_regret, q, form) + beta * weight * mse.double()
+
+
+class RunningMeanRegret:
+    """Each agent's mean regret over past batches, for the weights of L_q.
+
+    The paper's Eq. 2 raises each agent's mean over its whole data set to the
+    power q + 1, so the weight of agent m in the gradient, dL/dCbar_m, belongs
+    to that mean. One batch's own Cbar is a noisy plug-in: at q + 1 = 20 a 10 %
+    error in it moves (q+1) Cbar^q by a factor 6. This keeps an exponential
+    average over batches instead, forgetting with a memory of ``memory``
+    windows (decay exp(-B / memory) per batch of B windows, so the memory does not
+    depend on the batch size), bias-corrected as Adam's moments are.
+
+    Update rule: :meth:`update` returns the estimate *before* the batch (the
+    first batch's own Cbar on the first call), then folds the batch in. The
+    weights are then independent of the batch they weigh, so a gradient built
+    from them is unbiased for sum_m w_m grad E[Cbar_m] at those w.
+
+    Bias traded for variance: the estimate lags the model by about ``memory``
+    windows (it averages regrets of recent, slightly older models), while its
+    variance is about B / (2 memory) of one batch's.
+    """
+
+    def __init__(self, memory: float = 1280.0) -> None:
+        if not memory > 0:
+            raise ValueError(f"memory={memory!r} is not allowed; use a positive number of windows")
+        self.memory = float(memory)
+        self.value: Tensor | None = None
+        self.mass = 0.0
+
+    @property
+    def estimate(self) -> Tensor | None:
+        """The current estimate of each agent's mean regret (M,) float64, or None before any batch."""
+        return None if self.value is None else self.value / self.mass
+
+    def update(self, batch_mean: Tensor, windows: int) -> Tensor:
+        """The estimate before this batch (its own ``batch_mean`` if none), then fold the batch in."""
+        current = batch_mean.detach().double()
+        before = current if self.value is None else self.estimate
+        decay = math.exp(-windows / self.memory)
+        previous = torch.zeros_like(current) if self.value is None else self.value.to(current.device)
+        self.value = decay * previous + (1.0 - decay) * current
+        self.mass = decay * self.mass + (1.0 - decay)
+        return before
+
+    def state_dict(self) -> dict:
+        return {"memory": self.memory, "value": self.value, "mass": self.mass}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.memory, self.value, self.mass = state["memory"], state["value"], state["mass"]

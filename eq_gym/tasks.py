@@ -1,16 +1,28 @@
 """Tasks: a signal's windows on one split plus the agents that act on them.
 
 A task is everything an environment or a trainer needs, with no Gymnasium in
-it: ``inputs`` (N, L, 1), ``targets`` (N, H), the population and its
+it: ``inputs`` (N, L, F), ``targets`` (N, H), the population and its
 ``regret``. The environments wrap a task; the trainers use it directly so the
 same regret code runs on the GPU without an env in the loop.
 
 Every keyword is checked here, once, with an error that names it and what is
-allowed.
+allowed; an unknown keyword is refused with the list of known ones.
+
+Settings shared by the three tasks:
+
+- ``timing``: "own" (default: agents act on their own hours) or "shared"
+  (every agent on every window alike, the paper's code release).
+- ``features``: "calendar" (default: L = 24 past hours, F = 5: the signal and
+  the sine and cosine of the local hour of the day and day of the week of
+  each past hour) or "paper" (L = 12, F = 1: the signal alone).
+- ``regret``: "per_unit" or "absolute" (the paper's); default "per_unit"
+  under own timing (so that size alone does not make an agent worse served)
+  and "absolute" under shared timing (the paper's setting, whole).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,11 +36,13 @@ from eq_gym.agents import pools
 from eq_gym.agents.base import Agents
 from eq_gym.agents.population import Population
 
-LOOKBACK = 12
-"""Past hours in each input window (the paper's sequence length)."""
+FEATURES = {"calendar": 24, "paper": 12}
+"""Past hours in each input window, L, per ``features`` ("paper": the paper's sequence length)."""
 SPLITS = ("train", "test")
 AGENT_KINDS = ("similar", "different")
 LAMBDA_KINDS = ("same", "different")
+TIMINGS = ("own", "shared")
+REGRETS = ("per_unit", "absolute")
 DC_TRAIN_FRACTION = 0.67
 EV_TRAIN_FRACTION = 0.70
 
@@ -48,6 +62,7 @@ class Task:
         region: CAISO region of the carbon signal.
         kwargs: the keywords the task was made with.
         signal_kind: "carbon", "ev" (carbon + water + price) or "price".
+        times: the UTC hourly axis, (T,) datetime64.
     """
 
     name: str
@@ -60,10 +75,33 @@ class Task:
     region: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     signal_kind: str = "carbon"
+    times: np.ndarray = field(default_factory=lambda: np.array([], "datetime64[ns]"))
 
     @property
     def num_windows(self) -> int:
         return int(self.windows.targets.shape[0])
+
+    @property
+    def lookback(self) -> int:
+        """Past hours per window, L."""
+        return int(self.windows.inputs.shape[1])
+
+    @property
+    def num_features(self) -> int:
+        """Features per past hour, F."""
+        return int(self.windows.inputs.shape[2])
+
+    def start_time(self, start: np.ndarray) -> np.ndarray:
+        """First forecast hour, UTC, of windows starting at axis indices ``start``: (B,) ``np.datetime64``s.
+
+        The array has dtype object (each entry a ``np.datetime64[s]``) because Gymnasium's env
+        checker compares info arrays with ``np.allclose``, which refuses a datetime64 array;
+        ``.astype("datetime64[s]")`` gives one.
+        """
+        stamps = self.times[start].astype("datetime64[s]")
+        boxed = np.empty(stamps.shape, dtype=object)
+        boxed[:] = list(stamps)
+        return boxed
 
     @property
     def num_agents(self) -> int:
@@ -99,68 +137,89 @@ def _signal(kind: str, region: str, train_fraction: float) -> data.Signal:
 
 
 @cache
-def _windows(kind: str, region: str, train_fraction: float, split: str, horizon: int) -> data.Windows:
-    return data.windows(_signal(kind, region, train_fraction), split, LOOKBACK, horizon)
+def _windows(kind: str, region: str, train_fraction: float, split: str, horizon: int, features: str) -> data.Windows:
+    clock = data.calendar(region) if features == "calendar" else None
+    return data.windows(_signal(kind, region, train_fraction), split, FEATURES[features], horizon, clock)
 
 
-def _task(name, kind, horizon, split, region, train_fraction, population, kwargs) -> Task:
+def _task(name, kind, horizon, split, region, train_fraction, population, kwargs, features="paper") -> Task:
+    windows = _windows(kind, region, train_fraction, split, horizon, features)
+    hour = data.local_hour(region)
+    share = np.bincount(hour[windows.start], minlength=24) / len(windows.start)
     return Task(
         name=name,
         signal=_signal(kind, region, train_fraction),
-        windows=_windows(kind, region, train_fraction, split, horizon),
-        population=population,
+        windows=windows,
+        population=population.on_clock(torch.from_numpy(hour), torch.from_numpy(share).float()),
         horizon=horizon,
         split=split,
         train_fraction=train_fraction,
         region=region,
         kwargs=kwargs,
         signal_kind=kind,
+        times=data.hours(region).to_numpy(),
     )
 
 
 def dc_task(
-    split: str = "train", agents: str = "similar", lambdas: str = "same", num_agents: int = 50, region: str = "SCE"
+    split: str = "train", agents: str = "similar", lambdas: str = "same", num_agents: int = 50, region: str = "SCE",
+    timing: str = "own", features: str = "calendar", regret: str | None = None,
 ) -> Task:
     """50 data centres (Eq. 12) on the carbon signal, H = 1, 67/33 split."""
-    kwargs = dict(split=split, agents=agents, lambdas=lambdas, num_agents=num_agents, region=region)
-    _check(kwargs, minimum_agents=2)
+    kwargs = _check(locals(), minimum_agents=2)
     choose("lambdas", lambdas, LAMBDA_KINDS)
-    group = pools.datacentres(agents, lambdas, num_agents, split, DC_TRAIN_FRACTION)
-    return _task("dc", "carbon", 1, split, region, DC_TRAIN_FRACTION, Population([group]), kwargs)
+    truth = _windows("carbon", region, DC_TRAIN_FRACTION, "train", 1, "paper")
+    group = pools.datacentres(agents, lambdas, num_agents, split, DC_TRAIN_FRACTION, kwargs["timing"],
+                              kwargs["regret"] == "per_unit", truth, region)
+    return _task("dc", "carbon", 1, split, region, DC_TRAIN_FRACTION, Population([group]), kwargs, features)
 
 
-def ev_task(split: str = "train", agents: str = "similar", num_agents: int = 70, region: str = "SCE") -> Task:
+def ev_task(
+    split: str = "train", agents: str = "similar", num_agents: int = 70, region: str = "SCE",
+    timing: str = "own", features: str = "calendar", regret: str | None = None,
+) -> Task:
     """70 EV chargers (Eq. 13) on E_t = carbon + water + price, H = 12, 70/30 split."""
-    kwargs = dict(split=split, agents=agents, num_agents=num_agents, region=region)
-    _check(kwargs, minimum_agents=2 if agents == "similar" else 4)
-    group = pools.ev_chargers(agents, num_agents, split, EV_TRAIN_FRACTION)
-    return _task("ev", "ev", 12, split, region, EV_TRAIN_FRACTION, Population([group]), kwargs)
+    kwargs = _check(locals(), minimum_agents=2 if agents == "similar" else (6 if timing == "own" else 4))
+    group = pools.ev_chargers(agents, num_agents, split, EV_TRAIN_FRACTION, timing, kwargs["regret"] == "per_unit")
+    return _task("ev", "ev", 12, split, region, EV_TRAIN_FRACTION, Population([group]), kwargs, features)
 
 
-def mixed_task(split: str = "train", agents: str = "similar", num_agents: int = 60, region: str = "SCE") -> Task:
+def mixed_task(
+    split: str = "train", agents: str = "similar", num_agents: int = 60, region: str = "SCE",
+    timing: str = "own", features: str = "calendar", regret: str | None = None,
+) -> Task:
     """Data centres, EV and phone chargers (paper A.4), a third each, on carbon, H = 12, 67/33 split."""
-    kwargs = dict(split=split, agents=agents, num_agents=num_agents, region=region)
-    _check(kwargs, minimum_agents=6 if agents == "similar" else 12)
+    kwargs = _check(locals(), minimum_agents=6 if agents == "similar" else (18 if timing == "own" else 12))
     third = num_agents // 3
     sizes = (num_agents - 2 * third, third, third)
+    per_unit = kwargs["regret"] == "per_unit"
+    truth = _windows("carbon", region, DC_TRAIN_FRACTION, "train", 12, "paper")
     groups = [
-        pools.datacentres(agents, "same", sizes[0], split, DC_TRAIN_FRACTION),
-        pools.ev_chargers(agents, sizes[1], split, DC_TRAIN_FRACTION),
-        pools.phone_chargers(sizes[2], split, DC_TRAIN_FRACTION),
+        pools.datacentres(agents, "same", sizes[0], split, DC_TRAIN_FRACTION, timing, per_unit, truth, region),
+        pools.ev_chargers(agents, sizes[1], split, DC_TRAIN_FRACTION, timing, per_unit),
+        pools.phone_chargers(agents, sizes[2], split, DC_TRAIN_FRACTION, timing, per_unit),
     ]
-    return _task("mixed", "carbon", 12, split, region, DC_TRAIN_FRACTION, Population(groups), kwargs)
+    return _task("mixed", "carbon", 12, split, region, DC_TRAIN_FRACTION, Population(groups), kwargs, features)
 
 
-def _check(kwargs: dict[str, Any], minimum_agents: int) -> None:
+def _check(arguments: dict[str, Any], minimum_agents: int) -> dict[str, Any]:
+    """Check the keywords every task shares; return them, with ``regret``'s default filled in."""
+    kwargs = {k: v for k, v in arguments.items() if k != "minimum_agents"}
     choose("split", kwargs["split"], SPLITS)
     choose("agents", kwargs["agents"], AGENT_KINDS)
     choose("region", kwargs["region"], data.REGIONS)
+    choose("timing", kwargs["timing"], TIMINGS)
+    choose("features", kwargs["features"], tuple(FEATURES))
+    if kwargs["regret"] is None:
+        kwargs["regret"] = "per_unit" if kwargs["timing"] == "own" else "absolute"
+    choose("regret", kwargs["regret"], REGRETS)
     positive_int("num_agents", kwargs["num_agents"], minimum_agents)
+    return kwargs
 
 
 def custom_task(
     population: Callable[..., Population | Agents], signal: str = "carbon", horizon: int = 12,
-    split: str = "train", region: str = "SCE", **kwargs: Any,
+    split: str = "train", region: str = "SCE", features: str = "calendar", **kwargs: Any,
 ) -> Task:
     """A task for agents of your own on a shipped signal.
 
@@ -169,29 +228,43 @@ def custom_task(
             (a :class:`Population` or one group of :class:`~eq_gym.agents.base.Agents`) of that split.
         signal: "carbon", "ev" (carbon + water + price) or "price".
         horizon: hours forecast per window, H.
-        split, region: as for the built-in envs.
+        split, region, features: as for the built-in envs.
         **kwargs: passed on to ``population`` (e.g. ``num_agents``).
     """
     choose("signal", signal, tuple(SIGNALS))
     choose("split", split, SPLITS)
     choose("region", region, data.REGIONS)
+    choose("features", features, tuple(FEATURES))
     horizon = positive_int("horizon", horizon)
     if not callable(population):
         raise ValueError(f"population={population!r} is not callable; pass a function that builds the agents of a split")
     fraction = EV_TRAIN_FRACTION if signal == "ev" else DC_TRAIN_FRACTION
     built = population(split=split, train_fraction=fraction, **kwargs)
     agents = built if isinstance(built, Population) else Population([built])
-    task_kwargs = dict(split=split, region=region, signal=signal, horizon=horizon, **kwargs)
-    return _task("custom", signal, horizon, split, region, fraction, agents, task_kwargs)
+    task_kwargs = dict(split=split, region=region, signal=signal, horizon=horizon, features=features, **kwargs)
+    return _task("custom", signal, horizon, split, region, fraction, agents, task_kwargs, features)
 
 
 TASKS = {"dc": dc_task, "ev": ev_task, "mixed": mixed_task}
 """Task builders by name; each takes the env's task keywords."""
 
 
+def task_keywords(name: str) -> tuple[str, ...]:
+    """The keywords task ``name`` takes."""
+    return tuple(inspect.signature(TASKS[choose("task", name, tuple(TASKS))]).parameters)
+
+
+def refuse_unknown(kwargs: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    """A ValueError naming the first keyword of ``kwargs`` that is not in ``allowed``, and listing those."""
+    unknown = [k for k in kwargs if k not in allowed]
+    if unknown:
+        raise ValueError(f"{unknown[0]}={kwargs[unknown[0]]!r} is not a keyword of {what}; it takes {', '.join(allowed)}")
+
+
 def make_task(name: str, **kwargs: Any) -> Task:
     """Build task ``name`` ("dc", "ev", "mixed") with its keywords."""
-    return TASKS[choose("task", name, tuple(TASKS))](**kwargs)
+    refuse_unknown(kwargs, task_keywords(name), f"the {name!r} task")
+    return TASKS[name](**kwargs)
 
 
 def contexts_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:

@@ -12,4 +12,4 @@ def ev_train():
 
 @pytest.fixture(scope="session")
 def dc_train():
-    return make_task("dc", split="train", agents="different", lambdas="different")
+    return make_task("dc", split="train", agents="different", lambdas="different", timing="shared")

@@ -12,7 +12,7 @@ def test_persistence_last_repeats_the_last_observed_hour():
     env = gym.make("EquitablePM-EV-v0", batch_size=16)
     obs, info = env.reset(seed=0)
     action = ReferenceForecaster(env, "persistence_last")(info)
-    np.testing.assert_array_equal(action, np.repeat(obs[:, -1, :], 12, axis=1))
+    np.testing.assert_array_equal(action, np.repeat(obs[:, -1, :1], 12, axis=1))  # feature 0 is the signal
 
 
 def test_persistence_daily_repeats_the_targets_of_the_day_before():

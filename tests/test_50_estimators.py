@@ -15,10 +15,12 @@ from trainers.policy import build_policy
 def make_batch(task, size, seed=0):
     generator = contexts_generator(seed)
     rows = np.random.default_rng(seed).choice(task.num_windows, size, replace=False)
+    draw = task.population.sampler(size, generator).draw(torch.from_numpy(task.windows.start[rows]))
     return Batch(
         inputs=torch.from_numpy(task.windows.inputs[rows]),
         targets=torch.from_numpy(task.windows.targets[rows]),
-        contexts=task.population.sampler(size, generator).draw(),
+        contexts=draw.contexts,
+        weight=draw.weight,
         global_size=size,
         noise=lambda samples: torch.randn((samples, size, task.horizon), generator=generator),
     )
@@ -28,7 +30,7 @@ def small_policy(task, backbone="lstm", init_std=0.3):
     config = TrainConfig(backbone=backbone, hidden=8, d_model=16, heads=2, init_std=init_std)
     values = task.signal.values[: task.signal.cut]
     torch.manual_seed(0)
-    return build_policy(config, task.horizon, float(values.mean()), float(values.std()))
+    return build_policy(config, task.horizon, task.num_features, float(values.mean()), float(values.std()))
 
 
 @pytest.mark.parametrize("algo", list(ESTIMATORS))

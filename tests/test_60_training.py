@@ -21,9 +21,10 @@ def run(tmp_path: Path, name: str, **kwargs) -> dict:
     return train(TrainConfig(out=tmp_path / name, **kwargs))
 
 
-def test_diff_lowers_the_test_regret_on_dc(tmp_path):
-    untrained = run(tmp_path, "dc0", epochs=0, **SMALL_DC)
-    trained = run(tmp_path, "dc2", epochs=2, **SMALL_DC)
+@pytest.mark.parametrize("setting", [{}, {"timing": "shared", "features": "paper"}], ids=["own", "paper"])
+def test_diff_lowers_the_test_regret_on_dc(tmp_path, setting):
+    untrained = run(tmp_path, "dc0", epochs=0, **SMALL_DC, **setting)
+    trained = run(tmp_path, "dc3", epochs=3, **SMALL_DC, **setting)
     assert trained["mean"] < 0.5 * untrained["mean"]
 
 

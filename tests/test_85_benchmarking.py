@@ -39,7 +39,7 @@ def test_a_policy_forecaster_undoes_the_wrappers():
     task = task_of("EquitablePM-DC-v0", "test", {})
     # a "policy" that reads the last observed hour and asks for it, in the wrapped spaces
     low, high = env.unwrapped.action_space.low, env.unwrapped.action_space.high
-    last_hour = lambda obs: (2 * (obs.reshape(8, 12)[:, -1:] - low) / (high - low) - 1)  # noqa: E731
+    last_hour = lambda obs: (2 * (obs.reshape(8, 24, 5)[:, -1, :1] - low) / (high - low) - 1)  # noqa: E731
     through_wrappers, _ = evaluate(policy_forecaster(env, last_hour), task)
     from eq_gym.forecasters import reference_forecast
 
@@ -58,7 +58,7 @@ def test_make_vec_runs_and_autoresets_on_the_next_step(mode):
         obs, reward, terminated, truncated, info = envs.step(action)
         assert terminated.all() == (step == length - 1) and (reward < 0).all()
     obs, reward, terminated, truncated, info = envs.step(action)  # the reset step: action ignored, reward 0
-    assert (reward == 0).all() and not terminated.any() and obs.shape == (2, 1024, 12, 1)
+    assert (reward == 0).all() and not terminated.any() and obs.shape == (2, 1024, 24, 5)
     envs.close()
 
 

@@ -6,6 +6,7 @@ Ratios are measured side by side in the same run.
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import statistics
@@ -72,21 +73,26 @@ def looped_charging_regret(forecast: torch.Tensor, truth: torch.Tensor, rate: to
     return regret
 
 
-def tiled_ev_env(num_agents: int, batch_size: int) -> gym.Env:
-    """An EV env whose population cycles the 70 Caltech agents' pools up to ``num_agents``."""
-    env = gym.make("EquitablePM-EV-v0", batch_size=batch_size).unwrapped
-    pool = env.task.population.groups[0].pool
-    rows = torch.arange(num_agents) % pool.num_agents
-    tiled = ContextPool({name: table[rows] for name, table in pool.values.items()}, pool.count[rows])
-    env.task = replace(env.task, population=Population([SlotChargers(tiled, "EV chargers (tiled)")]))
+def tiled_ev_env(num_agents: int, batch_size: int, timing: str) -> gym.Env:
+    """An EV env ("different" agents, ``timing``) whose population cycles its 70 agents up to ``num_agents``."""
+    env = gym.make("EquitablePM-EV-v0", batch_size=batch_size, agents="different", timing=timing).unwrapped
+    population = env.task.population
+    group = population.groups[0]
+    rows = torch.arange(num_agents) % group.num_agents
+    tiled = ContextPool({name: table[rows] for name, table in group.pool.values.items()}, group.pool.count[rows])
+    plug_in = None if group.plug_in is None else group.plug_in[rows]
+    agents = SlotChargers(tiled, "EV chargers (tiled)", per_unit=group.per_unit, plug_in=plug_in)
+    env.task = replace(env.task, population=Population([agents], population.hour, population.window_share))
     return env
 
 
 def bench_env(repeats: int = 50, loop_repeats: int = 5) -> list[dict]:
-    """Env steps/s and regret evaluations/s on the EV env; the loop baseline at M=70, B=128."""
+    """Env steps/s and regret evaluations/s on the EV env, both timings; the loop baseline at M=70, B=128."""
     rows = []
-    for num_agents, batch_size in ((70, 128), (10_000, 1_024)):
-        env = tiled_ev_env(num_agents, batch_size)
+    for timing, num_agents, batch_size in itertools.product(("own", "shared"), (70, 10_000), (128, 1_024)):
+        if (num_agents, batch_size) not in ((70, 128), (10_000, 1_024)):
+            continue
+        env = tiled_ev_env(num_agents, batch_size, timing)
         env.reset(seed=0)
         rng = np.random.default_rng(0)
         action = rng.uniform(5.0, 25.0, env.action_space.shape).astype(np.float32)
@@ -99,14 +105,17 @@ def bench_env(repeats: int = 50, loop_repeats: int = 5) -> list[dict]:
         population = env.task.population
         forecast = torch.from_numpy(action)
         truth = torch.from_numpy(env.task.windows.targets[:batch_size])
-        contexts = population.sampler(batch_size, torch.Generator().manual_seed(0)).draw()
+        start = torch.from_numpy(env.task.windows.start[:batch_size])
+        draw = population.sampler(batch_size, torch.Generator().manual_seed(0)).draw(start)
+        contexts = draw.contexts
         step_s = median_seconds(step, repeats)
         regret_s = median_seconds(lambda: population.regret(forecast, truth, contexts), repeats)
-        row = {"M": num_agents, "B": batch_size, "H": 12, "step_ms": 1e3 * step_s,
+        row = {"timing": timing, "regret": env.task.kwargs["regret"], "M": num_agents, "B": batch_size, "H": 12, "step_ms": 1e3 * step_s,
                "steps_per_s": 1 / step_s, "regret_ms": 1e3 * regret_s, "regrets_per_s": 1 / regret_s}
         if num_agents == 70:
             ctx = contexts[0]
-            looped = lambda: looped_charging_regret(forecast, truth, ctx["rate"], ctx["slots"])  # noqa: E731
+            rate = 1.0 / ctx["slots"].clamp_min(1) if population.groups[0].per_unit else ctx["rate"]  # per kWh: per slot
+            looped = lambda: looped_charging_regret(forecast, truth, rate, ctx["slots"])  # noqa: E731
             torch.testing.assert_close(looped(), population.regret(forecast, truth, contexts), rtol=0, atol=1e-3)
             loop_s = median_seconds(looped, loop_repeats, warmup=1)
             row |= {"loop_ms": 1e3 * loop_s, "step_speedup": loop_s / step_s, "regret_speedup": loop_s / regret_s}
@@ -115,10 +124,10 @@ def bench_env(repeats: int = 50, loop_repeats: int = 5) -> list[dict]:
 
 
 def print_env_rows(rows: list[dict]) -> None:
-    print(f"EV env benchmark (medians) on {machine()}")
+    print(f"EV env benchmark (medians; 'different' agents) on {machine()}")
     for row in rows:
         print(
-            f"  M={row['M']:>6} B={row['B']:>5} H={row['H']}: env step {row['step_ms']:8.3f} ms "
+            f"  timing={row['timing']:<6} regret={row['regret']:<8} M={row['M']:>6} B={row['B']:>5} H={row['H']}: env step {row['step_ms']:8.3f} ms "
             f"({row['steps_per_s']:9.1f} steps/s); regret {row['regret_ms']:8.3f} ms "
             f"({row['regrets_per_s']:9.1f} evaluations/s)"
         )
@@ -153,17 +162,19 @@ def time_training_steps(world, repeats: int) -> list[dict]:
         generator = torch.Generator().manual_seed(0)
         size, share = config.batch_size, world.share(config.batch_size)
         population = task.population.to(world.device)
-        global_contexts = population.sampler(size, torch.Generator(device=world.device).manual_seed(0)).draw()
+        start = torch.from_numpy(task.windows.start[:size]).to(world.device)
+        draw = population.sampler(size, torch.Generator(device=world.device).manual_seed(0)).draw(start)
         batch = Batch(
             inputs=torch.from_numpy(task.windows.inputs[:size][share]).to(world.device),
             targets=torch.from_numpy(task.windows.targets[:size][share]).to(world.device),
-            contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in global_contexts],
+            contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in draw.contexts],
+            weight=None if draw.weight is None else draw.weight.windows(share),
             global_size=size,
             noise=lambda samples: torch.randn((samples, size, task.horizon), generator=generator)[:, share].to(world.device),
         )
         values = task.signal.values[: task.signal.cut]
         torch.manual_seed(0)
-        policy = build_policy(config, task.horizon, float(values.mean()), float(values.std())).to(world.device)
+        policy = build_policy(config, task.horizon, task.num_features, float(values.mean()), float(values.std())).to(world.device)
         estimator = ESTIMATORS[algo](population, config.q, config.beta, config.form, config.samples)
         policy.log_std.requires_grad_(estimator.stochastic)
         model = policy

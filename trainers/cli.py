@@ -30,8 +30,11 @@ CHOICES = {
     "agents": ("similar", "different"),
     "lambdas": ("same", "different"),
     "region": ("SCE", "PGE"),
+    "timing": ("own", "shared"),
+    "features": ("calendar", "paper"),
+    "regret": ("per_unit", "absolute"),
 }
-ENV_KEYWORDS = ("agents", "lambdas", "num_agents", "region")
+ENV_KEYWORDS = ("agents", "lambdas", "num_agents", "region", "timing", "features", "regret")
 
 
 def _scalar_type(annotation: str):

@@ -53,6 +53,9 @@ class TrainConfig:
     resume: bool = _field(False, "continue from OUT/checkpoint.pt")
     progress: bool = _field(True, "show a progress bar (eqpm reproduce turns it off per run)")
     agents: str = _field("similar", "env keyword: similar or different")
+    timing: str = _field("own", "env keyword: own (agents act on their own hours) or shared (every window alike, the paper's code)")
+    features: str = _field("calendar", "env keyword: calendar (24 past hours and the clock, F = 5) or paper (12 past hours, F = 1)")
+    regret: str | None = _field(None, "env keyword: per_unit or absolute; default: per_unit with timing own, absolute with shared")
     lambdas: str = _field("same", "env keyword (DC only): same or different")
     num_agents: int | None = _field(None, "env keyword: number of agents; default: the env's")
     region: str = _field("SCE", "env keyword: CAISO region of the carbon signal, SCE or PGE")
@@ -75,7 +78,8 @@ class TrainConfig:
         """The keywords the env's task is made with (train and test differ only in split)."""
         if self.env not in PAPER_BACKBONE:  # an env of your own: its registered keywords alone
             return {} if self.num_agents is None else {"num_agents": self.num_agents}
-        kwargs: dict[str, Any] = {"agents": self.agents, "region": self.region}
+        kwargs: dict[str, Any] = {"agents": self.agents, "region": self.region, "timing": self.timing,
+                                  "features": self.features, "regret": self.regret}
         if self.env == "EquitablePM-DC-v0":
             kwargs["lambdas"] = self.lambdas
         if self.num_agents is not None:

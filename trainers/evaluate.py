@@ -2,7 +2,8 @@
 
 Every window of the split is used once (no window dropped), each agent pairs
 it with a context drawn with a fixed seed, so every model and every reference
-forecaster is scored on the same draws.
+forecaster is scored on the same draws. Each agent's mean regret is the mean of
+rho * C over the split: its mean over its own windows (:mod:`eq_gym.agents.population`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from torch import Tensor
 from eq_gym import ENV_IDS
 from eq_gym.forecasters import reference_forecast
 from eq_gym.metrics import equity_metrics
+from eq_gym.objective import regret_sum
 from eq_gym.tasks import Task, contexts_generator
 
 EVAL_SEED = 12345
 EVAL_BATCH = 1024
 
 Forecaster = Callable[[Tensor, np.ndarray], Tensor]
-"""(inputs (B, L, 1), first target hour (B,)) -> forecast (B, H)."""
+"""(inputs (B, L, F), first target hour (B,)) -> forecast (B, H)."""
 
 
 @torch.no_grad()
@@ -34,16 +36,18 @@ def evaluate(forecaster: Forecaster, task: Task, device: torch.device | str = "c
     sampler = population.sampler(EVAL_BATCH, contexts_generator(EVAL_SEED, device))
     inputs = torch.from_numpy(task.windows.inputs).to(device)
     targets = torch.from_numpy(task.windows.targets).to(device)
-    regret_sum = torch.zeros(task.num_agents, dtype=torch.float64, device=device)
+    starts = torch.from_numpy(task.windows.start).to(device)
+    total = torch.zeros(task.num_agents, dtype=torch.float64, device=device)
     squared_error = torch.zeros((), dtype=torch.float64, device=device)
     for start in range(0, task.num_windows, EVAL_BATCH):
         window = slice(start, min(start + EVAL_BATCH, task.num_windows))
         forecast = forecaster(inputs[window], task.windows.start[window]).to(device)
         size = forecast.shape[0]
-        contexts = [{k: v[:, :size] for k, v in ctx.items()} for ctx in sampler.draw()]
-        regret_sum += population.regret(forecast, targets[window], contexts).sum(dim=1).double()
+        draw = sampler.draw(starts[window])
+        regret = population.regret(forecast, targets[window], draw.contexts)
+        total += regret_sum(regret, draw.weight).double()
         squared_error += ((forecast - targets[window]).double() ** 2).sum()
-    agent_regret = (regret_sum / task.num_windows).cpu().numpy()
+    agent_regret = (total / task.num_windows).cpu().numpy()
     metrics = equity_metrics(agent_regret)
     metrics["mse"] = float(squared_error / targets.numel())
     return metrics, agent_regret
@@ -125,7 +129,7 @@ def evaluate_run(run: Path, split: str = "test", device: str = "auto") -> dict[s
     state = torch.load(path, map_location="cpu", weights_only=False)
     config = TrainConfig(**{**state["config"], "out": Path(state["config"]["out"])})
     task = task_of(config.env, split, config.env_kwargs())
-    policy = build_policy(config, task.horizon, loc=0.0, scale=1.0)
+    policy = build_policy(config, task.horizon, task.num_features, loc=0.0, scale=1.0)
     policy.load_state_dict(state["model"])
     target = pick_device(device)
     policy.to(target).eval()

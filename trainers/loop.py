@@ -73,6 +73,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     population = train_task.population.to(world.device)
     inputs = torch.from_numpy(train_task.windows.inputs).to(world.device)
     targets = torch.from_numpy(train_task.windows.targets).to(world.device)
+    starts = torch.from_numpy(train_task.windows.start).to(world.device)
     if config.batch_size > train_task.num_windows:
         raise ValueError(f"batch_size={config.batch_size} exceeds the {train_task.num_windows} training windows")
     steps_per_epoch = train_task.num_windows // config.batch_size
@@ -82,7 +83,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     # --- model, optimiser, schedule ----------------------------------------------
     train_values = train_task.signal.values[: train_task.signal.cut]
-    policy = build_policy(config, train_task.horizon, float(train_values.mean()), float(train_values.std()))
+    policy = build_policy(config, train_task.horizon, train_task.num_features, float(train_values.mean()), float(train_values.std()))
     policy.log_std.requires_grad_(estimator.stochastic)
     policy.to(world.device)
     model: torch.nn.Module = policy
@@ -124,11 +125,14 @@ def train(config: TrainConfig) -> dict[str, Any]:
         model.train()
         epoch_steps = min(steps_per_epoch, total_steps - epoch * steps_per_epoch)
         for step in range(epoch_steps):
-            windows = order[step * config.batch_size : (step + 1) * config.batch_size][share]
+            global_windows = order[step * config.batch_size : (step + 1) * config.batch_size]
+            windows = global_windows[share]
+            draw = contexts.draw(starts[global_windows])
             batch = Batch(
                 inputs=inputs[windows],
                 targets=targets[windows],
-                contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in contexts.draw()],
+                contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in draw.contexts],
+                weight=None if draw.weight is None else draw.weight.windows(share),
                 global_size=config.batch_size,
                 noise=lambda samples: torch.randn(
                     (samples, config.batch_size, train_task.horizon), generator=generator, device=world.device

@@ -3,11 +3,21 @@
 Agents are plain torch (no Gymnasium), so the environments and the trainers'
 differentiable path run the very same regret code, on CPU or GPU.
 
-Shapes: M agents, B windows, H forecast hours, P contexts per agent (padded).
+Shapes: M agents, B windows, H forecast hours, P contexts per agent (padded),
+T hours on the data's time axis.
+
+Who acts on which window is one mechanism for every kind of agent:
+
+- ``plug_in`` (M, 24): the share of agent m's sessions that start at each local
+  hour of the day. Agent m acts on a window in proportion to it; ``None`` means
+  the agent acts on every window alike (data centres run around the clock).
+- ``clock`` (name -> (M, T)): contexts that follow the clock (a data centre's
+  demand at each hour), read at each window's time instead of drawn from the pool.
 """
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -124,13 +134,34 @@ class Agents(ABC):
     context_keys: ClassVar[tuple[str, ...]]
     """The contexts :meth:`regret` reads."""
 
-    def __init__(self, pool: ContextPool, label: str) -> None:
+    def __init__(
+        self, pool: ContextPool, label: str, plug_in: Tensor | None = None, clock: dict[str, Tensor] | None = None
+    ) -> None:
         self.pool = pool
         self.label = label
+        self.clock = clock or {}
+        self.plug_in = plug_in
+        if plug_in is not None and (plug_in.shape != (pool.num_agents, 24) or (plug_in < 0).any()):
+            raise ValueError(f"plug_in has shape {tuple(plug_in.shape)}; need non-negative shares ({pool.num_agents}, 24)")
 
     @property
     def num_agents(self) -> int:
         return self.pool.num_agents
+
+    @property
+    def pooled_keys(self) -> tuple[str, ...]:
+        """The contexts drawn from each agent's pool (the others follow the clock)."""
+        return tuple(key for key in self.context_keys if key not in self.clock)
+
+    def to(self, device: torch.device | str) -> Agents:
+        """A copy of the group with every tensor on ``device``."""
+        moved = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, (Tensor, ContextPool)):
+                setattr(moved, name, value.to(device))
+            elif isinstance(value, dict) and value and all(isinstance(v, Tensor) for v in value.values()):
+                setattr(moved, name, {k: v.to(device) for k, v in value.items()})
+        return moved
 
     @abstractmethod
     def regret(self, forecast: Tensor, truth: Tensor, contexts: Contexts) -> Tensor:
@@ -144,7 +175,3 @@ class Agents(ABC):
         Returns:
             (M, B) regret, >= 0, in the agent's cost unit.
         """
-
-    @abstractmethod
-    def to(self, device: torch.device | str) -> Agents:
-        """A copy of the group on ``device``."""

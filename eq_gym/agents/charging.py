@@ -8,7 +8,9 @@ pays zeta times the true signal summed over them. Its regret is
                 - sum of truth over the truth's k cheapest slots)  >= 0,
 
 exact (no surrogate) and piecewise constant in the forecast: no useful
-gradient, hence the policy gradient. Slots the forecast ties go to the
+gradient, hence the policy gradient. Per unit (``per_unit=True``), the regret
+is divided by the energy the agent buys, zeta * k kWh: what it overpays per
+kWh, the same for a small and a large car that need the same hours. Slots the forecast ties go to the
 earlier slot (a stable sort), so a flat forecast charges first-come.
 
 Vectorised with prefix sums: per window, sort the slots once by the forecast
@@ -23,7 +25,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from eq_gym.agents.base import Agents, Contexts
+from eq_gym.agents.base import Agents, ContextPool, Contexts
 
 
 def slot_regret_table(forecast: Tensor, truth: Tensor) -> Tensor:
@@ -43,20 +45,32 @@ def slot_regret_table(forecast: Tensor, truth: Tensor) -> Tensor:
     return table
 
 
-def charging_regret(forecast: Tensor, truth: Tensor, rate: Tensor, slots: Tensor) -> Tensor:
-    """Regret of Eq. 13, (M, B), from forecast and truth (B, H), rate and slots (M, B)."""
-    return rate * slot_regret_table(forecast, truth).gather(0, slots)
+def charging_regret(forecast: Tensor, truth: Tensor, rate: Tensor | None, slots: Tensor) -> Tensor:
+    """Regret of Eq. 13, (M, B), from forecast and truth (B, H), rate and slots (M, B).
+
+    ``rate=None`` gives the regret per kWh bought: per unit rate and per slot.
+    """
+    table = slot_regret_table(forecast, truth)
+    if rate is None:
+        table = table / torch.arange(table.shape[0], device=table.device).clamp_min(1).to(table.dtype)[:, None]
+        return table.gather(0, slots)
+    return rate * table.gather(0, slots)
 
 
 class SlotChargers(Agents):
-    """EVs or phone chargers; contexts: ``rate`` (kW), ``slots`` (k, int64), ``energy`` (kWh)."""
+    """EVs or phone chargers; contexts: ``rate`` (kW), ``slots`` (k, int64), ``energy`` (kWh).
+
+    Regret in signal units x kWh (``per_unit=False``, the paper's) or per kWh bought.
+    """
 
     smooth: ClassVar[bool] = False
     need: ClassVar[str] = "energy"
     context_keys: ClassVar[tuple[str, ...]] = ("rate", "slots")
 
-    def regret(self, forecast: Tensor, truth: Tensor, contexts: Contexts) -> Tensor:
-        return charging_regret(forecast, truth, contexts["rate"].to(forecast.dtype), contexts["slots"])
+    def __init__(self, pool: ContextPool, label: str, per_unit: bool = False, plug_in: Tensor | None = None) -> None:
+        super().__init__(pool, label, plug_in=plug_in)
+        self.per_unit = per_unit
 
-    def to(self, device: torch.device | str) -> SlotChargers:
-        return SlotChargers(self.pool.to(device), self.label)
+    def regret(self, forecast: Tensor, truth: Tensor, contexts: Contexts) -> Tensor:
+        rate = None if self.per_unit else contexts["rate"].to(forecast.dtype)
+        return charging_regret(forecast, truth, rate, contexts["slots"])

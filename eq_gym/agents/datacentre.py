@@ -14,13 +14,20 @@ a positive carbon price, so both the forecast and the truth are floored at
 data centre holds one capacity for the whole window: it uses the mean of the
 forecast, and its true cost is set by the mean of the truth (the cost is
 linear in c for a fixed p).
+
+Per unit (``unit_cost`` given), each agent's regret is divided by its own mean
+cost of the best decision, ``c w + 2 sqrt(lambda_j w c)`` averaged over the
+training windows under the truth: the share of its usual bill it overpays.
+A constant per agent, so it removes size (demand, lambda) without reshaping
+which windows matter to whom. (Per unit of demand, C / w, would grow without
+bound as demand falls to 0; relative to each window's own best cost it would
+grow without bound in the hours of zero carbon.)
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-import torch
 from torch import Tensor
 
 from eq_gym.agents.base import Agents, ContextPool, Contexts
@@ -37,21 +44,32 @@ def datacentre_regret(forecast: Tensor, truth: Tensor, demand: Tensor, lam: Tens
     return (lam[:, None] * demand).sqrt() * ((root_hat - c.sqrt()) ** 2 / root_hat)
 
 
+def best_cost(truth: Tensor, demand: Tensor, lam: Tensor) -> Tensor:
+    """Cost of the best capacity under the truth, ``c w + 2 sqrt(lambda w c)``, (M, B)."""
+    c = truth.mean(dim=1).clamp_min(SIGNAL_FLOOR)
+    return c * demand + 2.0 * (lam[:, None] * demand * c).sqrt()
+
+
 class DataCentres(Agents):
-    """Data centres of Eq. 12; contexts: ``demand`` (workload w, >= 0)."""
+    """Data centres of Eq. 12; contexts: ``demand`` (workload w, >= 0).
+
+    ``unit_cost`` (M,): divide each agent's regret by it (per unit); ``None``: the paper's absolute regret.
+    """
 
     smooth: ClassVar[bool] = True
     need: ClassVar[str] = "demand"
     context_keys: ClassVar[tuple[str, ...]] = ("demand",)
 
-    def __init__(self, pool: ContextPool, lam: Tensor, label: str = "data centres") -> None:
-        super().__init__(pool, label)
+    def __init__(
+        self, pool: ContextPool, lam: Tensor, label: str = "data centres", unit_cost: Tensor | None = None,
+        clock: dict[str, Tensor] | None = None,
+    ) -> None:
+        super().__init__(pool, label, clock=clock)
         if lam.shape != (pool.num_agents,):
             raise ValueError(f"lam has shape {tuple(lam.shape)}; need one lambda per agent ({pool.num_agents},)")
         self.lam = lam
+        self.unit_cost = unit_cost
 
     def regret(self, forecast: Tensor, truth: Tensor, contexts: Contexts) -> Tensor:
-        return datacentre_regret(forecast, truth, contexts["demand"], self.lam.to(forecast.dtype))
-
-    def to(self, device: torch.device | str) -> DataCentres:
-        return DataCentres(self.pool.to(device), self.lam.to(device), self.label)
+        regret = datacentre_regret(forecast, truth, contexts["demand"], self.lam.to(forecast.dtype))
+        return regret if self.unit_cost is None else regret / self.unit_cost.to(regret.dtype)[:, None]

@@ -1,67 +1,177 @@
-"""Populations built from the shipped data: who the agents are and what they need.
+"""Populations built from the shipped data: who the agents are, what they need, and when they act.
 
 Every population is built deterministically (fixed construction seed): the
 episode seed only decides the order of windows and the context draws.
 Each agent's pool is split chronologically, its first part for training.
 
-Data centres (demand w on the [0, 10] scale of the Azure series):
-- "similar": the 2019 Azure series cut into ``num_agents`` contiguous slices.
-- "different": as "similar", then 40 % of the agents (20 of 50, chosen with
-  the construction seed) get ``w + delta_j + eps`` with delta_j ~ U(0, 60)
-  and eps ~ N(0, 1) per sample, clipped at 0: the paper's "random noise" that
-  spreads mean demand up to about 60.
+``timing="shared"`` (the paper's code release): every agent acts on every
+window alike, with contexts drawn from its pool independently of the window.
+``timing="own"``: agents act on their own hours (``plug_in``) and a data
+centre's demand follows the clock.
+
+Data centres (demand w on the [0, 10] scale of the 2019 Azure series):
+- shared, "similar": the series cut into ``num_agents`` contiguous slices;
+  "different": as "similar", then 40 % of the agents (20 of 50, chosen with the
+  construction seed) get ``w + delta_j + eps`` with delta_j ~ U(0, 60) and
+  eps ~ N(0, 1) per sample, clipped at 0: the paper's "random noise".
+- own: data centre j's demand at each hour is the Azure demand at the same
+  week, weekday and hour of its users' local time (``data.azure_demand_at``);
+  "similar": users in the four US mainland time zones (UTC-8 to UTC-5),
+  "different": time zones spread around the clock (UTC-12 to UTC+11), and
+  the same 40 % shifted and noised per hour as above. With H > 1 (Mixed) a
+  data centre holds one capacity per window and sees the window's mean demand.
 - lambdas "same": 2 for all; "different": 2, 4, ..., 2 * num_agents.
 
 EV chargers (ACN sessions of 3 to 12 h; energy = kWh delivered, rate =
-energy / duration, slots k = ceil(duration)):
-- "similar": the Caltech sessions cut into ``num_agents`` chronological pools.
-- "different": half the agents from Caltech as above; the other half from
-  JPL (another site, longer stays) with the energy need and rate scaled by
-  1 to 4.5 across agents, so mean needs span about 11 to 70 kWh.
+energy / duration, slots k = ceil(duration); plug-in hour = the local hour
+of ``connection_time``):
+- "similar": the Caltech sessions cut into ``num_agents`` chronological pools
+  (each agent's plug-in hours are its own sessions', through the day).
+- shared, "different": half the agents from Caltech as above; the other
+  half from JPL (another site, longer stays) with the energy need and rate
+  scaled by 1 to 4.5 across agents, so mean needs span about 11 to 70 kWh.
+- own, "different": a third from JPL (early-morning workplace arrivals, 5-7 h),
+  a third from Caltech's sessions that start before 16 h (campus arrivals
+  through the day), a third from Caltech's sessions that start at 16 h or later
+  (evening arrivals); in each third the energy need and rate are scaled by 1 to
+  4.5 across agents, so size does not go with timing.
 
 Phone chargers (paper A.4: an EV with a small energy need): each agent is a
 charging station for 100 phones charged together; a session needs 5-15 Wh
 per phone at 5-20 W per phone (so 0.5-1.5 kWh at 0.5-2 kW, k = 1 to 3 slots),
-drawn with the construction seed, 200 sessions per agent.
+drawn with the construction seed, 200 sessions per agent. Under ``own`` they
+plug in in the evening and at night, 18 h to 2 h: most phone charging starts
+in the evening and the longest charges run overnight (Ferreira, Dey, Kostakos,
+"Understanding Human-Smartphone Concerns: A Study of Battery Life",
+Pervasive 2011). The hours are a discretised normal (sd 1.5 h) around a
+peak, cut to 18-2 h: 22 h for every station ("similar"), peaks spread from
+19 h to 1 h across stations ("different"). This shape is our choice, guided
+by the study, not data.
+
+Regret per unit (``per_unit=True``): chargers per kWh bought, data centres
+relative to their mean cost of the best decision on the training windows
+(``eq_gym.agents.datacentre``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
 from eq_gym import data
 from eq_gym.agents.base import ContextPool
 from eq_gym.agents.charging import SlotChargers
-from eq_gym.agents.datacentre import DataCentres
+from eq_gym.agents.datacentre import DataCentres, best_cost
 
 CONSTRUCTION_SEED = 2024
 PERTURBED_FRACTION = 0.4
 PERTURB_MAX_SHIFT = 60.0
-JPL_MAX_SCALE = 4.5
+MAX_SCALE = 4.5
 PHONES_PER_STATION = 100
 PHONE_SESSIONS = 200
+US_ZONES = (-8.0, -5.0)
+"""UTC offsets of the US mainland time zones, hours ("similar" data centres under own timing)."""
+EVENING_HOUR = 16
+"""Caltech sessions that start at this local hour or later are the "evening" third."""
+PHONE_HOURS = (18, 19, 20, 21, 22, 23, 0, 1, 2)
+"""Local hours at which phone stations plug in under own timing."""
+PHONE_PEAKS = (19.0, 25.0)
+"""Range of phone stations' peak plug-in hours ("different"; 25 is 1 h); "similar" all peak at 22 h."""
+PHONE_SPREAD_H = 1.5
 
 
-def datacentres(agents: str, lambdas: str, num_agents: int, split: str, train_fraction: float) -> DataCentres:
-    """Data-centre agents of Eq. 12 on ``split``."""
-    demand = np.array_split(data.azure_demand(), num_agents)
+def _perturbed(num_agents: int) -> tuple[np.random.Generator, np.ndarray]:
+    rng = np.random.default_rng(CONSTRUCTION_SEED)
+    chosen = rng.choice(num_agents, size=round(PERTURBED_FRACTION * num_agents), replace=False)
+    return rng, np.sort(chosen)
+
+
+def _lambdas(lambdas: str, num_agents: int) -> torch.Tensor:
+    return torch.full((num_agents,), 2.0) if lambdas == "same" else 2.0 * torch.arange(1, num_agents + 1).float()
+
+
+def datacentres(
+    agents: str, lambdas: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared",
+    per_unit: bool = False, truth: data.Windows | None = None, region: str = "SCE",
+) -> DataCentres:
+    """Data-centre agents of Eq. 12 on ``split``.
+
+    ``truth``: the training windows of the carbon signal, needed for per-unit regret (each
+    agent's mean best cost) and, under own timing, for the window length H.
+    """
+    lam = _lambdas(lambdas, num_agents)
+    if timing == "own":
+        if truth is None:
+            raise ValueError("data centres on their own clock need the training windows (truth=...)")
+        clock = _clock_demand(agents, num_agents, truth.targets.shape[1], region)
+        pool = ContextPool.from_agents([{"demand": row.numpy()} for row in clock])
+        group_kwargs = {"clock": {"demand": clock}}
+        demand = clock[:, torch.from_numpy(truth.start)]
+    else:
+        slices = np.array_split(data.azure_demand(), num_agents)
+        if agents == "different":
+            rng, chosen = _perturbed(num_agents)
+            for m in chosen:
+                shift = rng.uniform(0.0, PERTURB_MAX_SHIFT)
+                slices[m] = np.maximum(slices[m] + shift + rng.normal(0.0, 1.0, slices[m].shape), 0.0)
+        pool = ContextPool.from_agents([{"demand": d.astype(np.float32)} for d in slices])
+        group_kwargs = {}
+        demand = None
+    pool_of_split = pool.split(train_fraction, split)
+    unit_cost = None
+    if per_unit:
+        if truth is None:
+            raise ValueError("per-unit data-centre regret needs the training windows (truth=...)")
+        unit_cost = _mean_best_cost(truth, demand if demand is not None else pool.split(train_fraction, "train"), lam)
+    return DataCentres(pool_of_split, lam, unit_cost=unit_cost, **group_kwargs)
+
+
+def _clock_demand(agents: str, num_agents: int, horizon: int, region: str) -> torch.Tensor:
+    """Each data centre's demand at every hour of the axis, (M, T) float32, averaged over the H hours ahead."""
+    axis = data.hours(region)
+    zones = np.linspace(*US_ZONES, num_agents) if agents == "similar" else np.arange(num_agents) * 24.0 / num_agents - 12.0
+    table = np.stack([data.azure_demand_at(axis + pd.Timedelta(hours=round(z))) for z in zones])
     if agents == "different":
-        rng = np.random.default_rng(CONSTRUCTION_SEED)
-        chosen = rng.choice(num_agents, size=round(PERTURBED_FRACTION * num_agents), replace=False)
-        for m in np.sort(chosen):
+        rng, chosen = _perturbed(num_agents)
+        for m in chosen:
             shift = rng.uniform(0.0, PERTURB_MAX_SHIFT)
-            demand[m] = np.maximum(demand[m] + shift + rng.normal(0.0, 1.0, demand[m].shape), 0.0)
-    pool = ContextPool.from_agents([{"demand": d.astype(np.float32)} for d in demand])
-    lam = torch.full((num_agents,), 2.0) if lambdas == "same" else 2.0 * torch.arange(1, num_agents + 1)
-    return DataCentres(pool.split(train_fraction, split), lam.float())
+            table[m] = np.maximum(table[m] + shift + rng.normal(0.0, 1.0, table.shape[1]), 0.0)
+    if horizon > 1:  # the mean over each window's H hours (the last hours repeat the edge)
+        padded = np.concatenate([table, np.repeat(table[:, -1:], horizon - 1, axis=1)], axis=1)
+        sums = np.cumsum(np.concatenate([np.zeros((num_agents, 1)), padded], axis=1), axis=1)
+        table = (sums[:, horizon:] - sums[:, :-horizon]) / horizon
+    return torch.from_numpy(table.astype(np.float32))
 
 
-def _charging_pools(energy_kwh: np.ndarray, duration_h: np.ndarray, num_agents: int, scale=None) -> list[dict]:
-    energy = np.array_split(energy_kwh, num_agents)
-    duration = np.array_split(duration_h, num_agents)
+def _mean_best_cost(truth: data.Windows, demand: torch.Tensor | ContextPool, lam: torch.Tensor) -> torch.Tensor:
+    """Each agent's mean cost of the best decision on the training windows, (M,).
+
+    ``demand``: (M, N) demand at each window (own timing), or the training pools (shared timing:
+    every window with every context of the agent's pool, since the two are drawn independently).
+    """
+    targets = torch.from_numpy(truth.targets).double()
+    if isinstance(demand, torch.Tensor):
+        return best_cost(targets, demand.double(), lam.double()).mean(dim=1).float()
+    costs = []
+    for m, values in enumerate(demand.agent_values("demand")):
+        w = torch.from_numpy(values).double()
+        grid = best_cost(targets, w[:, None].expand(-1, targets.shape[0]).contiguous(), lam[m : m + 1].double().expand(len(w)))
+        costs.append(grid.mean())
+    return torch.stack(costs).float()
+
+
+def _hour_shares(hours: list[np.ndarray]) -> torch.Tensor:
+    """Each agent's share of sessions by local hour of the day, (M, 24)."""
+    counts = np.stack([np.bincount(h, minlength=24) for h in hours]).astype(np.float64)
+    return torch.from_numpy(counts / counts.sum(axis=1, keepdims=True)).float()
+
+
+def _charging_pools(sessions: data.Sessions, num_agents: int, scale: np.ndarray | None = None) -> tuple[list[dict], list[np.ndarray]]:
+    """Chronological pools of ``num_agents`` agents, and each agent's plug-in hours."""
+    energy, duration, hours = (np.array_split(x, num_agents) for x in (sessions.energy_kwh, sessions.duration_h, sessions.start_hour))
     scale = np.ones(num_agents) if scale is None else scale
-    return [
+    pools = [
         {
             "rate": (s * e / d).astype(np.float32),
             "slots": np.ceil(d - 1e-9).astype(np.int64),
@@ -69,23 +179,45 @@ def _charging_pools(energy_kwh: np.ndarray, duration_h: np.ndarray, num_agents: 
         }
         for e, d, s in zip(energy, duration, scale)
     ]
+    return pools, hours
 
 
-def ev_chargers(agents: str, num_agents: int, split: str, train_fraction: float) -> SlotChargers:
+def _starting(sessions: data.Sessions, keep: np.ndarray) -> data.Sessions:
+    return data.Sessions(sessions.energy_kwh[keep], sessions.duration_h[keep], sessions.start_hour[keep])
+
+
+def _thirds(num_agents: int) -> tuple[int, int, int]:
+    third = num_agents // 3
+    return num_agents - 2 * third, third, third
+
+
+def ev_chargers(
+    agents: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared", per_unit: bool = False
+) -> SlotChargers:
     """EV agents of Eq. 13 on ``split``."""
     caltech = data.ev_sessions("caltech")
     if agents == "similar":
-        pools = _charging_pools(caltech.energy_kwh, caltech.duration_h, num_agents)
-    else:
+        pools, hours = _charging_pools(caltech, num_agents)
+    elif timing == "shared":
         jpl_agents = num_agents // 2
-        jpl = data.ev_sessions("jpl")
-        pools = _charging_pools(caltech.energy_kwh, caltech.duration_h, num_agents - jpl_agents)
-        scale = np.linspace(1.0, JPL_MAX_SCALE, jpl_agents)
-        pools += _charging_pools(jpl.energy_kwh, jpl.duration_h, jpl_agents, scale)
-    return SlotChargers(ContextPool.from_agents(pools).split(train_fraction, split), "EV chargers")
+        pools, hours = _charging_pools(caltech, num_agents - jpl_agents)
+        more, more_hours = _charging_pools(data.ev_sessions("jpl"), jpl_agents, np.linspace(1.0, MAX_SCALE, jpl_agents))
+        pools, hours = pools + more, hours + more_hours
+    else:
+        evening = caltech.start_hour >= EVENING_HOUR
+        groups = (data.ev_sessions("jpl"), _starting(caltech, ~evening), _starting(caltech, evening))
+        pools, hours = [], []
+        for sessions, size in zip(groups, _thirds(num_agents)):
+            more, more_hours = _charging_pools(sessions, size, np.linspace(1.0, MAX_SCALE, size))
+            pools, hours = pools + more, hours + more_hours
+    plug_in = _hour_shares(hours) if timing == "own" else None
+    pool = ContextPool.from_agents(pools).split(train_fraction, split)
+    return SlotChargers(pool, "EV chargers", per_unit=per_unit, plug_in=plug_in)
 
 
-def phone_chargers(num_agents: int, split: str, train_fraction: float) -> SlotChargers:
+def phone_chargers(
+    agents: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared", per_unit: bool = False
+) -> SlotChargers:
     """Phone-charging stations of paper A.4 on ``split``."""
     rng = np.random.default_rng(CONSTRUCTION_SEED + 1)
     shape = (num_agents, PHONE_SESSIONS)
@@ -95,4 +227,17 @@ def phone_chargers(num_agents: int, split: str, train_fraction: float) -> SlotCh
         {"rate": r.astype(np.float32), "slots": np.ceil(e / r - 1e-9).astype(np.int64), "energy": e.astype(np.float32)}
         for e, r in zip(energy_kwh, rate_kw)
     ]
-    return SlotChargers(ContextPool.from_agents(pools).split(train_fraction, split), "phone chargers")
+    plug_in = _phone_hours(agents, num_agents) if timing == "own" else None
+    pool = ContextPool.from_agents(pools).split(train_fraction, split)
+    return SlotChargers(pool, "phone chargers", per_unit=per_unit, plug_in=plug_in)
+
+
+def _phone_hours(agents: str, num_agents: int) -> torch.Tensor:
+    """Evening and night plug-in shares, (M, 24): a discretised normal around each station's peak."""
+    peaks = np.full(num_agents, 22.0) if agents == "similar" else np.linspace(*PHONE_PEAKS, num_agents)
+    hours = np.array(PHONE_HOURS, dtype=np.float64)
+    unwrapped = np.where(hours < 12, hours + 24, hours)  # 0-2 h follow 23 h
+    density = np.exp(-0.5 * ((unwrapped[None, :] - peaks[:, None]) / PHONE_SPREAD_H) ** 2)
+    shares = np.zeros((num_agents, 24))
+    shares[:, list(PHONE_HOURS)] = density / density.sum(axis=1, keepdims=True)
+    return torch.from_numpy(shares).float()

@@ -2,22 +2,50 @@
 
 The env is a contextual bandit over batches: an observation holds B windows of
 past hours, the action is the forecast of each window, and the reward is minus
-the q-aggregated regret of the agents over the batch.
+the q-aggregated regret of the agents over the batch. Each agent's mean regret
+is the weighted mean over the batch's windows of :mod:`eq_gym.agents.population`
+(its own hours under ``timing="own"``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
+from torch import Tensor
 
 from eq_gym.agents.population import ContextSampler
 from eq_gym.metrics import mean_squared_error
-from eq_gym.objective import REWARD_FORMS, equitable_objective
-from eq_gym.tasks import LOOKBACK, Task, choose, contexts_generator, make_task, positive_int
+from eq_gym.objective import REWARD_FORMS, WindowWeights, check_q, equitable_objective, mean_regret
+from eq_gym.tasks import Task, choose, contexts_generator, make_task, positive_int, refuse_unknown, task_keywords
+
+ENV_KEYWORDS = ("q", "batch_size", "reward_form", "render_mode")
+"""Keywords every env takes besides its task's."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one batch of forecasts did to the agents.
+
+    Attributes:
+        forecast: the clipped forecast, (B, H) float32. truth: (B, H).
+        regret: C, (M, B). weight: rho (factored), or None when all 1.
+        agent_regret: Cbar, (M,): the weighted mean of C over the batch.
+        clipped: how many action entries were clipped into the Box.
+        start: axis index of each window's first forecast hour, (B,).
+    """
+
+    forecast: np.ndarray
+    truth: Tensor
+    regret: Tensor
+    weight: WindowWeights | None
+    agent_regret: Tensor
+    clipped: int
+    start: np.ndarray
 
 
 class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -34,11 +62,9 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         render_mode: str | None = None,
         **task_kwargs: Any,
     ) -> None:
-        if isinstance(q, bool) or not isinstance(q, (int, float)) or not np.isfinite(q) or q < 0:
-            raise ValueError(f"q={q!r} is not allowed; use a finite number >= 0 (q + 1 is the paper's column)")
+        self.q = check_q(q)
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r} is not allowed; these envs do not render (use None)")
-        self.q = float(q)
         self.reward_form = choose("reward_form", reward_form, REWARD_FORMS)
         self.task: Task = self.make_task(**task_kwargs)
         self.batch_size = positive_int("batch_size", batch_size)
@@ -48,11 +74,15 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
                 f"split={self.task.split!r}; use at most {self.task.num_windows}"
             )
         low, high = self.task.signal.bounds
-        self.observation_space = spaces.Box(low, high, (self.batch_size, LOOKBACK, 1), np.float32)
+        shape = (self.batch_size, self.task.lookback, self.task.num_features)
+        observation_low, observation_high = np.full(shape, -1.0, np.float32), np.full(shape, 1.0, np.float32)
+        observation_low[..., 0], observation_high[..., 0] = low, high  # the signal; the clock features lie in [-1, 1]
+        self.observation_space = spaces.Box(observation_low, observation_high, shape, np.float32)
         self.action_space = spaces.Box(low, high, (self.batch_size, self.task.horizon), np.float32)
         self.steps_per_episode = self.task.num_windows // self.batch_size
         self._inputs = self.task.windows.inputs
         self._targets = torch.from_numpy(self.task.windows.targets)
+        self._start = torch.from_numpy(self.task.windows.start)
         self._order: np.ndarray | None = None
         self._contexts: ContextSampler | None = None
         self._step = 0
@@ -65,9 +95,25 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         generator = contexts_generator(int(self.np_random.integers(2**62)))
         self._contexts = self.task.population.sampler(self.batch_size, generator)
         self._step = 0
-        return self._observation(), {"time_index": self._batch_start()}
+        return self._observation(), self._times()
 
     def step(self, action: np.ndarray):
+        outcome = self.act(action)
+        objective = float(equitable_objective(outcome.agent_regret, self.q, "paper"))
+        loss = objective if self.reward_form == "paper" else float(equitable_objective(outcome.agent_regret, self.q, self.reward_form))
+        target = outcome.truth.numpy()
+        info = {
+            "agent_regret": outcome.agent_regret.double().numpy(),
+            "target": target,
+            "mse": mean_squared_error(outcome.forecast, target),
+            "objective": objective,
+            "clipped": outcome.clipped,
+            **self._times(),
+        }
+        return self._observation(), -loss, self._step >= self.steps_per_episode, False, info
+
+    def act(self, action: Any) -> Outcome:
+        """Score ``action`` on the current batch and move to the next: the agents' regret and weights."""
         if self._order is None:
             raise RuntimeError("step() was called before reset(); call env.reset(seed=...) first")
         if self._step >= self.steps_per_episode:
@@ -75,25 +121,15 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         forecast, clipped = self._checked(action)
         batch = self._batch()
         truth = self._targets[batch]
-        contexts = self._contexts.draw()
-        agent_regret = self.task.population.regret(torch.from_numpy(forecast), truth, contexts).mean(dim=1)
-        objective = float(equitable_objective(agent_regret, self.q, "paper"))
-        loss = objective if self.reward_form == "paper" else float(equitable_objective(agent_regret, self.q, self.reward_form))
+        draw = self._contexts.draw(self._start[batch])
+        regret = self.task.population.regret(torch.from_numpy(forecast), truth, draw.contexts)
         self._step += 1
-        terminated = self._step >= self.steps_per_episode
-        target = truth.numpy()
-        info = {
-            "agent_regret": agent_regret.double().numpy(),
-            "target": target,
-            "mse": mean_squared_error(forecast, target),
-            "objective": objective,
-            "clipped": clipped,
-            "time_index": self._batch_start(),
-        }
-        return self._observation(), -loss, terminated, False, info
+        return Outcome(forecast, truth, regret, draw.weight, mean_regret(regret, draw.weight), clipped,
+                       self.task.windows.start[batch])
 
     def make_task(self, **task_kwargs: Any) -> Task:
         """The task this env serves, from its keywords (an env of your own overrides it)."""
+        refuse_unknown(task_kwargs, ENV_KEYWORDS + task_keywords(self.task_name), type(self).__name__)
         return make_task(self.task_name, **task_kwargs)
 
     # --- helpers ---------------------------------------------------------------
@@ -103,8 +139,10 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         step = min(self._step, self.steps_per_episode - 1)
         return self._order[step * self.batch_size : (step + 1) * self.batch_size]
 
-    def _batch_start(self) -> np.ndarray:
-        return self.task.windows.start[self._batch()]
+    def _times(self) -> dict[str, np.ndarray]:
+        """``time_index`` (axis index) and ``start_time`` (UTC) of the next windows' first forecast hour."""
+        start = self.task.windows.start[self._batch()]
+        return {"time_index": start, "start_time": self.task.start_time(start)}
 
     def _observation(self) -> np.ndarray:
         return self._inputs[self._batch()]

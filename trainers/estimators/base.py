@@ -18,6 +18,7 @@ from torch import Tensor
 
 from eq_gym.agents.base import Contexts
 from eq_gym.agents.population import Population
+from eq_gym.objective import WindowWeights, regret_sum
 from trainers.distributed import all_sum
 
 
@@ -26,8 +27,9 @@ class Batch:
     """This rank's share of one global batch.
 
     Attributes:
-        inputs: past hours, (B, L, 1). targets: true hours, (B, H).
+        inputs: past hours, (B, L, F). targets: true hours, (B, H).
         contexts: each group's contexts for these windows, name -> (M_g, B).
+        weight: each agent's window weights rho of these windows, or None when all 1.
         global_size: windows in the global batch (all ranks).
         noise: ``noise(S)`` gives standard normal draws (S, B, H), this rank's
             share of draws made for the whole global batch.
@@ -36,6 +38,7 @@ class Batch:
     inputs: Tensor
     targets: Tensor
     contexts: list[Contexts]
+    weight: WindowWeights | None
     global_size: int
     noise: Callable[[int], Tensor]
 
@@ -111,9 +114,10 @@ class RunningScale:
         return scale
 
 
-def global_mean_regret(regret: Tensor, global_count: int) -> Tensor:
-    """Cbar (M,) over the global batch from this rank's regrets (M, ...): sum, all-reduce, divide."""
-    return all_sum(regret.flatten(1).sum(dim=1)) / global_count
+def global_mean_regret(regret: Tensor, batch: Batch) -> Tensor:
+    """Cbar (M,) over the global batch from this rank's regrets (M, ..., B): weighted sum, all-reduce, divide."""
+    samples = regret[0].numel() // regret.shape[-1]
+    return all_sum(regret_sum(regret, batch.weight)) / (samples * batch.global_size)
 
 
 def global_mse(forecast: Tensor, targets: Tensor, global_size: int) -> Tensor:

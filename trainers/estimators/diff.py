@@ -16,7 +16,7 @@ class Differentiable(Estimator):
     needs_smooth_agents = True
 
     def step(self, mean, log_std, batch: Batch) -> StepResult:
-        cbar = global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch.global_size)
+        cbar = global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch)
         mse = global_mse(mean, batch.targets, batch.global_size)
         objective = combined_objective(cbar, mse, self.q, self.beta, self.form)
         return StepResult(objective / self.scale(objective), objective.detach(), cbar.detach(), mse.detach())

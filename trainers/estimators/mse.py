@@ -15,5 +15,5 @@ class MSE(Estimator):
     def step(self, mean, log_std, batch: Batch) -> StepResult:
         mse = global_mse(mean, batch.targets, batch.global_size)
         with torch.no_grad():
-            cbar = global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch.global_size)
+            cbar = global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch)
         return StepResult(mse, mse.detach().double(), cbar, mse.detach())

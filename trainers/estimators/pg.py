@@ -32,7 +32,7 @@ class PaperPolicyGradient(Estimator):
     def step(self, mean, log_std, batch: Batch) -> StepResult:
         sample = (mean + log_std.exp() * batch.noise(1)[0]).detach()
         with torch.no_grad():
-            cbar = global_mean_regret(self.population.regret(sample, batch.targets, batch.contexts), batch.global_size)
+            cbar = global_mean_regret(self.population.regret(sample, batch.targets, batch.contexts), batch)
             objective = combined_objective(cbar, global_mse(sample, batch.targets, batch.global_size), self.q, self.beta, self.form)
             mse = global_mse(mean, batch.targets, batch.global_size)
         score = all_sum(log_prob(mean, log_std, sample).sum()) * self.population.num_agents

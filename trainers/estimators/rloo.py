@@ -28,7 +28,7 @@ for Free!, 2019; Li et al., Fair Resource Allocation in Federated Learning
 
 import torch
 
-from eq_gym.objective import agent_weights, combined_objective, mse_weight
+from eq_gym.objective import agent_weights, combined_objective, mse_weight, weighted
 from trainers.distributed import all_sum
 from trainers.policy import log_prob
 from trainers.estimators.base import (
@@ -54,11 +54,11 @@ class LeaveOneOutPolicyGradient(Estimator):
         samples = (mean.unsqueeze(0) + log_std.exp() * batch.noise(self.samples)).detach()  # (S, B, H)
         with torch.no_grad():
             regret = sampled_regret(self.population, samples, batch.targets, batch.contexts)  # (M, S, B)
-            cbar = global_mean_regret(regret, self.samples * batch.global_size)
+            cbar = global_mean_regret(regret, batch)
             weights = (1.0 - self.beta) * agent_weights(cbar, self.q, self.form)
             mse_part = self.beta * mse_weight(self.population.num_agents, self.form)
             scale = self.scale(weights.sum() + mse_part)
-            credit = torch.einsum("m,msb->sb", (weights / scale).float(), regret)
+            credit = torch.einsum("m,msb->sb", (weights / scale).float(), weighted(regret, batch.weight))
             baseline = (credit.sum(dim=0, keepdim=True) - credit) / (self.samples - 1)
             advantage = credit - baseline
         score = all_sum((advantage * log_prob(mean, log_std, samples)).sum()) / (self.samples * batch.global_size)

@@ -1,0 +1,117 @@
+"""The window view: the same task as a Gymnasium ``VectorEnv`` of one-window sub-envs.
+
+    envs = gym.make_vec("EquitablePM-EV-v0", num_envs=64, vectorization_mode="vector_entry_point")
+
+Each of the B = ``num_envs`` sub-envs sees one window per step: observation
+(L, F), action (H,), and its own reward, minus the window's **credit**
+
+    r_i = - sum_m w_m rho_{m,i} C_{m,i},      w_m = dL/dCbar_m at Cbar_hat,
+
+where C_{m,i} is agent m's regret on window i, rho_{m,i} the window's weight in
+agent m's mean (1 under ``timing="shared"``; see
+:mod:`eq_gym.agents.population`), and Cbar_hat a running estimate of each
+agent's mean regret (:class:`eq_gym.objective.RunningMeanRegret`, memory
+``memory`` windows; the estimate before the current step, the first step's own
+Cbar on the first). ``w`` follows ``reward_form``: ``(Cbar_m / P_q)^q / M`` for
+"power_mean" (default; every agent 1/M at q = 0, so a reward is one agent's
+scale) and ``(q + 1) Cbar_m^q`` for "paper" (every agent 1 at q = 0).
+
+Why this is the chain rule of L_q: with Cbar = (1/B) sum_i rho_i C_i the step's
+mean regrets, L(Cbar) = L(Cbar_hat) + sum_m w_m (Cbar_m - Cbar_hat_m) + O(|Cbar - Cbar_hat|^2),
+and sum_i r_i = -B sum_m w_m Cbar_m. So the rewards of a step sum, times -1/B,
+to the first-order part of L_q at the running estimate, and each window
+gets the share it caused: maximising each sub-env's return follows the
+gradient of L_q, which is how per-window policy-gradient learners (PPO, A2C,
+REINFORCE of any library) learn the Equitable Objective.
+
+Episodes are one step (a contextual bandit): ``terminated`` is True for every
+sub-env at every step, and each sub-env resets in the same step
+(``metadata["autoreset_mode"] = AutoresetMode.SAME_STEP``): the observation
+returned is the next window's, and ``info["final_obs"]`` holds the window
+that was acted on (nothing follows it). Windows come in the batched env's
+order for the same seed: a shuffled pass over the split, then another.
+
+``info`` after a step, every array with the sub-envs first: ``agent_regret``
+(B, M) C_{m,i}, ``window_weight`` (B, M) rho_{m,i}, ``agent_weights`` (B, M)
+w_m (the same row for every window), ``target`` (B, H), ``time_index`` and
+``start_time`` (B,) of the acted windows, and ``objective`` (B,) the step's
+paper-form L_q (the same for every window). The reward is
+``-(agent_weights * window_weight * agent_regret).sum(axis=1)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+from eq_gym.envs.base import EquitableForecastEnv
+from eq_gym.envs.dc import DataCentreEnv
+from eq_gym.envs.ev import EVChargingEnv
+from eq_gym.envs.mixed import MixedAgentsEnv
+from eq_gym.objective import RunningMeanRegret, agent_weights, equitable_objective
+
+
+class WindowVectorEnv(VectorEnv):
+    """One sub-env per window of a batched EquitablePM env (see the module docstring)."""
+
+    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP}
+    batched: ClassVar[type[EquitableForecastEnv]]
+
+    def __init__(self, num_envs: int = 128, memory: float = 1280.0, **kwargs: Any) -> None:
+        self.env = self.batched(batch_size=num_envs, **kwargs)
+        self.num_envs = self.env.batch_size
+        self.running = RunningMeanRegret(memory)
+        self.observation_space, self.action_space = self.env.observation_space, self.env.action_space
+        box = self.env.observation_space
+        self.single_observation_space = spaces.Box(box.low[0], box.high[0], box.shape[1:], np.float32)
+        self.single_action_space = spaces.Box(self.env.action_space.low[0], self.env.action_space.high[0],
+                                              self.env.action_space.shape[1:], np.float32)
+
+    @property
+    def task(self):
+        """The task behind the view (windows, agents)."""
+        return self.env.task
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, actions: np.ndarray):
+        acted = self.env._observation()
+        outcome = self.env.act(actions)
+        weights = agent_weights(self.running.update(outcome.agent_regret, self.num_envs), self.env.q, self.env.reward_form)
+        own = torch.ones_like(outcome.regret) if outcome.weight is None else outcome.weight.dense().to(outcome.regret.dtype)
+        credit = (weights[:, None] * own * outcome.regret).sum(dim=0)
+        if self.env._step >= self.env.steps_per_episode:  # a pass over the split is done: start the next
+            self.env.reset()
+        size = self.num_envs
+        every = np.ones(size, dtype=bool)
+        info = {
+            "agent_regret": outcome.regret.T.double().numpy(),
+            "window_weight": own.T.double().numpy(),
+            "agent_weights": np.broadcast_to(weights.numpy(), (size, len(weights))).copy(),
+            "target": outcome.truth.numpy(),
+            "time_index": outcome.start,
+            "start_time": self.env.task.start_time(outcome.start),
+            "objective": np.full(size, float(equitable_objective(outcome.agent_regret, self.env.q, "paper"))),
+            "final_obs": acted,
+            "_final_obs": every,
+        }
+        info |= {f"_{key}": every for key in ("agent_regret", "window_weight", "agent_weights", "target", "time_index",
+                                              "start_time", "objective")}
+        return self.env._observation(), -credit.double().numpy(), every.copy(), np.zeros(size, bool), info
+
+
+class DataCentreWindows(WindowVectorEnv):
+    batched = DataCentreEnv
+
+
+class EVChargingWindows(WindowVectorEnv):
+    batched = EVChargingEnv
+
+
+class MixedAgentsWindows(WindowVectorEnv):
+    batched = MixedAgentsEnv
