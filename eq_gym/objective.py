@@ -13,10 +13,12 @@ of one agent's regret for every q:
 q = 0 gives the total (paper) or mean (power_mean) regret; a larger q weighs
 the worse-served agents more. Powers are taken after dividing by the largest
 Cbar, in float64. The power mean is finite for any q; the paper's form is
-finite while max Cbar^(q+1) is below float64's 1.8e308, so q is accepted up to
-``MAX_Q`` = 99 (q + 1 = 100: then max_m Cbar_m up to about 1,200). Beyond that the
-power mean is within M^(1/(q+1)) of the largest Cbar (4 % for M = 70): nothing
-further to weigh.
+finite while max Cbar^(q+1) is below float64's 1.8e308. q is accepted up to
+``MAX_Q`` = 39 (q + 1 = 40, the paper's largest), where the paper's form is
+finite for any max Cbar below 4e7, far above any built-in agent's regret;
+should it still overflow (agents of your own), it is refused with a ValueError
+rather than returned as inf. At q + 1 = 40 the power mean is already within
+M^(1/40) of the largest Cbar (11 % for M = 70).
 
 Each agent's Cbar on a batch is the weighted mean of :func:`mean_regret`, and
 the weights of L_q can come from :class:`RunningMeanRegret` instead of one
@@ -32,17 +34,17 @@ import torch
 from torch import Tensor
 
 REWARD_FORMS = ("power_mean", "paper")
-MAX_Q = 99.0
-"""Largest q accepted: q + 1 = 100."""
+MAX_Q = 39.0
+"""Largest q accepted: q + 1 = 40, the paper's largest."""
 
 
 def check_q(q: object) -> float:
     """q as a float in [0, MAX_Q]; else a ValueError naming it."""
     if isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) or not 0 <= q <= MAX_Q:
         raise ValueError(
-            f"q={q!r} is not allowed; use a number in [0, {MAX_Q:g}] (q + 1 is the paper's column). Beyond "
-            f"q + 1 = {MAX_Q + 1:g} the paper's L_q = sum Cbar^(q+1) overflows float64, and the power mean is already "
-            "within a few percent of the largest Cbar"
+            f"q={q!r} is not allowed; use a number in [0, {MAX_Q:g}] (q + 1 is the paper's column, up to "
+            f"{MAX_Q + 1:g} there). Beyond it the paper's L_q = sum Cbar^(q+1) soon overflows float64, and the power "
+            "mean is already within a few percent of the largest Cbar"
         )
     return float(q)
 
@@ -109,7 +111,13 @@ def equitable_objective(agent_regret: Tensor, q: float, form: str = "paper") -> 
     power = q + 1.0
     ratio = (values / top) ** power
     if form == "paper":
-        return (top.squeeze(-1) ** power) * ratio.sum(dim=-1)
+        value = (top.squeeze(-1) ** power) * ratio.sum(dim=-1)
+        if not torch.isfinite(value).all():
+            raise ValueError(
+                f"the paper-form L_q at q={q:g} overflows float64 (largest mean regret {float(top.max()):.4g}, "
+                f"to the power {power:g}); use the power-mean form or a smaller q"
+            )
+        return value
     return top.squeeze(-1) * ratio.mean(dim=-1) ** (1.0 / power)
 
 

@@ -28,6 +28,11 @@ def test_q_zero_gives_total_and_mean_regret():
     assert float(equitable_objective(cbar, 0.0, "power_mean")) == pytest.approx(2.0)
 
 
+def test_the_paper_form_refuses_to_overflow():
+    with pytest.raises(ValueError, match="overflows float64"):
+        equitable_objective(torch.tensor([1e9, 1.0]), 39.0, "paper")
+
+
 def test_both_forms_stay_finite_at_q_99_where_naive_powers_overflow():
     cbar = torch.tensor([300.0, 500.0, 1e-3], dtype=torch.float32)
     assert not torch.isfinite(cbar.pow(100.0)).all()  # the naive float32 power overflows

@@ -9,6 +9,7 @@ import eq_gym
 import eq_gym.envs.dc
 
 ENV_IDS = list(eq_gym.ENV_IDS)
+TIMINGS = pytest.mark.parametrize("timing", ["own", "shared"])
 
 
 def truth_action(env, info):
@@ -28,26 +29,29 @@ def rollout(env, seed, steps, rng_seed=0):
     return trace
 
 
+@TIMINGS
 @pytest.mark.parametrize("env_id", ENV_IDS)
 @pytest.mark.parametrize("split", ["train", "test"])
-def test_gymnasium_check_env(env_id, split):
-    env = gym.make(env_id, split=split, batch_size=32)
+def test_gymnasium_check_env(env_id, split, timing):
+    env = gym.make(env_id, split=split, batch_size=32, timing=timing)
     check_env(env.unwrapped, skip_render_check=True)
 
 
+@TIMINGS
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_same_seed_and_actions_give_the_same_episode(env_id):
-    first = rollout(gym.make(env_id), seed=7, steps=3)
-    second = rollout(gym.make(env_id), seed=7, steps=3)
+def test_same_seed_and_actions_give_the_same_episode(env_id, timing):
+    first = rollout(gym.make(env_id, timing=timing), seed=7, steps=3)
+    second = rollout(gym.make(env_id, timing=timing), seed=7, steps=3)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
-    other = rollout(gym.make(env_id), seed=8, steps=3)
+    other = rollout(gym.make(env_id, timing=timing), seed=8, steps=3)
     assert not np.array_equal(first[0], other[0])
 
 
+@TIMINGS
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_forecasting_the_truth_gives_zero_regret(env_id):
-    env = gym.make(env_id, q=3.0)
+def test_forecasting_the_truth_gives_zero_regret(env_id, timing):
+    env = gym.make(env_id, q=3.0, timing=timing, agents="different")
     obs, info = env.reset(seed=0)
     for _ in range(3):
         obs, reward, terminated, truncated, info = env.step(truth_action(env, info))
@@ -55,11 +59,12 @@ def test_forecasting_the_truth_gives_zero_regret(env_id):
         assert (info["agent_regret"] == 0).all()
 
 
+@TIMINGS
 @pytest.mark.parametrize("env_id", ENV_IDS)
-@pytest.mark.parametrize("q", [0.0, 1.5, 99.0])
-def test_reward_is_the_q_aggregate_of_agent_regret_in_both_forms(env_id, q):
+@pytest.mark.parametrize("q", [0.0, 1.5, 39.0])
+def test_reward_is_the_q_aggregate_of_agent_regret_in_both_forms(env_id, q, timing):
     for form in ("paper", "power_mean"):
-        env = gym.make(env_id, q=q, reward_form=form)
+        env = gym.make(env_id, q=q, reward_form=form, timing=timing, agents="different")
         obs, info = env.reset(seed=1)
         action = truth_action(env, info) + np.random.default_rng(0).normal(0.0, 2.0, env.action_space.shape)
         obs, reward, terminated, truncated, info = env.step(action)

@@ -1,0 +1,181 @@
+"""Who acts on which window: own hours vs the paper's shared timing, the window view, and refusals."""
+
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.vector import AutoresetMode
+
+import eq_gym
+from eq_gym.objective import MAX_Q, RunningMeanRegret, WindowWeights, agent_weights, equitable_objective, mean_regret
+from eq_gym.tasks import make_task
+from trainers.evaluate import evaluate
+from trainers.room import garbled_forecaster, share_divergence
+
+ENV_IDS = list(eq_gym.ENV_IDS)
+TASKS = {"EquitablePM-DC-v0": "dc", "EquitablePM-EV-v0": "ev", "EquitablePM-Mixed-v0": "mixed"}
+
+
+@pytest.mark.parametrize("name", ["ev", "dc"])
+def test_under_shared_timing_one_agents_scale_moves_its_regret_and_nothing_else(name):
+    task = make_task(name, split="test", agents="different", timing="shared", num_agents=12)
+    group = task.population.groups[0]
+    bigger = {k: v.clone() for k, v in group.pool.values.items()}
+    key = "rate" if name == "ev" else "demand"
+    bigger[key][3] *= 4.0  # agent 3 charges four times as fast (EV) or has four times the demand (DC)
+    scaled_group = group.to("cpu")  # a copy
+    scaled_group.pool = dataclasses.replace(group.pool, values=bigger)
+    scaled = dataclasses.replace(task, population=type(task.population)([scaled_group], task.population.hour, task.population.window_share))
+    morning, evening = garbled_forecaster(task, (6, 12)), garbled_forecaster(task, (16, 22))
+    factor = 4.0 if name == "ev" else 2.0  # DC regret grows as sqrt(demand)
+    ratios = []
+    for population in (task, scaled):
+        regrets = []
+        for forecaster in (morning, evening):
+            regrets.append(evaluate(forecaster, population)[1])
+        ratios.append(regrets[0] / regrets[1])  # how each agent's regret moves between the two forecasts
+        if population is scaled:
+            for before, after in zip(base, regrets):
+                assert after[3] == pytest.approx(factor * before[3], rel=1e-5)
+                np.testing.assert_allclose(np.delete(after, 3), np.delete(before, 3), rtol=1e-6)
+        base = regrets
+    np.testing.assert_allclose(ratios[1], ratios[0], rtol=1e-5)  # scale cancels in each agent's share ratio
+    # and where every agent acts on every window, the ratio barely differs between agents: shares hardly move
+    assert ratios[0].std() / ratios[0].mean() < 0.1
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_agents_on_their_own_hours_see_a_morning_and_an_evening_error_differently(env_id):
+    own = share_divergence(make_task(TASKS[env_id], split="test", agents="different"))
+    shared = share_divergence(make_task(TASKS[env_id], split="test", agents="different", timing="shared"))
+    assert own > 2 * shared and own - shared > 0.05, (own, shared)
+
+
+def test_window_weights_are_nonnegative_and_unbiased_over_the_split():
+    task = make_task("ev", agents="different")
+    weight = task.population.window_weight(torch.from_numpy(task.windows.start))
+    dense = weight.dense()
+    assert (dense >= 0).all() and dense.shape == (task.num_agents, task.num_windows)
+    torch.testing.assert_close(dense.mean(dim=1), torch.ones(task.num_agents), rtol=1e-5, atol=1e-5)
+    regret = torch.rand(task.num_agents, task.num_windows, dtype=torch.float64)
+    equal = WindowWeights(torch.ones(task.num_agents, 24), weight.hour)
+    torch.testing.assert_close(mean_regret(regret, equal), regret.mean(dim=1))
+    torch.testing.assert_close(mean_regret(regret, weight), (regret * dense).mean(dim=1))
+    jpl = dense[0]  # the JPL third: early-morning arrivals weigh morning windows only
+    hours = task.population.hour[torch.from_numpy(task.windows.start)]
+    assert jpl[(hours >= 18) | (hours < 3)].max() < jpl[(hours >= 5) & (hours < 8)].min()
+
+
+def test_an_agent_that_plugs_in_like_the_windows_has_the_plain_mean():
+    task = make_task("ev", agents="different")
+    population = task.population
+    group = population.groups[0].to("cpu")
+    group.plug_in = population.window_share.expand(group.num_agents, -1).clone()
+    uniform = type(population)([group], population.hour, population.window_share)
+    weight = uniform.window_weight(torch.from_numpy(task.windows.start[:256]))
+    regret = torch.rand(task.num_agents, 256)
+    torch.testing.assert_close(mean_regret(regret, weight), regret.mean(dim=1))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_start_time_is_the_utc_hour_of_time_index(env_id):
+    env = gym.make(env_id, batch_size=16)
+    obs, info = env.reset(seed=0)
+    task = env.unwrapped.task
+    expected = task.times[info["time_index"]].astype("datetime64[s]")
+    np.testing.assert_array_equal(info["start_time"].astype("datetime64[s]"), expected)
+    obs, reward, terminated, truncated, info = env.step(np.full(env.action_space.shape, 5.0, np.float32))
+    assert info["start_time"].shape == (16,)
+
+
+@pytest.mark.parametrize("features, shape", [("calendar", (8, 24, 5)), ("paper", (8, 12, 1))])
+def test_features_give_the_documented_observation(features, shape):
+    env = gym.make("EquitablePM-EV-v0", batch_size=8, features=features)
+    obs, info = env.reset(seed=0)
+    assert obs.shape == shape and env.observation_space.contains(obs)
+    task = env.unwrapped.task
+    np.testing.assert_array_equal(obs[:, -1, 0], task.signal.values[info["time_index"] - 1])
+    if features == "calendar":
+        np.testing.assert_allclose(obs[..., 1] ** 2 + obs[..., 2] ** 2, 1.0, atol=1e-5)  # sine and cosine of the hour
+
+
+@pytest.mark.parametrize("q", [0.0, 19.0, MAX_Q])
+def test_every_accepted_q_gives_a_finite_reward_and_objective(q):
+    env = gym.make("EquitablePM-DC-v0", q=q, reward_form="paper", timing="shared", lambdas="different", agents="different")
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(np.full(env.action_space.shape, 0.0, np.float32))
+    assert np.isfinite(reward) and np.isfinite(info["objective"]) and reward < 0
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(q=1000), r"q=1000 is not allowed; use a number in \[0, 39\]"),
+                                             (dict(timing="late"), "timing='late'"),
+                                             (dict(features="weather"), "features='weather'"),
+                                             (dict(regret="relative"), "regret='relative'"),
+                                             (dict(horizon=6), r"horizon=6 is not a keyword of EVChargingEnv; it takes q, ")])
+def test_bad_keywords_are_refused_by_name(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gym.make("EquitablePM-EV-v0", **kwargs)
+
+
+# --- the window view -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_window_view_shapes_one_step_episodes_and_autoreset(env_id):
+    envs = gym.make_vec(env_id, num_envs=6, vectorization_mode="vector_entry_point", agents="different")
+    assert envs.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    obs, info = envs.reset(seed=1)
+    assert obs.shape == (6, 24, 5) and envs.single_observation_space.shape == (24, 5)
+    action = np.full(envs.action_space.shape, 5.0, np.float32)
+    for _ in range(3):
+        before = obs
+        obs, reward, terminated, truncated, info = envs.step(action)
+        assert terminated.all() and not truncated.any() and reward.shape == (6,) and (reward <= 0).all()
+        np.testing.assert_array_equal(info["final_obs"], before)
+        assert not np.array_equal(obs, before)
+
+
+def test_window_view_numbers_are_the_batched_envs_and_its_rewards_are_the_chain_rule():
+    q, size, kwargs = 3.0, 32, dict(agents="different")
+    envs = gym.make_vec("EquitablePM-EV-v0", num_envs=size, vectorization_mode="vector_entry_point", q=q, **kwargs)
+    env = gym.make("EquitablePM-EV-v0", batch_size=size, q=q, **kwargs)
+    window_obs, _ = envs.reset(seed=5)
+    batch_obs, _ = env.reset(seed=5)
+    np.testing.assert_array_equal(window_obs, batch_obs)
+    rng = np.random.default_rng(0)
+    estimate = None
+    for _ in range(3):
+        action = rng.uniform(5.0, 25.0, env.action_space.shape).astype(np.float32)
+        window_obs, reward, _, _, info = envs.step(action)
+        batch_obs, _, _, _, batch_info = env.step(action)
+        np.testing.assert_array_equal(window_obs, batch_obs)
+        cbar = (info["window_weight"] * info["agent_regret"]).mean(axis=0)
+        np.testing.assert_allclose(cbar, batch_info["agent_regret"], rtol=1e-5)
+        # the weights are dL/dCbar at the estimate before this step (this step's own Cbar at the first)
+        estimate = cbar if estimate is None else estimate
+        weights = agent_weights(torch.from_numpy(estimate), q, "power_mean").numpy()
+        np.testing.assert_allclose(info["agent_weights"][0], weights, rtol=1e-5)
+        np.testing.assert_allclose(reward.sum(), -size * (weights * cbar).sum(), rtol=1e-5)
+        # first-order change of P_q from the estimate towards this step's Cbar
+        step = 1e-6
+        change = equitable_objective(torch.from_numpy(estimate + step * (cbar - estimate)), q, "power_mean") \
+            - equitable_objective(torch.from_numpy(estimate), q, "power_mean")
+        assert float(change) / step == pytest.approx(-(reward.sum() / size) - (weights * estimate).sum(), rel=1e-3, abs=1e-7)
+        estimate = envs.unwrapped.running.estimate.numpy()
+
+
+def test_running_mean_regret_converges_to_the_true_means_on_a_fixed_stream():
+    true = torch.tensor([1.0, 4.0, 9.0], dtype=torch.float64)
+    generator = torch.Generator().manual_seed(0)
+    errors = []
+    for memory in (1_280.0, 20_480.0):
+        running = RunningMeanRegret(memory)
+        for _ in range(2_000):
+            running.update(true * (1 + 0.5 * torch.randn(3, generator=generator, dtype=torch.float64)), windows=128)
+        errors.append(float((running.estimate - true).abs().max()))
+    assert errors[1] < errors[0] < 1.0 and errors[1] < 0.2, errors
+    first = RunningMeanRegret()
+    assert torch.equal(first.update(true, 128), true)  # the first batch's own Cbar
+    assert torch.equal(first.update(2 * true, 128), true)  # then the estimate before the batch
