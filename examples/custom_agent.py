@@ -47,9 +47,6 @@ class Batteries(Agents):
         table = arbitrage_regret_table(forecast, truth)
         return contexts["capacity"].to(forecast.dtype) * table.gather(0, contexts["hours"])
 
-    def to(self, device) -> "Batteries":
-        return Batteries(self.pool.to(device), self.label)
-
 
 def battery_population(split: str, train_fraction: float, num_agents: int = 30, horizon: int = 12) -> Batteries:
     """Batteries of 5-50 kWh; battery m trades in 2 to ``horizon`` hours, around its own typical number."""

@@ -95,6 +95,10 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
     if args.what == "env":
         bench.print_env_rows(bench.bench_env(repeats=args.repeats))
+    elif args.what == "room":
+        from trainers.room import bench_room, print_room_rows
+
+        print_room_rows(bench_room(list(ENV_IDS), args.epochs, Path("runs/room")))
     else:
         nproc = tuple(int(n) for n in args.nproc.split(","))
         bench.print_train_rows(bench.bench_train(repeats=args.repeats, nproc=nproc, device=args.device))
@@ -167,10 +171,12 @@ def parser() -> argparse.ArgumentParser:
     board.set_defaults(run_command=cmd_benchmark)
 
     bench = commands.add_parser("bench", help="throughput benchmarks (medians, with the machine named)")
-    bench.add_argument("what", choices=("env", "train"), help="env: EV env steps/s; train: training windows/s")
+    bench.add_argument("what", choices=("env", "train", "room"),
+                       help="env: EV env steps/s; train: training windows/s; room: how much room each env leaves to q")
     bench.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
     bench.add_argument("--nproc", default="1", help="train: process counts to compare under torchrun, e.g. 1,2 (default: 1)")
     bench.add_argument("--device", choices=CHOICES["device"], default="auto", help="train: device (default: auto)")
+    bench.add_argument("--epochs", type=int, default=2, help="room: epochs of each q-sweep run, 0 for the share divergence only (default: 2)")
     bench.set_defaults(run_command=cmd_bench)
     return root
 

@@ -7,7 +7,9 @@ trained again (an interrupted sweep picks up where it stopped), and shards of
 a sweep run on several machines merge by copying their ``runs/`` folders
 together: the summary reads only the run folders.
 
-Paper tables show q + 1; the env keyword and ``--q`` are q.
+Paper tables show q + 1; the env keyword and ``--q`` are q. Every experiment
+runs in the paper's setting (``timing="shared"``, ``features="paper"``: every
+agent acts on every window alike, 12 past hours of the signal alone).
 """
 
 from __future__ import annotations
@@ -57,30 +59,33 @@ class Setting:
 
 BUDGETS = {DC: Budget(epochs=30, quick_epochs=5), EV: Budget(epochs=12, quick_epochs=2), MIXED: Budget(epochs=12, quick_epochs=2)}
 
+PAPER = {"timing": "shared", "features": "paper"}
+"""The paper's setting: every agent on every window alike, 12 past hours of the signal alone."""
+
 EXPERIMENTS: dict[str, list[Setting]] = {
     "dc": [
-        Setting("dc", "Similar Agents, Different λ", DC, {"agents": "similar", "lambdas": "different"}, "lstm",
+        Setting("dc", "Similar Agents, Different λ", DC, PAPER | {"agents": "similar", "lambdas": "different"}, "lstm",
                 ("diff",), (1.0, 1.1, 1.5), theory_q_plus_one=(2.0,)),
-        Setting("dc", "Different Agents, Same λ", DC, {"agents": "different", "lambdas": "same"}, "lstm",
+        Setting("dc", "Different Agents, Same λ", DC, PAPER | {"agents": "different", "lambdas": "same"}, "lstm",
                 ("diff",), (1.0, 3.0, 20.0), theory_q_plus_one=(2.0,)),
-        Setting("dc", "Different Agents, Different λ", DC, {"agents": "different", "lambdas": "different"}, "lstm",
+        Setting("dc", "Different Agents, Different λ", DC, PAPER | {"agents": "different", "lambdas": "different"}, "lstm",
                 ("diff",), (1.0, 3.0, 10.0), theory_q_plus_one=(2.0,)),
     ],
     "ev": [
-        Setting("ev", "Similar Agents", EV, {"agents": "similar"}, "transformer", ("rloo", "pg"), (20.0, 30.0, 40.0)),
-        Setting("ev", "Different Agents", EV, {"agents": "different"}, "transformer", ("rloo", "pg"), (20.0, 30.0, 40.0)),
+        Setting("ev", "Similar Agents", EV, PAPER | {"agents": "similar"}, "transformer", ("rloo", "pg"), (20.0, 30.0, 40.0)),
+        Setting("ev", "Different Agents", EV, PAPER | {"agents": "different"}, "transformer", ("rloo", "pg"), (20.0, 30.0, 40.0)),
         # Same minimiser, better conditioned at large q: each batch's weights are normalised by its power mean.
-        Setting("ev", "Similar Agents, power-mean form", EV, {"agents": "similar"}, "transformer", ("rloo",),
+        Setting("ev", "Similar Agents, power-mean form", EV, PAPER | {"agents": "similar"}, "transformer", ("rloo",),
                 (20.0, 30.0, 40.0), form="power_mean"),
-        Setting("ev", "Different Agents, power-mean form", EV, {"agents": "different"}, "transformer", ("rloo",),
+        Setting("ev", "Different Agents, power-mean form", EV, PAPER | {"agents": "different"}, "transformer", ("rloo",),
                 (20.0, 30.0, 40.0), form="power_mean"),
     ],
     "mixed": [
-        Setting("mixed", "Data centres, EVs and phone chargers", MIXED, {"agents": "similar"}, "transformer",
+        Setting("mixed", "Data centres, EVs and phone chargers", MIXED, PAPER | {"agents": "similar"}, "transformer",
                 ("rloo",), (1.0, 1.1)),
     ],
     "beta": [
-        Setting("beta", "Different Agents, q+1 = 40, power-mean form", EV, {"agents": "different"}, "transformer",
+        Setting("beta", "Different Agents, q+1 = 40, power-mean form", EV, PAPER | {"agents": "different"}, "transformer",
                 ("rloo",), (40.0,), betas=(0.0, 0.2, 0.8), form="power_mean"),
     ],
 }
@@ -113,7 +118,7 @@ def run_configs(setting: Setting, seeds: int, epochs: int, out: Path) -> list[Tr
 
 
 def run_name(config: TrainConfig) -> str:
-    keywords = "-".join(str(v) for k, v in sorted(config.env_kwargs().items()) if k != "region")
+    keywords = "-".join(str(v) for k, v in sorted(config.env_kwargs().items()) if k != "region" and v is not None)
     short = config.env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
     form = "" if config.form == "paper" else f"-{config.form}"
     return f"{short}-{keywords}-{config.algo}{form}-q+1={config.q + 1:g}-beta={config.beta:g}-seed={config.seed}-epochs={config.epochs}"

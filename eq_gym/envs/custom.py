@@ -15,7 +15,8 @@ class CustomAgentsEnv(EquitableForecastEnv):
     refusals, episodes) is as in the built-in envs, and ``eqpm``'s trainers
     train on it. Three steps:
 
-    1. Subclass :class:`eq_gym.agents.base.Agents`: say whether the regret is
+    1. Subclass :class:`eq_gym.agents.base.Agents` (pass ``plug_in`` (M, 24) to
+       its constructor for agents that act on their own hours): say whether the regret is
        ``smooth``, which context tells agents apart (``need``), which contexts
        ``regret`` reads (``context_keys``), and write ``regret(forecast, truth,
        contexts)`` -> (M, B), vectorised in torch, >= 0, zero when the forecast
@@ -43,7 +44,7 @@ class CustomAgentsEnv(EquitableForecastEnv):
     | ``population`` | (required) | a function ``(split, train_fraction, **kwargs) -> Agents or Population`` |
     | ``signal`` | "carbon" | "carbon", "ev" (carbon + water + price), "price" |
     | ``horizon`` | 12 | >= 1 |
-    | ``q``, ``batch_size``, ``split``, ``reward_form``, ``region`` | | as in the built-in envs |
+    | ``q``, ``batch_size``, ``split``, ``reward_form``, ``region``, ``features`` | | as in the built-in envs |
     | other keywords | | passed on to ``population`` |
 
     ## Version History

@@ -14,12 +14,30 @@ class DataCentreEnv(EquitableForecastEnv):
     carbon c. Its regret, ``sqrt(lambda_j w / c_hat) (sqrt(c_hat) - sqrt(c))^2``,
     is smooth in the forecast, so this env also serves differentiable training.
 
+    **Who acts on which window** (``timing``): data centres run around the
+    clock, so every one acts on every window; what differs is their demand.
+
+    - ``"own"`` (default): a data centre's demand w is the 2019 Azure Functions
+      demand at the window's week, weekday and hour of its users' local time.
+      "similar": users in the four US mainland zones (UTC-8 to UTC-5);
+      "different": zones spread around the clock, and 20 of 50 agents with
+      demand shifted up by U(0, 60) plus hourly noise. Windows then matter
+      unequally to different data centres (demand at the busiest hour is about
+      twice the quietest's), which gives q something, if little, to trade:
+      regret grows only as sqrt(w), so the agents' shares move a little
+      (share divergence 0.06 against 0.01 under shared timing, ``eqpm bench room``).
+    - ``"shared"``: each agent pairs every window with a workload drawn from
+      its own contiguous slice of the 2019 series (the paper's code release).
+      A data centre's regret then factorises into sqrt(lambda_j w) times a
+      function of the forecast that every agent shares, so q can only rescale
+      the distribution of regret, never reshape it.
+
     Data: carbon is the CAISO marginal operating emission rate (MOER, SGIP
     signal by WattTime), hourly, 2019-04-30 to 2021-09-01, region SCE (or PGE),
     scaled to [0, 10] with the training part's minimum and maximum; the first
     67 % of hours are the training split, the rest the test split. Workloads
-    come from the 2019 Azure Functions demand, scaled to [0, 10], cut into one
-    contiguous slice per agent (see ``eq_gym.agents.pools``).
+    come from the 2019 Azure Functions demand, scaled to [0, 10]
+    (``eq_gym.agents.pools``).
 
     ## Action Space
 
@@ -32,24 +50,32 @@ class DataCentreEnv(EquitableForecastEnv):
 
     ## Observation Space
 
-    ``Box(low, high, (batch_size, 12, 1), float32)``: the past 12 hours of the
-    scaled carbon signal before each window.
+    ``Box(low, high, (batch_size, L, F), float32)``. ``features="calendar"``
+    (default): L = 24 past hours, F = 5: the scaled carbon, then the sine and
+    cosine of the local hour of the day and of the day of the week of each past
+    hour. ``features="paper"``: L = 12, F = 1, the carbon alone.
 
     ## Rewards
 
-    With Cbar_m the mean regret of agent m over the batch (each agent pairs
-    every window with one workload drawn from its own pool):
+    With Cbar_m the mean regret of agent m over the batch:
 
     - ``reward_form="power_mean"`` (default): ``-(mean_m Cbar_m^(q+1))^(1/(q+1))``,
       same minimiser as the paper's objective and the scale of one agent's
       regret for every q, so returns compare across q.
     - ``reward_form="paper"``: ``-sum_m Cbar_m^(q+1)``, the paper's Eq. 2.
 
-    Both are <= 0 and finite for q + 1 up to 100.
+    Both are <= 0 and finite for every accepted q (0 to 39).
+
+    ``regret="per_unit"`` (default under own timing): each agent's regret
+    divided by its own mean cost of the best decision on the training windows,
+    the share of its usual bill it overpays: a constant per agent that removes
+    size (demand, lambda) without reshaping which windows matter to whom.
+    ``regret="absolute"`` (default under shared timing): the paper's.
 
     ``info`` after a step: ``agent_regret`` (M,) float64, ``target`` (B, 1) the
     true carbon, ``mse`` (float), ``objective`` (the paper-form L_q), ``clipped``
-    (int), ``time_index`` (B,) the hour index of each next window's target.
+    (int), ``time_index`` (B,) the axis index and ``start_time`` (B,) the UTC
+    time (``np.datetime64``) of each next window's target hour.
 
     ## Starting State
 
@@ -61,31 +87,42 @@ class DataCentreEnv(EquitableForecastEnv):
     ``terminated`` after one pass over the split (``num_windows // batch_size``
     steps; the last partial batch is dropped). Never truncated.
 
+    ## Window view
+
+    ``gym.make_vec("EquitablePM-DC-v0", num_envs=B, vectorization_mode="vector_entry_point")``:
+    one sub-env per window (``eq_gym.envs.windows``).
+
     ## Arguments
 
     ```python
     >>> import gymnasium as gym
     >>> import eq_gym
     >>> env = gym.make("EquitablePM-DC-v0", q=2.0, agents="different", lambdas="different")
-    >>> env.action_space.shape
-    (128, 1)
+    >>> env.action_space.shape, env.observation_space.shape
+    ((128, 1), (128, 24, 5))
 
     ```
 
     | keyword | default | allowed |
     | --- | --- | --- |
-    | ``q`` | 0.0 | finite, >= 0 (the paper's tables show q + 1) |
+    | ``q`` | 0.0 | 0 to 39 (the paper's tables show q + 1) |
     | ``batch_size`` | 128 | 1 to the split's number of windows |
     | ``split`` | "train" | "train", "test" |
-    | ``agents`` | "similar" | "similar" (even split of the series), "different" (20 of 50 agents with shifted, noisy demand) |
+    | ``agents`` | "similar" | "similar", "different" (20 of 50 agents with shifted, noisy demand; own timing: zones around the clock) |
     | ``lambdas`` | "same" | "same" (2 for all), "different" (2, 4, ..., 100) |
+    | ``timing`` | "own" | "own", "shared" |
+    | ``features`` | "calendar" | "calendar", "paper" |
+    | ``regret`` | per_unit (own), absolute (shared) | "per_unit", "absolute" |
     | ``num_agents`` | 50 | >= 2 |
     | ``reward_form`` | "power_mean" | "power_mean", "paper" |
     | ``region`` | "SCE" | "SCE", "PGE" |
 
+    Any other keyword is refused with a ValueError that lists these.
+
     ## Version History
 
-    - v0: initial release.
+    - v0: initial release; ``timing``, ``features``, ``regret``, ``start_time``
+      and the window view added with own-hours timing as the default.
     """
 
     task_name = "dc"

@@ -15,6 +15,25 @@ class EVChargingEnv(EquitableForecastEnv):
     k truly cheapest slots) is exact and piecewise constant in the forecast: no
     useful gradient, so this env is for policy-gradient training.
 
+    **Who acts on which window** (``timing``):
+
+    - ``"own"`` (default): each charger plugs in at the hours its own ACN
+      sessions started (``connection_time``, Pacific time) and uses the 12 hours
+      that follow. Its mean regret on a batch weighs each window by
+      ``rho = p_m(h) / s(h)`` (its share of plug-ins at the window's starting hour
+      over the split's share of windows starting then), an unbiased estimate of
+      its mean regret over its own windows. "different" agents: a third JPL
+      (workplace, 68 % of plug-ins at 5-8 h), a third Caltech before 16 h (69 %
+      at 8-12 h), a third Caltech from 16 h (evening); in each third the need
+      and rate scale 1x to 4.5x. This is the default because it is what lets q
+      trade: a forecast that errs in the morning hurts the JPL third and spares
+      the evening third (share divergence 0.98 here against 0.01 under shared
+      timing, ``eqpm bench room``).
+    - ``"shared"``: every agent acts on every window alike, with sessions drawn
+      independently of the window (the paper's code release). "different":
+      half Caltech, half JPL scaled 1x to 4.5x. The agents then differ almost
+      only in scale, and q barely changes the best forecast.
+
     Data, hourly from 2019-04-30 to 2021-09-01, each part scaled to [0, 10]
     with the training part's minimum and maximum; first 70 % of hours train:
 
@@ -25,10 +44,8 @@ class EVChargingEnv(EquitableForecastEnv):
       are not public as a file). 2021 prices rise far above 2019-2020, so the
       test signal reaches well above 10: a real distribution shift.
 
-    Agents come from ACN-Data charging sessions of 3 to 12 hours: energy = kWh
-    delivered, rate = energy / duration, k = ceil(duration). "similar": the
-    Caltech sessions split evenly (chronologically) across agents; "different":
-    half Caltech, half JPL with energy needs scaled 1x to 4.5x across agents.
+    Sessions come from ACN-Data, 3 to 12 hours long: energy = kWh delivered,
+    rate = energy / duration, k = ceil(duration) (``eq_gym.agents.pools``).
 
     ## Action Space
 
@@ -40,25 +57,36 @@ class EVChargingEnv(EquitableForecastEnv):
 
     ## Observation Space
 
-    ``Box(low, high, (batch_size, 12, 1), float32)``: the past 12 hours of E_t
-    before each window.
+    ``Box(low, high, (batch_size, L, F), float32)``. ``features="calendar"``
+    (default): L = 24 past hours (yesterday's same hours in view), F = 5: E_t,
+    then the sine and cosine of the local hour of the day and of the day of the
+    week of each past hour (in [-1, 1]). ``features="paper"``: L = 12, F = 1,
+    E_t alone.
 
     ## Rewards
 
     With Cbar_m the mean regret of agent m over the batch (each agent pairs
-    every window with one session drawn from its own pool):
+    every window with one session drawn from its own pool; under own timing,
+    the weighted mean above):
 
     - ``reward_form="power_mean"`` (default): ``-(mean_m Cbar_m^(q+1))^(1/(q+1))``,
       same minimiser as the paper's objective and the scale of one agent's
       regret for every q, so returns compare across q.
     - ``reward_form="paper"``: ``-sum_m Cbar_m^(q+1)``, the paper's Eq. 2.
 
-    Both are <= 0 and finite for q + 1 up to 100.
+    Both are <= 0 and finite for every accepted q (0 to 39).
+
+    ``regret="per_unit"`` (default under own timing): regret per kWh bought
+    (divided by zeta * k), so that a large car is not worse served for being
+    large: with absolute regret and agents whose sizes span 1x to 4.5x, a large
+    q mostly serves the largest agents. ``regret="absolute"`` (default under
+    shared timing): the paper's, in signal units x kWh.
 
     ``info`` after a step: ``agent_regret`` (M,) float64, ``target`` (B, 12)
     the true E_t, ``mse`` (float), ``objective`` (the paper-form L_q),
-    ``clipped`` (int), ``time_index`` (B,) the hour index of each next window's
-    first target hour.
+    ``clipped`` (int), ``time_index`` (B,) the axis index and ``start_time``
+    (B,) the UTC time (``np.datetime64``) of each next window's first
+    forecast hour.
 
     ## Starting State
 
@@ -70,30 +98,42 @@ class EVChargingEnv(EquitableForecastEnv):
     ``terminated`` after one pass over the split (``num_windows // batch_size``
     steps; the last partial batch is dropped). Never truncated.
 
+    ## Window view
+
+    ``gym.make_vec("EquitablePM-EV-v0", num_envs=B, vectorization_mode="vector_entry_point")``:
+    one sub-env per window, each rewarded with its window's share of the
+    gradient of L_q (``eq_gym.envs.windows``).
+
     ## Arguments
 
     ```python
     >>> import gymnasium as gym
     >>> import eq_gym
     >>> env = gym.make("EquitablePM-EV-v0", q=19.0, agents="different")
-    >>> env.action_space.shape
-    (128, 12)
+    >>> env.action_space.shape, env.observation_space.shape
+    ((128, 12), (128, 24, 5))
 
     ```
 
     | keyword | default | allowed |
     | --- | --- | --- |
-    | ``q`` | 0.0 | finite, >= 0 (the paper's tables show q + 1) |
+    | ``q`` | 0.0 | 0 to 39 (the paper's tables show q + 1) |
     | ``batch_size`` | 128 | 1 to the split's number of windows |
     | ``split`` | "train" | "train", "test" |
     | ``agents`` | "similar" | "similar", "different" |
-    | ``num_agents`` | 70 | >= 2 ("different": >= 4) |
+    | ``timing`` | "own" | "own", "shared" |
+    | ``features`` | "calendar" | "calendar", "paper" |
+    | ``regret`` | per_unit (own), absolute (shared) | "per_unit", "absolute" |
+    | ``num_agents`` | 70 | >= 2 ("different": >= 6 own, >= 4 shared) |
     | ``reward_form`` | "power_mean" | "power_mean", "paper" |
     | ``region`` | "SCE" | "SCE", "PGE" |
 
+    Any other keyword is refused with a ValueError that lists these.
+
     ## Version History
 
-    - v0: initial release.
+    - v0: initial release; ``timing``, ``features``, ``regret``, ``start_time``
+      and the window view added with own-hours timing as the default.
     """
 
     task_name = "ev"

@@ -13,14 +13,28 @@ class MixedAgentsEnv(EquitableForecastEnv):
     phone-charging stations (as an EV with a small energy need). Data centres
     hold one capacity for the window, so they act on the mean of the 12-hour
     forecast (and pay under the mean of the truth); EV and phone chargers act
-    on it slot by slot. Regrets are in each kind's own cost unit.
+    on it slot by slot.
+
+    **Who acts on which window** (``timing``):
+
+    - ``"own"`` (default): data centres' demand follows the clock of their
+      users' time zone (as in ``EquitablePM-DC-v0``, averaged over the window);
+      EV chargers plug in at their own ACN sessions' hours (as in
+      ``EquitablePM-EV-v0``); phone stations plug in in the evening and at
+      night, 18 h to 2 h (most phone charging starts in the evening and the
+      longest runs overnight: Ferreira et al., Pervasive 2011; the exact shape
+      is our choice, ``eq_gym.agents.pools``). Each agent's mean regret weighs
+      the batch's windows by its own hours. The default, because the kinds
+      then want different things of one forecast (share divergence 0.95,
+      ``eqpm bench room``).
+    - ``"shared"``: every agent acts on every window alike, contexts drawn
+      independently of the window (the paper's setting).
 
     Data: CAISO MOER (SGIP signal by WattTime), hourly, 2019-04-30 to
     2021-09-01, region SCE (or PGE), scaled to [0, 10] on the training part
     (first 67 % of hours). Data-centre workloads from the 2019 Azure Functions
-    demand, EV sessions from ACN-Data (Caltech; with JPL for "different"),
-    phone sessions of 5-15 Wh at 5-20 W per phone for stations of 100 phones
-    (see ``eq_gym.agents.pools``). Agents are listed in that order: data
+    demand, EV sessions from ACN-Data, phone sessions of 5-15 Wh at 5-20 W per
+    phone for stations of 100 phones. Agents are listed in that order: data
     centres first, then EV chargers, then phone chargers.
 
     ## Action Space
@@ -32,8 +46,9 @@ class MixedAgentsEnv(EquitableForecastEnv):
 
     ## Observation Space
 
-    ``Box(low, high, (batch_size, 12, 1), float32)``: the past 12 hours of the
-    scaled carbon signal before each window.
+    ``Box(low, high, (batch_size, L, F), float32)``: ``features="calendar"``
+    (default) L = 24, F = 5 (the carbon and the clock); ``features="paper"``
+    L = 12, F = 1.
 
     ## Rewards
 
@@ -42,9 +57,12 @@ class MixedAgentsEnv(EquitableForecastEnv):
     - ``reward_form="power_mean"`` (default): ``-(mean_m Cbar_m^(q+1))^(1/(q+1))``;
     - ``reward_form="paper"``: ``-sum_m Cbar_m^(q+1)``, the paper's Eq. 2.
 
-    Both are <= 0 and finite for q + 1 up to 100. ``info`` carries
-    ``agent_regret`` (M,), ``target`` (B, 12), ``mse``, ``objective`` (the
-    paper-form L_q), ``clipped`` and ``time_index``, as in the other envs.
+    Both are <= 0 and finite for every accepted q (0 to 39). Regret per unit
+    (default under own timing: chargers per kWh, data centres as a share of
+    their usual bill) or absolute (the paper's, each kind in its own cost
+    unit). ``info`` carries ``agent_regret`` (M,), ``target`` (B, 12), ``mse``,
+    ``objective`` (the paper-form L_q), ``clipped``, ``time_index`` and
+    ``start_time``, as in the other envs.
 
     ## Starting State
 
@@ -54,6 +72,11 @@ class MixedAgentsEnv(EquitableForecastEnv):
 
     ``terminated`` after one pass over the split (``num_windows // batch_size``
     steps). Never truncated.
+
+    ## Window view
+
+    ``gym.make_vec("EquitablePM-Mixed-v0", num_envs=B, vectorization_mode="vector_entry_point")``
+    (``eq_gym.envs.windows``).
 
     ## Arguments
 
@@ -68,17 +91,23 @@ class MixedAgentsEnv(EquitableForecastEnv):
 
     | keyword | default | allowed |
     | --- | --- | --- |
-    | ``q`` | 0.0 | finite, >= 0 |
+    | ``q`` | 0.0 | 0 to 39 |
     | ``batch_size`` | 128 | 1 to the split's number of windows |
     | ``split`` | "train" | "train", "test" |
-    | ``agents`` | "similar" | "similar", "different" (data centres and EVs as in the DC and EV envs) |
-    | ``num_agents`` | 60 | >= 6 ("different": >= 12), split in thirds |
+    | ``agents`` | "similar" | "similar", "different" (data centres and EVs as in the DC and EV envs; phones with peaks from 19 h to 1 h) |
+    | ``timing`` | "own" | "own", "shared" |
+    | ``features`` | "calendar" | "calendar", "paper" |
+    | ``regret`` | per_unit (own), absolute (shared) | "per_unit", "absolute" |
+    | ``num_agents`` | 60 | >= 6 ("different": >= 18 own, >= 12 shared), split in thirds |
     | ``reward_form`` | "power_mean" | "power_mean", "paper" |
     | ``region`` | "SCE" | "SCE", "PGE" |
 
+    Any other keyword is refused with a ValueError that lists these.
+
     ## Version History
 
-    - v0: initial release.
+    - v0: initial release; ``timing``, ``features``, ``regret``, ``start_time``
+      and the window view added with own-hours timing as the default.
     """
 
     task_name = "mixed"
