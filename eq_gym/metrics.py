@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-METRIC_NAMES = ("variance", "mean", "c95_c5", "mse", "entropy")
-"""The per-split figures every report shows, in this order (metrics.json, TensorBoard, tables)."""
+METRIC_TITLES = {
+    "variance": "Variance", "mean": "Mean", "c95_c5": "C95-C5", "worst10": "Worst 10 %", "mse": "MSE", "entropy": "Entropy",
+}
+"""The per-split figures every report shows, in this order (metrics.json, TensorBoard, tables), with their column titles."""
+METRIC_NAMES = tuple(METRIC_TITLES)
+WORST_SHARE = 0.1
+"""``worst10`` averages the worst-served tenth of the agents."""
 
 
 def normalised_entropy(agent_regret: np.ndarray) -> float:
@@ -26,14 +31,22 @@ def normalised_entropy(agent_regret: np.ndarray) -> float:
     return float(-(positive * np.log(positive)).sum() / np.log(regret.size))
 
 
+def worst_served(agent_regret: np.ndarray, share: float = WORST_SHARE) -> float:
+    """Mean regret of the ceil(share * M) agents with the largest regret."""
+    regret = np.sort(np.asarray(agent_regret, dtype=np.float64))
+    return float(regret[-max(1, int(np.ceil(share * regret.size))) :].mean())
+
+
 def equity_metrics(agent_regret: np.ndarray) -> dict[str, float]:
     """variance (population, ddof 0), mean, c95_c5 (95th minus 5th percentile,
-    linear interpolation) and the normalised entropy of Cbar (M,)."""
+    linear interpolation), worst10 (mean of the worst-served tenth) and the
+    normalised entropy of Cbar (M,)."""
     regret = np.asarray(agent_regret, dtype=np.float64)
     return {
         "variance": float(regret.var()),
         "mean": float(regret.mean()),
         "c95_c5": float(np.percentile(regret, 95) - np.percentile(regret, 5)),
+        "worst10": worst_served(regret),
         "entropy": normalised_entropy(regret),
     }
 

@@ -13,6 +13,7 @@ Run it to check the env and train a public model for these batteries:
     python examples/custom_agent.py
 """
 
+import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -76,9 +77,10 @@ def main() -> None:
     check_env(env.unwrapped)
     print(f"{ENV_ID}: {env.unwrapped.task.num_agents} batteries, observation {env.observation_space.shape}, "
           f"action {env.action_space.shape}")
-    settings = dict(env=ENV_ID, algo="rloo", q=2.0, lr=3e-3, d_model=32, heads=2, out=Path("runs/battery"))
-    before = train(TrainConfig(epochs=0, **settings))
-    after = train(TrainConfig(epochs=2, **settings))
+    settings = dict(env=ENV_ID, algo="rloo", q=2.0, lr=3e-3, d_model=32, heads=2)
+    runs = Path(tempfile.mkdtemp(prefix="battery-"))
+    before = train(TrainConfig(epochs=0, out=runs / "untrained", **settings))
+    after = train(TrainConfig(epochs=2, out=runs / "rloo", **settings))
     for name, metrics in (("untrained", before), ("rloo, 2 epochs", after)):
         print(f"{name:>15}: mean regret {metrics['mean']:.3f}  variance {metrics['variance']:.4f}  C95-C5 {metrics['c95_c5']:.3f}")
 

@@ -28,6 +28,13 @@ def test_diff_lowers_the_test_regret_on_dc(tmp_path, setting):
     assert trained["mean"] < 0.5 * untrained["mean"]
 
 
+@pytest.mark.parametrize("algo", ["spo", "pfy", "forml"])
+def test_decision_focused_estimators_lower_the_test_regret_on_ev(tmp_path, algo):
+    untrained = run(tmp_path, "ev0", epochs=0, **SMALL_EV)
+    trained = run(tmp_path, algo, epochs=2, **{**SMALL_EV, "algo": algo})
+    assert trained["mean"] < 0.8 * untrained["mean"], (trained["mean"], untrained["mean"])
+
+
 def test_rloo_lowers_the_test_regret_on_ev(tmp_path):
     untrained = run(tmp_path, "ev0", epochs=0, **SMALL_EV)
     trained = run(tmp_path, "ev2", epochs=2, **SMALL_EV)
@@ -35,11 +42,14 @@ def test_rloo_lowers_the_test_regret_on_ev(tmp_path):
 
 
 def test_diff_is_refused_on_ev_by_name(tmp_path):
-    with pytest.raises(ValueError, match="algo 'diff'.*EV chargers.*use rloo or pg"):
+    with pytest.raises(ValueError, match="algo .diff..*EV chargers.*use rloo, spo, pfy or pg"):
         run(tmp_path, "refused", epochs=1, **{**SMALL_EV, "algo": "diff"})
 
 
-@pytest.mark.parametrize("setting", [SMALL_DC, {**SMALL_EV, "batch_size": 512}])
+@pytest.mark.parametrize("setting", [SMALL_DC, {**SMALL_EV, "batch_size": 512}, {**SMALL_EV, "batch_size": 512, "algo": "spo", "q": 19.0},
+                                     {**SMALL_EV, "batch_size": 1024, "algo": "forml"},
+                                     {**SMALL_EV, "batch_size": 1024, "algo": "pfy", "env": "EquitablePM-Mixed-v0", "num_agents": 18}],
+                         ids=["dc-diff", "ev-rloo", "ev-spo", "ev-forml", "mixed-pfy"])
 def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, setting):
     straight = run(tmp_path, "straight", epochs=2, **setting)
     run(tmp_path, "resumed", epochs=1, **setting)
@@ -48,7 +58,8 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, setting):
     b = torch.load(tmp_path / "resumed" / CHECKPOINT, weights_only=False)
     for name, tensor in a["model"].items():
         assert torch.equal(tensor, b["model"][name]), name
-    assert a["estimator"] == b["estimator"]
+    assert a["estimator"]["scale"] == b["estimator"]["scale"]
+    assert torch.equal(a["estimator"]["running"]["value"], b["estimator"]["running"]["value"])  # the running weights too
     assert {k: straight[k] for k in EPOCH_TAGS} == {k: resumed[k] for k in EPOCH_TAGS}
 
 

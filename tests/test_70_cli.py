@@ -51,6 +51,8 @@ def test_epochs_zero_evaluates_the_untrained_model(tmp_path):
         (["train", "--env", "EquitablePM-DC-v0", "--resume"], "no checkpoint"),
         (["evaluate", "--forecaster", "vendor", "--env", "EquitablePM-EV-v0"], "Use it on EquitablePM-DC-v0"),
         (["evaluate"], "either --run DIR"),
+        (["train", "--env", "EquitablePM-EV-v0", "--lambdas", "different", "--epochs", "1"], "lambdas='different' is not a keyword"),
+        (["train", "--env", "EquitablePM-EV-v0", "--q", "40", "--epochs", "1"], "q=40.0 is not allowed"),
     ],
 )
 def test_a_refused_combination_exits_2_with_one_line(tmp_path, args, reason, capsys):
@@ -65,3 +67,30 @@ def test_each_env_page_carries_the_envs_docstring(env_id):
     from build_env_pages import docstring
 
     assert docstring(env_id) in (ROOT / "docs" / "envs" / f"{env_id}.md").read_text()
+
+
+def test_train_help_lists_every_algorithm_with_one_line():
+    text = eqpm("train", "--help").stdout
+    listed = text.split("algorithms (--algo):")[1].strip().splitlines()
+    assert [line.split(" -- ")[0].strip() for line in listed] == list(ESTIMATORS)
+
+
+def test_an_out_that_is_a_file_or_holds_another_run_is_refused(tmp_path, capsys):
+    afile = tmp_path / "notes.txt"
+    afile.write_text("x")
+    args = ["train", "--env", "EquitablePM-DC-v0", "--algo", "mse", "--epochs", "0"]
+    assert main([*args, "--out", str(afile)]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "run"), "--seed", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "holds another run" in err and "--resume" in err and "\n" not in err
+
+
+def test_a_resumed_run_says_so_and_from_which_epoch(tmp_path, capsys):
+    args = ["train", "--env", "EquitablePM-DC-v0", "--algo", "mse", "--hidden", "8", "--out", str(tmp_path / "r"), "--no-progress"]
+    assert main([*args, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--epochs", "2", "--resume"]) == 0
+    assert f"resuming {tmp_path / 'r'} after epoch 1 of 2" in capsys.readouterr().out

@@ -38,7 +38,15 @@ def torchrun(args: list[str], out: Path, epochs: int, resume: bool = False) -> N
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-@pytest.mark.parametrize("args", [DC, EV], ids=["dc-diff", "ev-rloo"])
+def swap(args: list[str], **changes: str) -> list[str]:
+    args = list(args)
+    for flag, value in changes.items():
+        args[args.index("--" + flag.replace("_", "-")) + 1] = value
+    return args
+
+
+@pytest.mark.parametrize("args", [DC, EV, swap(EV, algo="spo", q="19"), swap(EV, algo="pfy"), swap(EV, algo="forml")],
+                         ids=["dc-diff", "ev-rloo", "ev-spo", "ev-pfy", "ev-forml"])
 def test_two_processes_end_where_one_process_ends_and_resume_under_torchrun(tmp_path, args):
     torch.set_num_threads(1)
     single = train(cli_config(args, tmp_path / "one", epochs=2))

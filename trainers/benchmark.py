@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from eq_gym.metrics import METRIC_NAMES as STATS
+from eq_gym.metrics import METRIC_TITLES
 from trainers.config import TrainConfig
 from trainers.evaluate import evaluate, evaluate_forecaster, policy_forecaster, record, task_of
 from trainers.sweep import METRICS_FILE, finished, run_all
@@ -223,7 +224,7 @@ def reference_level(env: str) -> float:
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    header = ["Env", "Algo", "Variance", "Mean", "C95-C5", "MSE", "Entropy", "Wall (s)", "Steps", "Steps to level", "Seeds"]
+    header = ["Env", "Algo", *(METRIC_TITLES[s] for s in STATS), "Wall (s)", "Steps", "Steps to level", "Seeds"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in rows:
         cells = [row["env"], row["algo"]]

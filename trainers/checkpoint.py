@@ -35,6 +35,21 @@ def restore_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+RUN_FILES = (CHECKPOINT, "metrics.json")
+"""Files that mark a folder as holding a run."""
+
+
+def check_out(folder: Path, resume: bool) -> None:
+    """Refuse an ``--out`` that is a file, or a folder holding another run when not resuming."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--out {folder} is a file; give a folder for the run (it is created if missing)")
+    if resume or not folder.is_dir():
+        return
+    held = [name for name in RUN_FILES if (folder / name).exists()] + [p.name for p in folder.glob("events.out.tfevents.*")][:1]
+    if held:
+        raise ValueError(f"--out {folder} holds another run ({', '.join(held)}); continue it with --resume or give a new --out")
+
+
 def save(folder: Path, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``folder/checkpoint.pt`` atomically."""
     path = folder / CHECKPOINT

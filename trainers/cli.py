@@ -118,6 +118,11 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
               shard=args.shard, plugins=tuple(args.plugin))
 
 
+def algorithm_lines() -> list[str]:
+    """One line per registered estimator: the first line of its module's docstring ("name -- idea")."""
+    return [(sys.modules[cls.__module__].__doc__ or name).strip().splitlines()[0] for name, cls in ESTIMATORS.items()]
+
+
 def format_metrics(metrics: dict) -> str:
     from eq_gym.metrics import METRIC_NAMES
 
@@ -130,7 +135,11 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="eqpm", description="Train and evaluate socially-equitable public models.")
     commands = root.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a public model; writes TensorBoard events, checkpoint.pt, metrics.json")
+    train = commands.add_parser(
+        "train", help="train a public model; writes TensorBoard events, checkpoint.pt, metrics.json",
+        epilog="algorithms (--algo):\n" + "\n".join(f"  {line}" for line in algorithm_lines()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_config_flags(train)
     train.set_defaults(run_command=cmd_train)
 

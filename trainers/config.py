@@ -13,8 +13,8 @@ from typing import Any
 
 DEFAULT_LEARNING_RATE = {
     "EquitablePM-DC-v0": {"mse": 0.05, "diff": 1e-3, "pg": 1e-3, "rloo": 1e-3},
-    "EquitablePM-EV-v0": {"mse": 1e-4, "diff": 1e-4, "pg": 1e-4, "rloo": 1e-4},
-    "EquitablePM-Mixed-v0": {"mse": 1e-3, "diff": 1e-4, "pg": 1e-4, "rloo": 1e-4},
+    "EquitablePM-EV-v0": {"mse": 1e-4, "diff": 1e-4, "pg": 1e-4, "rloo": 1e-4, "spo": 1e-4, "pfy": 1e-4, "forml": 1e-4},
+    "EquitablePM-Mixed-v0": {"mse": 1e-3, "diff": 1e-4, "pg": 1e-4, "rloo": 1e-4, "spo": 1e-4, "pfy": 1e-4, "forml": 1e-4},
 }
 """Adam's default learning rate per env and algo. The paper's (A.3.1: DC 0.05, EV 1e-4; A.4: Mixed 0.05,
 0.1) where they won; elsewhere the lowest training-split mean regret in short runs (docs/trainers.md):
@@ -34,7 +34,7 @@ class TrainConfig:
     algo: str = _field("rloo", "estimator: see `eqpm train --help` for the list")
     q: float = _field(0.0, "fairness knob q >= 0 of L_q (the paper's tables show q + 1)")
     beta: float = _field(0.0, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper A.5")
-    form: str = _field("paper", "form of L_q trained on: 'paper' (sum of Cbar^(q+1)) or 'power_mean' (same minimiser; better conditioned at large q)")
+    form: str = _field("power_mean", "form of L_q trained on: 'power_mean' (the env's default reward; same minimiser, the scale of one agent's regret at any q) or 'paper' (sum of Cbar^(q+1), Eq. 2)")
     backbone: str | None = _field(None, "lstm or transformer; default: the paper's for the env (DC lstm, EV/Mixed transformer)")
     epochs: int = _field(20, "passes over the training split")
     steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short (default: no limit)")
@@ -42,7 +42,9 @@ class TrainConfig:
     lr: float | None = _field(None, "Adam learning rate; default: measured per env and algo (trainers/config.py:DEFAULT_LEARNING_RATE)")
     lr_step: int = _field(50, "StepLR step size, in epochs")
     lr_gamma: float = _field(0.5, "StepLR decay factor")
-    samples: int = _field(4, "forecast samples per window (rloo); pg draws 1 as in the paper")
+    samples: int = _field(4, "forecast samples per window (rloo), perturbations per window (pfy); pg draws 1 as in the paper")
+    memory: float = _field(1280.0, "windows the running estimate of each agent's mean regret remembers (weights of L_q)")
+    perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")
     init_std: float = _field(1.0, "initial std of the Gaussian policy, signal units")
     hidden: int = _field(50, "LSTM hidden size (paper: 50)")
     d_model: int = _field(250, "Transformer feature size (paper: 250)")
@@ -56,7 +58,7 @@ class TrainConfig:
     timing: str = _field("own", "env keyword: own (agents act on their own hours) or shared (every window alike, the paper's code)")
     features: str = _field("calendar", "env keyword: calendar (24 past hours and the clock, F = 5) or paper (12 past hours, F = 1)")
     regret: str | None = _field(None, "env keyword: per_unit or absolute; default: per_unit with timing own, absolute with shared")
-    lambdas: str = _field("same", "env keyword (DC only): same or different")
+    lambdas: str | None = _field(None, "env keyword (DC only): same or different; default: the env's (same)")
     num_agents: int | None = _field(None, "env keyword: number of agents; default: the env's")
     region: str = _field("SCE", "env keyword: CAISO region of the carbon signal, SCE or PGE")
 
@@ -80,7 +82,7 @@ class TrainConfig:
             return {} if self.num_agents is None else {"num_agents": self.num_agents}
         kwargs: dict[str, Any] = {"agents": self.agents, "region": self.region, "timing": self.timing,
                                   "features": self.features, "regret": self.regret}
-        if self.env == "EquitablePM-DC-v0":
+        if self.lambdas is not None:  # DC only: another env refuses it by name
             kwargs["lambdas"] = self.lambdas
         if self.num_agents is not None:
             kwargs["num_agents"] = self.num_agents

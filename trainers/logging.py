@@ -9,6 +9,7 @@
 | ``charts/variance`` | each epoch | test split: variance of the agents' mean regret |
 | ``charts/mean`` | each epoch | test split: mean of the agents' mean regret |
 | ``charts/c95_c5`` | each epoch | test split: 95th minus 5th percentile across agents |
+| ``charts/worst10`` | each epoch | test split: mean regret of the worst-served tenth of the agents |
 | ``charts/mse`` | each epoch | test split: MSE of the mean forecast |
 | ``charts/entropy`` | each epoch | test split: normalised entropy of the regret shares (1 = uniform) |
 | ``charts/agent_regret`` | each epoch | histogram of the agents' test mean regret |

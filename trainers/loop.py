@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from eq_gym.objective import REWARD_FORMS
+from eq_gym.objective import REWARD_FORMS, check_q
 from trainers import checkpoint, distributed
 from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS, Batch, Estimator, StepResult
@@ -58,6 +58,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         raise ValueError(f"beta={config.beta} is not allowed; use a number in [0, 1]")
     if config.form not in REWARD_FORMS:
         raise ValueError(f"form={config.form!r} is not allowed; use one of {REWARD_FORMS}")
+    check_q(config.q)
+    checkpoint.check_out(Path(config.out), config.resume)
 
     # --- processes, seeds, device ----------------------------------------------
     world = distributed.setup(config.device)
@@ -79,13 +81,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
     steps_per_epoch = train_task.num_windows // config.batch_size
     epochs = config.epochs_for(steps_per_epoch)
     total_steps = epochs * steps_per_epoch if config.steps is None else config.steps
-    estimator = ESTIMATORS[config.algo](population, config.q, config.beta, config.form, config.samples)
+    estimator = ESTIMATORS[config.algo](population, config.q, config.beta, config.form, config.samples,
+                                        config.memory, config.perturbation)
 
     # --- model, optimiser, schedule ----------------------------------------------
     train_values = train_task.signal.values[: train_task.signal.cut]
     policy = build_policy(config, train_task.horizon, train_task.num_features, float(train_values.mean()), float(train_values.std()))
     policy.log_std.requires_grad_(estimator.stochastic)
     policy.to(world.device)
+    estimator.model = policy
     model: torch.nn.Module = policy
     if world.size > 1:
         device_ids = [world.device.index] if world.device.type == "cuda" else None
@@ -101,6 +105,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         checkpoint.restore_rng_states(state["rng"])
         estimator.load_state_dict(state["estimator"])
         first_epoch, wall_before, history = state["epoch"], state["wall_s"], state["history"]
+        if world.is_main:
+            print(f"resuming {out} after epoch {first_epoch} of {epochs} ({first_epoch * steps_per_epoch} updates done)")
 
     # --- logging -----------------------------------------------------------------
     if world.is_main:
@@ -116,28 +122,40 @@ def train(config: TrainConfig) -> dict[str, Any]:
     )
 
     # --- training ------------------------------------------------------------------
+    def batch_of(global_windows: torch.Tensor, sampler, generator: torch.Generator) -> Batch:
+        """This rank's share of the global batch of ``global_windows``, with contexts and noise."""
+        windows = global_windows[share]
+        draw = sampler.draw(starts[global_windows])
+        return Batch(
+            inputs=inputs[windows],
+            targets=targets[windows],
+            contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in draw.contexts],
+            weight=None if draw.weight is None else draw.weight.windows(share),
+            global_size=config.batch_size,
+            noise=lambda samples: torch.randn(
+                (samples, config.batch_size, train_task.horizon), generator=generator, device=world.device
+            )[:, share],
+        )
+
     for epoch in range(first_epoch, epochs):
         seed = epoch_seed(config.seed, epoch)
         order = torch.from_numpy(np.random.default_rng(seed).permutation(train_task.num_windows)).to(world.device)
         generator = torch.Generator(device=world.device).manual_seed(seed)
         contexts = population.sampler(config.batch_size, generator)
+        held_order, held_generator, held_contexts = None, None, None
+        if estimator.needs_held_out:  # a second stream of training batches, in its own order
+            held_order = torch.from_numpy(np.random.default_rng([seed, 1]).permutation(train_task.num_windows)).to(world.device)
+            held_generator = torch.Generator(device=world.device).manual_seed(seed + 1)
+            held_contexts = population.sampler(config.batch_size, held_generator)
+
         epoch_start, running = time.perf_counter(), []
         model.train()
         epoch_steps = min(steps_per_epoch, total_steps - epoch * steps_per_epoch)
         for step in range(epoch_steps):
-            global_windows = order[step * config.batch_size : (step + 1) * config.batch_size]
-            windows = global_windows[share]
-            draw = contexts.draw(starts[global_windows])
-            batch = Batch(
-                inputs=inputs[windows],
-                targets=targets[windows],
-                contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in draw.contexts],
-                weight=None if draw.weight is None else draw.weight.windows(share),
-                global_size=config.batch_size,
-                noise=lambda samples: torch.randn(
-                    (samples, config.batch_size, train_task.horizon), generator=generator, device=world.device
-                )[:, share],
-            )
+            window_slice = slice(step * config.batch_size, (step + 1) * config.batch_size)
+            batch = batch_of(order[window_slice], contexts, generator)
+            if held_order is not None:
+                batch.held_out = batch_of(held_order[window_slice], held_contexts, held_generator)
             result = train_step(model, estimator, optimizer, batch)
             global_step = epoch * steps_per_epoch + step
             running.append(float(result.objective))

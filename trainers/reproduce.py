@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from eq_gym.metrics import METRIC_NAMES as STATS
+from eq_gym.metrics import METRIC_TITLES
 from trainers.config import TrainConfig
 from trainers.sweep import finished, run_all
 
@@ -218,10 +219,10 @@ def _cell(row: dict, stat: str) -> str:
 
 
 def render_markdown(experiment: str, rows: list[dict], settings: list[Setting]) -> str:
-    """The paper's layout: Setting, Method, q+1 (beta), Variance, Mean, C95-C5, MSE, and the normalised entropy."""
+    """The paper's layout: Setting, Method, q+1 (beta), the metrics (Variance, Mean, C95-C5, ...) and the seeds."""
     show_beta = any(len(s.betas) > 1 for s in settings)
     lines = [f"## {experiment}: mean ± std over seeds (test split)", ""]
-    header = ["Setting", "Method", "q+1"] + (["β"] if show_beta else []) + ["Variance", "Mean", "C95-C5", "MSE", "Entropy", "Seeds"]
+    header = ["Setting", "Method", "q+1"] + (["β"] if show_beta else []) + [METRIC_TITLES[s] for s in STATS] + ["Seeds"]
     lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in rows:
         q1 = row["q+1"] + (" (theory)" if row["theory_only"] else "")

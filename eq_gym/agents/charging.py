@@ -45,16 +45,20 @@ def slot_regret_table(forecast: Tensor, truth: Tensor) -> Tensor:
     return table
 
 
+def slot_cost(table: Tensor, rate: Tensor | None, slots: Tensor) -> Tensor:
+    """Each agent's entry of a per-k table (H + 1, B): (M, B), times its rate (M, B), or per kWh (``rate=None``: per slot)."""
+    if rate is None:
+        table = table / torch.arange(table.shape[0], device=table.device).clamp_min(1).to(table.dtype)[:, None]
+        return table.gather(0, slots)
+    return rate * table.gather(0, slots)
+
+
 def charging_regret(forecast: Tensor, truth: Tensor, rate: Tensor | None, slots: Tensor) -> Tensor:
     """Regret of Eq. 13, (M, B), from forecast and truth (B, H), rate and slots (M, B).
 
     ``rate=None`` gives the regret per kWh bought: per unit rate and per slot.
     """
-    table = slot_regret_table(forecast, truth)
-    if rate is None:
-        table = table / torch.arange(table.shape[0], device=table.device).clamp_min(1).to(table.dtype)[:, None]
-        return table.gather(0, slots)
-    return rate * table.gather(0, slots)
+    return slot_cost(slot_regret_table(forecast, truth), rate, slots)
 
 
 class SlotChargers(Agents):

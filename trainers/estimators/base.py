@@ -18,7 +18,7 @@ from torch import Tensor
 
 from eq_gym.agents.base import Contexts
 from eq_gym.agents.population import Population
-from eq_gym.objective import WindowWeights, regret_sum
+from eq_gym.objective import RunningMeanRegret, WindowWeights, agent_weights, regret_sum
 from trainers.distributed import all_sum
 
 
@@ -33,6 +33,8 @@ class Batch:
         global_size: windows in the global batch (all ranks).
         noise: ``noise(S)`` gives standard normal draws (S, B, H), this rank's
             share of draws made for the whole global batch.
+        held_out: another batch of the training split, for estimators that
+            need one (``needs_held_out``), else None.
     """
 
     inputs: Tensor
@@ -41,6 +43,7 @@ class Batch:
     weight: WindowWeights | None
     global_size: int
     noise: Callable[[int], Tensor]
+    held_out: Batch | None = None
 
 
 @dataclass
@@ -68,23 +71,38 @@ class Estimator(ABC):
     needs_smooth_agents: ClassVar[bool] = False
     stochastic: ClassVar[bool] = False
     """True when the estimator samples forecasts (and so trains the policy's std)."""
+    needs_held_out: ClassVar[bool] = False
+    """True when each step needs a second, held-out batch of the training split (``Batch.held_out``)."""
+    model: torch.nn.Module | None = None
+    """The policy being trained (its parameters), set by the loop for estimators that look ahead."""
 
-    def __init__(self, population: Population, q: float, beta: float, form: str, samples: int) -> None:
+    def __init__(
+        self, population: Population, q: float, beta: float = 0.0, form: str = "power_mean", samples: int = 4,
+        memory: float = 1280.0, perturbation: float = 1.0,
+    ) -> None:
         if self.needs_smooth_agents and not population.smooth:
             rough = [g.label for g in population.groups if not g.smooth]
             raise ValueError(
                 f"algo '{self.name}' backpropagates through the agents' regret, but {', '.join(rough)} "
-                "choose discrete slots (no useful gradient); use rloo or pg on this env"
+                "choose discrete slots (no useful gradient); use rloo, spo, pfy or pg on this env"
             )
         self.population, self.q, self.beta, self.form, self.samples = population, q, beta, form, samples
+        self.perturbation = perturbation
         self.scale = RunningScale()
+        self.running = RunningMeanRegret(memory)
+
+    def weights(self, agent_regret: Tensor, batch: Batch) -> Tensor:
+        """w_m = dL/dCbar_m (M,), float64, at the running estimate of each agent's mean regret before this
+        batch (:class:`eq_gym.objective.RunningMeanRegret`); then the batch's Cbar (global) is folded in."""
+        return agent_weights(self.running.update(agent_regret, batch.global_size), self.q, self.form)
 
     def state_dict(self) -> dict:
         """What a checkpoint needs to resume the estimator exactly."""
-        return {"scale": self.scale.value}
+        return {"scale": self.scale.value, "running": self.running.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.scale.value = state["scale"]
+        self.running.load_state_dict(state["running"])
 
     @abstractmethod
     def step(self, mean: Tensor, log_std: Tensor, batch: Batch) -> StepResult:

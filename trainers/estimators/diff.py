@@ -1,22 +1,25 @@
 """diff -- backpropagation through smooth agents (paper Section 3.2, first formula).
 
 The agents' regret is differentiable in the forecast (data centres, Eq. 12), so
-the exact gradient of (1 - beta) L_q + beta L_f on the batch follows from the
-chain rule through the regret code itself (divided by a running scale of past
-batches, see :class:`RunningScale`, to stay finite in float32 at any q). Refused on envs whose agents pick
-discrete slots. Unbiased for the batch objective; no sampling variance.
+the gradient of L_q follows from the chain rule through the regret code
+itself: sum_m w_m grad Cbar_m, with w_m = dL/dCbar_m taken at the running
+estimate of each agent's mean regret (:class:`WeightedSurrogate`), and the
+loss divided by a running scale so it stays O(1) at any q.
+
+Bias: the weights lag the model by the estimate's memory (exact at q = 0,
+where every agent weighs the same). Variance: no sampling; the weights'
+variance is that of an average over about ``memory`` windows instead of one
+batch, which is what keeps large q from following one batch's worst agent.
+Refused on envs whose agents pick discrete slots.
 """
 
-from eq_gym.objective import combined_objective
-from trainers.estimators.base import Batch, Estimator, StepResult, global_mean_regret, global_mse
+from trainers.estimators.base import Batch
+from trainers.estimators.surrogate import WeightedSurrogate
 
 
-class Differentiable(Estimator):
+class Differentiable(WeightedSurrogate):
     name = "diff"
     needs_smooth_agents = True
 
-    def step(self, mean, log_std, batch: Batch) -> StepResult:
-        cbar = global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch)
-        mse = global_mse(mean, batch.targets, batch.global_size)
-        objective = combined_objective(cbar, mse, self.q, self.beta, self.form)
-        return StepResult(objective / self.scale(objective), objective.detach(), cbar.detach(), mse.detach())
+    def surrogate(self, mean, batch: Batch):
+        return self.population.regret(mean, batch.targets, batch.contexts)

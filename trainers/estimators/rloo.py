@@ -15,10 +15,13 @@ whole loss is divided by a running scale of the total weight
 sum_m (1 - beta) w_m + beta * M over past batches (see :class:`RunningScale`),
 which keeps the gradient's direction and its size O(1) at any q.
 
-Bias: w_m uses the batch's own Cbar (a plug-in estimate of the agents' means),
-a bias of order 1/B that vanishes with the batch size and is zero at q = 0.
-Variance: one score per window and sample, centred by the baseline, so it does
-not grow with B or M as the batch-level score of ``pg`` does.
+Weights: w_m is taken at the running estimate of each agent's mean regret
+over past batches (:meth:`Estimator.weights`), not at the batch's own Cbar:
+at q + 1 = 20 a 10 % error in one batch's Cbar_m moves its weight 6-fold, so
+weights from one batch are mostly noise.
+Bias: the estimate lags the model by its memory (zero at q = 0). Variance:
+one score per window and sample, centred by the baseline, so it does not grow
+with B or M as the batch-level score of ``pg`` does.
 Pair it with EV and Mixed (discrete agents); on DC ``diff`` is exact.
 
 References: Kool, van Hoof, Welling, Buy 4 REINFORCE Samples, Get a Baseline
@@ -28,7 +31,7 @@ for Free!, 2019; Li et al., Fair Resource Allocation in Federated Learning
 
 import torch
 
-from eq_gym.objective import agent_weights, combined_objective, mse_weight, weighted
+from eq_gym.objective import combined_objective, mse_weight, weighted
 from trainers.distributed import all_sum
 from trainers.policy import log_prob
 from trainers.estimators.base import (
@@ -55,7 +58,7 @@ class LeaveOneOutPolicyGradient(Estimator):
         with torch.no_grad():
             regret = sampled_regret(self.population, samples, batch.targets, batch.contexts)  # (M, S, B)
             cbar = global_mean_regret(regret, batch)
-            weights = (1.0 - self.beta) * agent_weights(cbar, self.q, self.form)
+            weights = (1.0 - self.beta) * self.weights(cbar, batch)
             mse_part = self.beta * mse_weight(self.population.num_agents, self.form)
             scale = self.scale(weights.sum() + mse_part)
             credit = torch.einsum("m,msb->sb", (weights / scale).float(), weighted(regret, batch.weight))

@@ -1,0 +1,98 @@
+"""Estimators that train each agent's differentiable surrogate, weighted by w_m at the running estimate.
+
+The gradient of L_q is sum_m w_m grad Cbar_m with w_m = dL/dCbar_m. These
+estimators take w_m at the running estimate of each agent's mean regret
+(:meth:`Estimator.weights`: weights from past batches, so they do not depend
+on the batch they weigh) and replace grad Cbar_m by the gradient of a
+surrogate of agent m's regret, averaged over the batch with the agent's own
+window weights rho:
+
+    loss = [sum_m (1 - beta) w_m S_m + beta * mse_weight * MSE] / scale,
+    S_m = (1/B) sum_i rho_{m,i} s_{m,i}(forecast).
+
+The forecast is the policy's mean (no sampling). ``diff`` uses the regret
+itself as s (exact for smooth agents); ``spo`` and ``pfy`` use a surrogate
+table for slot-choosing agents and the regret for smooth ones, so on a mixed
+population the data centres train through ``diff``'s path inside the same
+step.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import torch
+from torch import Tensor
+
+from eq_gym.agents.charging import SlotChargers, slot_cost
+from eq_gym.objective import combined_objective, mse_weight
+from trainers.estimators.base import Batch, Estimator, StepResult, global_mean_regret, global_mse
+
+
+class WeightedSurrogate(Estimator):
+    """Base of ``diff``, ``spo``, ``pfy`` and ``forml``: one hook, :meth:`surrogate`."""
+
+    @abstractmethod
+    def surrogate(self, mean: Tensor, batch: Batch) -> Tensor:
+        """Each agent's surrogate of its regret on each window, (M, B), differentiable in ``mean`` (B, H)."""
+
+    def agent_losses(self, mean: Tensor, batch: Batch) -> Tensor:
+        """S_m (M,): each agent's surrogate averaged over the global batch with its window weights."""
+        return global_mean_regret(self.surrogate(mean, batch), batch)
+
+    def step(self, mean, log_std, batch: Batch) -> StepResult:
+        with torch.no_grad():
+            cbar = global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch)
+        weights = (1.0 - self.beta) * self.agent_weighting(mean, batch, cbar)
+        return self.weighted_step(mean, batch, cbar, weights)
+
+    def agent_weighting(self, mean: Tensor, batch: Batch, cbar: Tensor) -> Tensor:
+        """The weight of each agent's surrogate, (M,): dL/dCbar at the running estimate."""
+        return self.weights(cbar, batch)
+
+    def weighted_step(self, mean: Tensor, batch: Batch, cbar: Tensor, weights: Tensor) -> StepResult:
+        mse_part = self.beta * mse_weight(self.population.num_agents, self.form)
+        scale = self.scale(weights.sum() + mse_part)
+        losses = self.agent_losses(mean, batch)
+        mse = global_mse(mean, batch.targets, batch.global_size)
+        loss = ((weights / scale).to(losses.dtype) * losses).sum() + float(mse_part / scale) * mse
+        objective = combined_objective(cbar, mse.detach(), self.q, self.beta, self.form)
+        return StepResult(loss, objective, cbar, mse.detach())
+
+
+class SlotSurrogate(WeightedSurrogate):
+    """Slot-choosing agents through a per-k surrogate table; smooth agents through their regret."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        other = [g.label for g in self.population.groups if not (isinstance(g, SlotChargers) or g.smooth)]
+        if other:
+            raise ValueError(
+                f"algo '{self.name}' needs agents that choose slots (EV, phone chargers) or smooth ones (data centres); "
+                f"{', '.join(other)} are neither: use rloo or pg"
+            )
+
+    @abstractmethod
+    def table(self, forecast: Tensor, truth: Tensor, batch: Batch) -> Tensor:
+        """The surrogate per unit rate of charging in k slots, for every k: (H + 1, B), row 0 zero."""
+
+    def surrogate(self, mean: Tensor, batch: Batch) -> Tensor:
+        parts, table = [], None
+        for group, contexts in zip(self.population.groups, batch.contexts):
+            if isinstance(group, SlotChargers):
+                table = self.table(mean, batch.targets, batch) if table is None else table
+                rate = None if group.per_unit else contexts["rate"].to(mean.dtype)
+                parts.append(slot_cost(table, rate, contexts["slots"]))
+            else:
+                parts.append(group.regret(mean, batch.targets, contexts))
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def with_zero_row(per_k: Tensor) -> Tensor:
+    """(B, H) values for k = 1..H -> the (H + 1, B) table with row k = 0 set to 0."""
+    return torch.cat([per_k.new_zeros(1, per_k.shape[0]), per_k.T])
+
+
+def cost_of_true_best(forecast: Tensor, truth: Tensor) -> Tensor:
+    """f . x*(y) for every k, (B, H): the forecast summed over the truth's k cheapest slots."""
+    return forecast.gather(1, truth.argsort(dim=1, stable=True)).cumsum(dim=1)
