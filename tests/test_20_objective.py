@@ -64,6 +64,12 @@ def test_equity_metrics_against_numpy():
     assert got["entropy"] == pytest.approx(-(shares * np.log(shares)).sum() / np.log(50))
 
 
+def test_worst10_is_the_mean_of_the_worst_served_tenth():
+    cbar = np.arange(1.0, 21.0)  # 20 agents: the worst tenth is 19 and 20
+    assert equity_metrics(cbar)["worst10"] == pytest.approx(19.5)
+    assert equity_metrics(np.array([3.0, 1.0, 2.0]))["worst10"] == pytest.approx(3.0)  # at least one agent
+
+
 def test_entropy_is_one_when_uniform_and_falls_with_concentration():
     assert normalised_entropy(np.full(7, 2.0)) == pytest.approx(1.0)
     assert normalised_entropy(np.array([1.0, 1.0, 1.0, 5.0])) < normalised_entropy(np.array([1.0, 1.0, 1.0, 2.0])) < 1.0

@@ -61,7 +61,7 @@ def test_claims_are_judged_from_the_rows():
     setting = EXPERIMENTS["dc"][1]
     row = dict(experiment="dc", setting=setting.title, seeds=1, beta=0.0, theory_only=False)
     stats = lambda v, m: {"variance": v, "variance_std": 0, "mean": m, "mean_std": 0, "c95_c5": v, "c95_c5_std": 0,  # noqa: E731
-                          "mse": 1.0, "mse_std": 0, "entropy": 1 - v, "entropy_std": 0}
+                          "worst10": m + v, "worst10_std": 0, "mse": 1.0, "mse_std": 0, "entropy": 1 - v, "entropy_std": 0}
     rows = [
         {**row, "method": "Equitable PM", "algo": "diff", "q+1": "1", **stats(0.5, 1.0)},
         {**row, "method": "Equitable PM", "algo": "diff", "q+1": "3", **stats(0.2, 0.9)},

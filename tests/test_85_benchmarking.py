@@ -98,3 +98,16 @@ def test_a_tiny_benchmark_writes_every_requested_row(tmp_path):
     board = (tmp_path / "leaderboard.md").read_text()
     assert board.count("\n| EquitablePM-") == len(expected) + 1
     assert (tmp_path / "leaderboard.csv").is_file() and len(list(tmp_path.glob("curves-*.png"))) == 2
+
+
+def test_the_estimator_benchmark_writes_every_row_and_judges_every_target(tmp_path):
+    from trainers.bench_estimators import bench_estimators, print_estimator_rows
+
+    result = bench_estimators(("rloo", "spo"), seeds=2, epochs=1, out=tmp_path, steps=2, d_model=16, heads=2)
+    keys = [(r["algo"], r["q+1"]) for r in result["rows"]]
+    assert keys == [("persistence_daily", "-"), ("mse", "-"), ("rloo", "1"), ("rloo", "20"), ("spo", "1"), ("spo", "20")]
+    assert all(r["seeds"] == 2 for r in result["rows"][1:]) and len(result["checks"]) == 7
+    rows = {(r["algo"], r["q+1"]): r for r in result["rows"]}
+    assert rows[("rloo", "20")]["spread"] == pytest.approx(
+        np.mean([m["c95_c5"] / m["mean"] for m in (__import__("json").loads(p.read_text()) for p in tmp_path.glob("rloo-q+1=20-*/metrics.json"))]))
+    print_estimator_rows(result)

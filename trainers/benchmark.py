@@ -43,8 +43,9 @@ import numpy as np
 from eq_gym.metrics import METRIC_NAMES as STATS
 from eq_gym.metrics import METRIC_TITLES
 from trainers.config import TrainConfig
+from trainers.estimators import ESTIMATORS
 from trainers.evaluate import evaluate, evaluate_forecaster, policy_forecaster, record, task_of
-from trainers.sweep import METRICS_FILE, finished, run_all
+from trainers.sweep import METRICS_FILE, finished, over_seeds, run_all
 
 BATCH = 128
 SB3_BATCH = 8
@@ -92,7 +93,7 @@ def _eqpm(algo: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
     return run_eqpm
 
 
-for _name in ("mse", "diff", "pg", "rloo"):
+for _name in ESTIMATORS:
     algorithm(_name)(_eqpm(_name))
 
 
@@ -188,9 +189,7 @@ def leaderboard(runs: list[BenchmarkRun], envs: list[str], out: Path) -> list[di
             if not records:
                 continue
             row: dict[str, Any] = {"env": env, "algo": algo, "seeds": len(records), "level": level}
-            for stat in STATS:
-                values = np.array([m[stat] for m in records])
-                row[stat], row[f"{stat}_std"] = float(values.mean()), float(values.std())
+            row |= over_seeds(records, STATS)
             row["wall_s"] = float(np.mean([m["wall_s"] for m in records]))
             row["steps"] = float(np.mean([m["steps"] for m in records]))
             reached = [next((h["steps"] for h in m["history"] if h["mean"] <= level), None) for m in records]

@@ -95,10 +95,14 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
     if args.what == "env":
         bench.print_env_rows(bench.bench_env(repeats=args.repeats))
+    elif args.what == "estimators":
+        from trainers.bench_estimators import bench_estimators, print_estimator_rows
+
+        print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs or 8, args.out, args.jobs))
     elif args.what == "room":
         from trainers.room import bench_room, print_room_rows
 
-        print_room_rows(bench_room(list(ENV_IDS), args.epochs, Path("runs/room")))
+        print_room_rows(bench_room(list(ENV_IDS), 2 if args.epochs is None else args.epochs, Path("runs/room")))
     else:
         nproc = tuple(int(n) for n in args.nproc.split(","))
         bench.print_train_rows(bench.bench_train(repeats=args.repeats, nproc=nproc, device=args.device))
@@ -169,7 +173,7 @@ def parser() -> argparse.ArgumentParser:
     board = commands.add_parser("benchmark", help="every algorithm on each env for the same budget: a leaderboard and learning curves")
     board.add_argument("--envs", nargs="+", default=list(ENV_IDS), help="env ids (default: the three built-in envs)")
     board.add_argument("--algos", nargs="+", default=["mse", "diff", "pg", "rloo", "ppo", "a2c"],
-                       help="algorithms (default: mse diff pg rloo ppo a2c; diff only where every agent is smooth)")
+                       help="algorithms (default: mse diff pg rloo ppo a2c; also spo pfy forml; diff only where every agent is smooth)")
     board.add_argument("--budget", type=int, default=500, help="env steps of 128 windows each algorithm may train on (default: 500)")
     board.add_argument("--seeds", type=int, default=1, help="seeds per algorithm and env (default: 1)")
     board.add_argument("--q", type=float, default=1.0, help="fairness knob q of every run (default: 1)")
@@ -180,12 +184,18 @@ def parser() -> argparse.ArgumentParser:
     board.set_defaults(run_command=cmd_benchmark)
 
     bench = commands.add_parser("bench", help="throughput benchmarks (medians, with the machine named)")
-    bench.add_argument("what", choices=("env", "train", "room"),
-                       help="env: EV env steps/s; train: training windows/s; room: how much room each env leaves to q")
+    bench.add_argument("what", choices=("env", "train", "room", "estimators"),
+                       help="env: EV env steps/s; train: training windows/s; room: how much room each env leaves to q; "
+                            "estimators: the equity targets of rloo and spo on EV")
     bench.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
     bench.add_argument("--nproc", default="1", help="train: process counts to compare under torchrun, e.g. 1,2 (default: 1)")
     bench.add_argument("--device", choices=CHOICES["device"], default="auto", help="train: device (default: auto)")
-    bench.add_argument("--epochs", type=int, default=2, help="room: epochs of each q-sweep run, 0 for the share divergence only (default: 2)")
+    bench.add_argument("--epochs", type=int, help="room: epochs of each q-sweep run, 0 for the share divergence only "
+                       "(default: 2); estimators: epochs of each run (default: 8)")
+    bench.add_argument("--algos", nargs="+", default=["rloo", "spo"], help="estimators: the estimators to train at q = 0 and q + 1 = 20 (default: rloo spo)")
+    bench.add_argument("--seeds", type=int, default=3, help="estimators: seeds per run (default: 3)")
+    bench.add_argument("--jobs", type=int, default=1, help="estimators: runs in parallel processes (default: 1)")
+    bench.add_argument("--out", type=Path, default=Path("runs/bench-estimators"), help="estimators: folder of the runs")
     bench.set_defaults(run_command=cmd_bench)
     return root
 

@@ -25,7 +25,7 @@ import numpy as np
 from eq_gym.metrics import METRIC_NAMES as STATS
 from eq_gym.metrics import METRIC_TITLES
 from trainers.config import TrainConfig
-from trainers.sweep import finished, run_all
+from trainers.sweep import over_seeds, run_all, train_once
 
 DC, EV, MIXED = "EquitablePM-DC-v0", "EquitablePM-EV-v0", "EquitablePM-Mixed-v0"
 
@@ -125,16 +125,6 @@ def run_name(config: TrainConfig) -> str:
     return f"{short}-{keywords}-{config.algo}{form}-q+1={config.q + 1:g}-beta={config.beta:g}-seed={config.seed}-epochs={config.epochs}"
 
 
-def run_one(config: TrainConfig) -> dict[str, Any]:
-    """Train one run (resuming it if it was interrupted), unless it is done."""
-    from trainers.loop import train
-
-    done = finished(Path(config.out))
-    if done is not None:
-        return done
-    return train(replace(config, resume=(Path(config.out) / "checkpoint.pt").is_file()))
-
-
 def reproduce(
     experiments: list[str], quick: bool = False, seeds: int = 3, out: Path = Path("runs/reproduce"),
     jobs: int = 1, shard: str = "0/1", epochs: int | None = None,
@@ -152,7 +142,7 @@ def reproduce(
         for config in run_configs(setting, seeds, epochs or (budget.quick_epochs if quick else budget.epochs), out):
             if config not in configs:
                 configs.append(config)
-    run_all(run_one, configs, jobs, shard, desc=f"reproduce {'+'.join(experiments)}")
+    run_all(train_once, configs, jobs, shard, desc=f"reproduce {'+'.join(experiments)}")
     return {name: summarise(name, EXPERIMENTS[name], out, seeds, epochs or _epochs(name, quick)) for name in experiments}
 
 
@@ -202,10 +192,7 @@ def _rows(setting: Setting, records: dict[tuple, list[dict]]) -> list[dict]:
         row = {"experiment": setting.experiment, "setting": setting.title, "method": PAPER_METHOD[algo], "algo": algo,
                "q+1": "-" if algo == PLAIN else f"{q1:g}", "beta": beta, "seeds": len(runs),
                "theory_only": algo != PLAIN and q1 not in setting.q_plus_one}
-        for stat in STATS:
-            values = np.array([r[stat] for r in runs])
-            row[stat], row[f"{stat}_std"] = float(values.mean()), float(values.std())
-        rows.append(row)
+        rows.append(row | over_seeds(runs, STATS))
     order = {PLAIN: 1}
     return sorted(rows, key=lambda r: (order.get(r["algo"], 0), setting.algos.index(r["algo"]) if r["algo"] in setting.algos else 9,
                                        r["beta"], float(r["q+1"]) if r["q+1"] != "-" else 0.0))

@@ -38,6 +38,29 @@ def finished(folder: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def train_once(config: Any) -> dict[str, Any]:
+    """Train one run of ``TrainConfig`` (resuming it if it was interrupted), unless it is done."""
+    from dataclasses import replace
+
+    from trainers.loop import train
+
+    done = finished(Path(config.out))
+    if done is not None:
+        return done
+    return train(replace(config, resume=(Path(config.out) / "checkpoint.pt").is_file()))
+
+
+def over_seeds(records: Sequence[dict[str, Any]], keys: Sequence[str]) -> dict[str, float]:
+    """Mean and std (ddof 0) over runs of each key: ``{key: mean, key_std: std}``."""
+    import numpy as np
+
+    summary = {}
+    for key in keys:
+        values = np.array([r[key] for r in records], dtype=float)
+        summary[key], summary[f"{key}_std"] = float(values.mean()), float(values.std())
+    return summary
+
+
 def single_threaded(run: Callable[[Item], Any], item: Item) -> Any:
     import torch
 

@@ -1,0 +1,98 @@
+"""``eqpm bench estimators``: do the estimators realise the Equitable Objective on EV?
+
+Trains on ``EquitablePM-EV-v0`` with "different" agents and the env's defaults
+otherwise (own hours, calendar features, per-unit regret), over seeds: the
+Plain PM (``mse``), and ``rloo`` and ``spo`` at q = 0 and q + 1 = 20 (plus any
+other estimators asked for), each for the same number of updates. Prints
+every run's test metrics (mean ± std over seeds) next to the Plain PM and the
+``persistence_daily`` forecaster, then checks the targets:
+
+- at q = 0, ``rloo`` and ``spo`` each reach a lower test mean regret than the
+  Plain PM and than persistence_daily;
+- from q = 0 to q + 1 = 20, for ``rloo`` and ``spo``: normalised entropy up and
+  (C95-C5) / mean down, each by more than the sum of the two seeds' stds;
+- ``rloo`` within 15 % of ``spo``'s mean regret at q = 0;
+- updates each needs to reach persistence_daily's mean regret (the first
+  epoch's end at which the test mean regret is at or below it; median over
+  seeds; "-" if never).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from trainers.config import TrainConfig
+from trainers.evaluate import evaluate_forecaster
+from trainers.sweep import finished, over_seeds, run_all, train_once
+
+ENV = "EquitablePM-EV-v0"
+ENV_KWARGS = {"agents": "different"}
+STATS = ("mean", "worst10", "entropy", "spread", "mse")
+PLAIN = "mse"
+
+
+def configs(algos: tuple[str, ...], seeds: int, epochs: int, out: Path, **model: Any) -> list[TrainConfig]:
+    """The Plain PM, then each algo at q = 0 and q + 1 = 20, over the seeds (``model``: other config fields)."""
+    grid = [(PLAIN, 0.0)] + [(algo, q) for algo in algos for q in (0.0, 19.0)]
+    return [
+        TrainConfig(env=ENV, algo=algo, q=q, epochs=epochs, seed=seed, progress=False, **ENV_KWARGS, **model,
+                    out=out / f"{algo}-q+1={q + 1:g}-epochs={epochs}-seed={seed}")
+        for algo, q in grid for seed in range(seeds)
+    ]
+
+
+def updates_to(history: list[dict[str, Any]], level: float) -> int | None:
+    """Updates done when the test mean regret first reached ``level`` (None if never)."""
+    return next((h["steps"] for h in history if h["mean"] <= level), None)
+
+
+def bench_estimators(algos: tuple[str, ...] = ("rloo", "spo"), seeds: int = 3, epochs: int = 8,
+                     out: Path = Path("runs/bench-estimators"), jobs: int = 1, **model: Any) -> dict[str, Any]:
+    """Run (or read) every run, then the rows per (algo, q) and the target checks."""
+    runs = configs(algos, seeds, epochs, out, **model)
+    run_all(train_once, runs, jobs, desc="bench estimators")
+    reference = evaluate_forecaster("persistence_daily", ENV, env_kwargs=ENV_KWARGS)
+    level = reference["mean"]
+    rows = [{"algo": "persistence_daily", "q+1": "-", "seeds": 1, "updates_to_level": 0,
+             **over_seeds([{**reference, "spread": reference["c95_c5"] / reference["mean"]}], STATS)}]
+    for key in dict.fromkeys((c.algo, c.q) for c in runs):
+        records = [r for c in runs if (c.algo, c.q) == key and (r := finished(c.out))]
+        reached = [updates_to(r["history"], level) for r in records]
+        reached = sorted(reached)[len(reached) // 2] if None not in reached else None
+        rows.append({"algo": key[0], "q+1": "-" if key[0] == PLAIN else f"{key[1] + 1:g}", "seeds": len(records),
+                     "updates_to_level": reached,
+                     **over_seeds([{**r, "spread": r["c95_c5"] / r["mean"]} for r in records], STATS)})
+    return {"rows": rows, "checks": checks(rows, algos), "level": level}
+
+
+def checks(rows: list[dict[str, Any]], algos: tuple[str, ...]) -> dict[str, bool]:
+    """The issue's targets, judged from the rows."""
+    by = {(r["algo"], r["q+1"]): r for r in rows}
+    plain, reference = by[(PLAIN, "-")], by[("persistence_daily", "-")]
+    result = {}
+    for algo in algos:
+        low, high = by[(algo, "1")], by[(algo, "20")]
+        result[f"{algo}, q = 0: lower mean regret than the Plain PM and persistence_daily"] = \
+            low["mean"] < plain["mean"] and low["mean"] < reference["mean"]
+        result[f"{algo}, q = 0 -> q + 1 = 20: entropy up beyond the seeds' spread"] = \
+            high["entropy"] - low["entropy"] > high["entropy_std"] + low["entropy_std"]
+        result[f"{algo}, q = 0 -> q + 1 = 20: (C95-C5)/mean down beyond the seeds' spread"] = \
+            low["spread"] - high["spread"] > high["spread_std"] + low["spread_std"]
+    if {"rloo", "spo"} <= set(algos):
+        result["rloo within 15 % of spo's mean regret at q = 0"] = by[("rloo", "1")]["mean"] <= 1.15 * by[("spo", "1")]["mean"]
+    return result
+
+
+def print_estimator_rows(result: dict[str, Any]) -> None:
+    from trainers.bench import machine
+
+    print(f"Estimators on {ENV}, agents 'different', env defaults; test split, mean ± std over seeds; on {machine()}")
+    print(f"{'algo':<18} {'q+1':>4} {'mean':>17} {'worst10':>17} {'entropy':>19} {'(C95-C5)/mean':>17} {'updates to persistence':>24}")
+    for r in result["rows"]:
+        cell = lambda k, f: f"{r[k]:{f}} ± {r[k + '_std']:{f}}"  # noqa: E731
+        reached = "-" if r["updates_to_level"] is None else str(r["updates_to_level"])
+        print(f"{r['algo']:<18} {r['q+1']:>4} {cell('mean', '.4f'):>17} {cell('worst10', '.4f'):>17} "
+              f"{cell('entropy', '.5f'):>19} {cell('spread', '.4f'):>17} {reached:>24}")
+    for claim, holds in result["checks"].items():
+        print(f"  {'holds' if holds else 'does not hold'}: {claim}")
