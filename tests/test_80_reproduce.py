@@ -18,7 +18,9 @@ def test_a_reduced_dc_run_writes_tables_figures_and_every_runs_metrics(tmp_path)
         assert DESIGN_KEYS <= set(metrics)
         assert metrics["env_kwargs"]["lambdas"] == config.lambdas and metrics["q"] == config.q
     folder = tmp_path / "dc"
-    assert len(list(folder.glob("regret-*.png"))) == 3
+    figures = sorted(p.name for p in folder.glob("regret-*.png"))
+    assert figures == ["regret-different-agents-different-lambda.png", "regret-different-agents-same-lambda.png",
+                       "regret-similar-agents-different-lambda.png"]
     table = (folder / "summary.md").read_text()
     csv_lines = (folder / "summary.csv").read_text().strip().splitlines()
     assert len(csv_lines) == 1 + len(rows) == 1 + len(configs)
@@ -26,15 +28,18 @@ def test_a_reduced_dc_run_writes_tables_figures_and_every_runs_metrics(tmp_path)
     q_plus_one = sorted({r["q+1"] for r in rows if r["setting"] == "Different Agents, Same λ"})
     assert q_plus_one == sorted(["-", "1", "2", "3", "20"])
     assert "| Different Agents, Same λ | Equitable PM | 20 |" in table
+    assert "| Different Agents, Same λ | Equitable PM | 2 (theory) |" in table and "check Theorem 4.3" in table
     assert any(c.q == 19.0 for c in configs) and not any(c.q == 20.0 for c in configs)
 
 
-def test_runs_already_done_are_read_not_trained_again(tmp_path):
+def test_runs_already_done_are_read_not_trained_again(tmp_path, capsys):
     reproduce(["dc"], seeds=1, epochs=1, out=tmp_path, shard="0/5")
+    assert "reusing" not in capsys.readouterr().out
     done = sorted(tmp_path.glob("runs/*/metrics.json"))
     stamps = [p.stat().st_mtime_ns for p in done]
     reproduce(["dc"], seeds=1, epochs=1, out=tmp_path, shard="0/5")
     assert [p.stat().st_mtime_ns for p in done] == stamps
+    assert f"reusing {len(done)} of " in capsys.readouterr().out
 
 
 def test_two_jobs_give_the_same_metrics_as_one(tmp_path):

@@ -25,7 +25,7 @@ import numpy as np
 from eq_gym.metrics import METRIC_NAMES as STATS
 from eq_gym.metrics import METRIC_TITLES
 from trainers.config import TrainConfig
-from trainers.sweep import over_seeds, run_all, train_once
+from trainers.sweep import finished, over_seeds, run_all, train_once
 
 DC, EV, MIXED = "EquitablePM-DC-v0", "EquitablePM-EV-v0", "EquitablePM-Mixed-v0"
 
@@ -142,6 +142,9 @@ def reproduce(
         for config in run_configs(setting, seeds, epochs or (budget.quick_epochs if quick else budget.epochs), out):
             if config not in configs:
                 configs.append(config)
+    done = sum(finished(Path(c.out)) is not None for c in configs)
+    if done:
+        print(f"reusing {done} of {len(configs)} finished runs from {out / 'runs'} (delete a run's folder to train it again)")
     run_all(train_once, configs, jobs, shard, desc=f"reproduce {'+'.join(experiments)}")
     return {name: summarise(name, EXPERIMENTS[name], out, seeds, epochs or _epochs(name, quick)) for name in experiments}
 
@@ -216,6 +219,9 @@ def render_markdown(experiment: str, rows: list[dict], settings: list[Setting]) 
         cells = [row["setting"], row["method"], q1] + ([f"{row['beta']:g}"] if show_beta else [])
         cells += [_cell(row, stat) for stat in STATS] + [str(row["seeds"])]
         lines.append("| " + " | ".join(cells) + " |")
+    if any(row["theory_only"] for row in rows):
+        lines += ["", "Rows marked (theory) are not in the paper: q + 1 = 2 is run to check Theorem 4.3 (at the optimum, "
+                  "the variance of the agents' regret is lower for q = 1 than for q = 0)."]
     lines += ["", *claims(rows, settings), ""]
     return "\n".join(lines)
 
@@ -285,7 +291,8 @@ def _figure(setting: Setting, records: dict[tuple, list[dict]], folder: Path) ->
     axis.set_title(f"{setting.experiment.upper()}: {setting.title}")
     axis.legend(fontsize=8)
     figure.tight_layout()
-    slug = "".join(ch if ch.isalnum() else "-" for ch in setting.title.lower()).strip("-")
+    title = setting.title.lower().replace("λ", "lambda")
+    slug = "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in title).split())  # an ASCII file name
     path = folder / f"regret-{slug}.png"
     figure.savefig(path, dpi=120)
     plt.close(figure)
