@@ -30,18 +30,13 @@ def test_under_shared_timing_one_agents_scale_moves_its_regret_and_nothing_else(
     scaled = dataclasses.replace(task, population=type(task.population)([scaled_group], task.population.hour, task.population.window_share))
     morning, evening = garbled_forecaster(task, (6, 12)), garbled_forecaster(task, (16, 22))
     factor = 4.0 if name == "ev" else 2.0  # DC regret grows as sqrt(demand)
-    ratios = []
-    for population in (task, scaled):
-        regrets = []
-        for forecaster in (morning, evening):
-            regrets.append(evaluate(forecaster, population)[1])
-        ratios.append(regrets[0] / regrets[1])  # how each agent's regret moves between the two forecasts
-        if population is scaled:
-            for before, after in zip(base, regrets):
-                assert after[3] == pytest.approx(factor * before[3], rel=1e-5)
-                np.testing.assert_allclose(np.delete(after, 3), np.delete(before, 3), rtol=1e-6)
-        base = regrets
-    np.testing.assert_allclose(ratios[1], ratios[0], rtol=1e-5)  # scale cancels in each agent's share ratio
+    base, moved = ([evaluate(f, t)[1] for f in (morning, evening)] for t in (task, scaled))
+    for before, after in zip(base, moved):
+        assert after[3] == pytest.approx(factor * before[3], rel=1e-5)
+        np.testing.assert_allclose(np.delete(after, 3), np.delete(before, 3), rtol=1e-6)
+    # how each agent's regret moves between the two forecasts: the scale cancels in it
+    ratios = [regrets[0] / regrets[1] for regrets in (base, moved)]
+    np.testing.assert_allclose(ratios[1], ratios[0], rtol=1e-5)
     # and where every agent acts on every window, the ratio barely differs between agents: shares hardly move
     assert ratios[0].std() / ratios[0].mean() < 0.1
 

@@ -42,7 +42,6 @@ def evaluate(forecaster: Forecaster, task: Task, device: torch.device | str = "c
     for start in range(0, task.num_windows, EVAL_BATCH):
         window = slice(start, min(start + EVAL_BATCH, task.num_windows))
         forecast = forecaster(inputs[window], task.windows.start[window]).to(device)
-        size = forecast.shape[0]
         draw = sampler.draw(starts[window])
         regret = population.regret(forecast, targets[window], draw.contexts)
         total += regret_sum(regret, draw.weight).double()

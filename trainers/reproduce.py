@@ -99,7 +99,6 @@ PAPER_METHOD = {"diff": "Equitable PM", "rloo": "Equitable PM (rloo)", "pg": "Eq
 
 def run_configs(setting: Setting, seeds: int, epochs: int, out: Path) -> list[TrainConfig]:
     """Every run of a setting: the Plain PM, then each algo x q+1 x beta, each over the seeds."""
-    budget = BUDGETS[setting.env]
     grid = [(PLAIN, 1.0, 0.0)] + [
         (algo, q1, beta)
         for algo in setting.algos
