@@ -95,7 +95,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         generator = contexts_generator(int(self.np_random.integers(2**62)))
         self._contexts = self.task.population.sampler(self.batch_size, generator)
         self._step = 0
-        return self._observation(), self._times()
+        return self.current_observation(), self._times()
 
     def step(self, action: np.ndarray):
         outcome = self.act(action)
@@ -110,13 +110,13 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
             "clipped": outcome.clipped,
             **self._times(),
         }
-        return self._observation(), -loss, self._step >= self.steps_per_episode, False, info
+        return self.current_observation(), -loss, self.episode_over, False, info
 
     def act(self, action: Any) -> Outcome:
         """Score ``action`` on the current batch and move to the next: the agents' regret and weights."""
         if self._order is None:
             raise RuntimeError("step() was called before reset(); call env.reset(seed=...) first")
-        if self._step >= self.steps_per_episode:
+        if self.episode_over:
             raise RuntimeError("the episode is over (terminated=True was returned); call env.reset()")
         forecast, clipped = self._checked(action)
         batch = self._batch()
@@ -126,6 +126,11 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         self._step += 1
         return Outcome(forecast, truth, regret, draw.weight, mean_regret(regret, draw.weight), clipped,
                        self.task.windows.start[batch])
+
+    @property
+    def episode_over(self) -> bool:
+        """True once the pass over the split is done: the next call must be ``reset``."""
+        return self._step >= self.steps_per_episode
 
     def make_task(self, **task_kwargs: Any) -> Task:
         """The task this env serves, from its keywords (an env of your own overrides it)."""
@@ -144,7 +149,8 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         start = self.task.windows.start[self._batch()]
         return {"time_index": start, "start_time": self.task.start_time(start)}
 
-    def _observation(self) -> np.ndarray:
+    def current_observation(self) -> np.ndarray:
+        """The windows the next action is for, (B, L, F)."""
         return self._inputs[self._batch()]
 
     def _checked(self, action: Any) -> tuple[np.ndarray, int]:

@@ -80,12 +80,12 @@ class WindowVectorEnv(VectorEnv):
         return self.env.reset(seed=seed, options=options)
 
     def step(self, actions: np.ndarray):
-        acted = self.env._observation()
+        acted = self.env.current_observation()
         outcome = self.env.act(actions)
         weights = agent_weights(self.running.update(outcome.agent_regret, self.num_envs), self.env.q, self.env.reward_form)
         own = torch.ones_like(outcome.regret) if outcome.weight is None else outcome.weight.dense().to(outcome.regret.dtype)
         credit = (weights[:, None] * own * outcome.regret).sum(dim=0)
-        if self.env._step >= self.env.steps_per_episode:  # a pass over the split is done: start the next
+        if self.env.episode_over:  # a pass over the split is done: start the next
             self.env.reset()
         size = self.num_envs
         every = np.ones(size, dtype=bool)
@@ -102,7 +102,7 @@ class WindowVectorEnv(VectorEnv):
         }
         info |= {f"_{key}": every for key in ("agent_regret", "window_weight", "agent_weights", "target", "time_index",
                                               "start_time", "objective")}
-        return self.env._observation(), -credit.double().numpy(), every.copy(), np.zeros(size, bool), info
+        return self.env.current_observation(), -credit.double().numpy(), every.copy(), np.zeros(size, bool), info
 
 
 class DataCentreWindows(WindowVectorEnv):
