@@ -186,9 +186,11 @@ class RunningMeanRegret:
     def update(self, batch_mean: Tensor, windows: int) -> Tensor:
         """The estimate before this batch (its own ``batch_mean`` if none), then fold the batch in."""
         current = batch_mean.detach().double()
+        if self.value is not None:  # a resumed estimate is loaded on the CPU: follow the batch's device
+            self.value = self.value.to(current.device)
         before = current if self.value is None else self.estimate
         decay = math.exp(-windows / self.memory)
-        previous = torch.zeros_like(current) if self.value is None else self.value.to(current.device)
+        previous = torch.zeros_like(current) if self.value is None else self.value
         self.value = decay * previous + (1.0 - decay) * current
         self.mass = decay * self.mass + (1.0 - decay)
         return before

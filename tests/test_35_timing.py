@@ -174,3 +174,6 @@ def test_running_mean_regret_converges_to_the_true_means_on_a_fixed_stream():
     first = RunningMeanRegret()
     assert torch.equal(first.update(true, 128), true)  # the first batch's own Cbar
     assert torch.equal(first.update(2 * true, 128), true)  # then the estimate before the batch
+    resumed = RunningMeanRegret()
+    resumed.load_state_dict(first.state_dict())
+    assert torch.equal(resumed.update(true.float(), 128), first.update(true, 128))  # float64, on the batch's device
