@@ -35,7 +35,7 @@ def main():
                 continue
             regret, mse = run_episode(env, forecaster)
             spread = np.percentile(regret, 95) - np.percentile(regret, 5)
-            print(f"{env_id:<22} {name:<18} {regret.mean():8.4f} {regret.var():9.4f} {spread:8.4f} {mse:7.3f}")
+            print(f"{env_id:<22} {name:<18} {regret.mean():8.4g} {regret.var():9.3g} {spread:8.4g} {mse:7.3f}")
 
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 global_step,
             )
             progress.update()
-            progress.set_postfix(objective=f"{np.mean(running[-20:]):.4g}", epoch=epoch + 1)
+            progress.set_postfix(objective=f"{np.mean(running[-20:]):.4g}", epoch=epoch + 1, refresh=False)  # redraw at tqdm's pace
         scheduler.step()
         windows_per_s = epoch_steps * config.batch_size / (time.perf_counter() - epoch_start)
 
