@@ -111,3 +111,26 @@ def test_the_estimator_benchmark_writes_every_row_and_judges_every_target(tmp_pa
     assert rows[("rloo", "20")]["spread"] == pytest.approx(
         np.mean([m["c95_c5"] / m["mean"] for m in (__import__("json").loads(p.read_text()) for p in tmp_path.glob("rloo-q+1=20-*/metrics.json"))]))
     print_estimator_rows(result)
+
+
+@pytest.mark.parametrize("env_id", list(eq_gym.ENV_IDS))
+def test_the_sb3_window_adapter_gives_the_window_views_rewards_and_ppo_trains(env_id):
+    from eq_gym.sb3 import window_vec_env
+
+    adapter = window_vec_env(env_id, num_envs=8, q=3.0)
+    envs = gym.make_vec(env_id, num_envs=8, vectorization_mode="vector_entry_point", q=3.0)
+    adapter.seed(4)
+    np.testing.assert_array_equal(adapter.reset(), envs.reset(seed=4)[0])
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        actions = rng.uniform(-1.2, 1.2, (8, adapter.action_space.shape[0])).astype(np.float32)
+        obs, reward, done, infos = adapter.step(actions)
+        forecast = adapter.low + (np.clip(actions, -1, 1) + 1) / 2 * (adapter.high - adapter.low)
+        window_obs, window_reward, _, _, info = envs.step(forecast)
+        np.testing.assert_allclose(reward, window_reward, rtol=1e-6)
+        np.testing.assert_array_equal(obs, window_obs)
+        assert done.all() and np.array_equal(infos[2]["terminal_observation"], info["final_obs"][2])
+    model = sb3.PPO("MlpPolicy", adapter, n_steps=8, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(total_timesteps=128)
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.policy.parameters()))
