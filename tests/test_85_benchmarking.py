@@ -2,6 +2,7 @@
 
 import importlib.util
 import itertools
+import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -65,6 +66,7 @@ def test_make_vec_runs_and_autoresets_on_the_next_step(mode):
 def load_example(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -134,3 +136,17 @@ def test_the_sb3_window_adapter_gives_the_window_views_rewards_and_ppo_trains(en
     before = [p.detach().clone() for p in model.policy.parameters()]
     model.learn(total_timesteps=128)
     assert any(not torch.equal(a, b) for a, b in zip(before, model.policy.parameters()))
+
+
+def test_the_single_file_ppo_runs_logs_cleanrls_tags_and_learns(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    example = load_example("ppo_windows")
+    args = example.parse(["--total-windows", "1024", "--num-envs", "32", "--num-steps", "8", "--eval-every", "2",
+                          "--out", str(tmp_path)])
+    untrained = example.main(example.Args(**{**vars(args), "total_windows": 0, "out": str(tmp_path / "none")}))
+    trained = example.main(args)
+    assert trained["mean"] < untrained["mean"]
+    tags = set(EventAccumulator(str(tmp_path)).Reload().Tags()["scalars"])
+    assert {"charts/episodic_return", "charts/SPS", "losses/policy_loss", "losses/value_loss", "losses/approx_kl",
+            "losses/clipfrac", "eval/mean", "eval/worst10"} <= tags
