@@ -46,7 +46,9 @@ class FairnessReweighting(SlotSurrogate):
         return spo_plus_table(forecast, truth)
 
     def agent_weighting(self, mean: Tensor, batch: Batch, cbar: Tensor) -> Tensor:
-        self.running.update(cbar, batch.global_size)  # kept for the logs' sake and for resuming alike
+        # FORML's weights do not use the running estimate; it is kept current so that a checkpoint holds each
+        # agent's mean regret as every estimator's does
+        self.running.update(cbar, batch.global_size)
         parameters = [p for p in self.model.parameters() if p.requires_grad]
         held = batch.held_out
         with sdpa_kernel(SDPBackend.MATH):  # the look-ahead differentiates twice: attention's math kernel can
