@@ -4,35 +4,56 @@ import json
 
 import pytest
 
-from trainers.reproduce import EXPERIMENTS, render_markdown, reproduce, run_configs
+from trainers.reproduce import DC, EXPERIMENTS, in_both_setups, render_markdown, reproduce, run_configs
 from trainers.sweep import parse_shard
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo", "q", "beta", "seed", "backbone", "wall_s"}
 
 
-def test_a_reduced_dc_run_writes_tables_figures_and_every_runs_metrics(tmp_path):
-    rows = reproduce(["dc"], seeds=1, epochs=1, out=tmp_path)["dc"]
-    configs = [c for s in EXPERIMENTS["dc"] for c in run_configs(s, 1, 1, tmp_path)]
+@pytest.fixture
+def tiny(monkeypatch):
+    """One DC block in both setups with 12 agents, q + 1 in (1, 3) and the theory row: 8 runs a seed."""
+    settings = in_both_setups("dc", "Different Agents, Same λ", DC, {"agents": "different", "lambdas": "same", "num_agents": 12},
+                              backbone="lstm", algos=("diff",), q_plus_one=(1.0, 3.0), quick_q_plus_one=(1.0,),
+                              theory_q_plus_one=(2.0,))
+    monkeypatch.setitem(EXPERIMENTS, "dc", settings)
+    return settings
+
+
+def test_a_reduced_run_writes_both_setups_tables_figures_intervals_and_every_runs_metrics(tiny, tmp_path):
+    rows = reproduce(["dc"], seeds=2, epochs=1, out=tmp_path)["dc"]
+    configs = [c for s in tiny for c in run_configs(s, 2, 1, tmp_path)]
+    assert len(configs) == 2 * 4 * 2
     for config in configs:
         metrics = json.loads((config.out / "metrics.json").read_text())
         assert DESIGN_KEYS <= set(metrics)
-        assert metrics["env_kwargs"]["lambdas"] == config.lambdas and metrics["q"] == config.q
+        assert metrics["env_kwargs"]["timing"] == config.timing and metrics["q"] == config.q
+    assert {c.timing for c in configs} == {"own", "shared"} and {c.features for c in configs} == {"calendar", "paper"}
     folder = tmp_path / "dc"
-    figures = sorted(p.name for p in folder.glob("regret-*.png"))
-    assert figures == ["regret-different-agents-different-lambda.png", "regret-different-agents-same-lambda.png",
-                       "regret-similar-agents-different-lambda.png"]
+    assert sorted(p.name for p in folder.glob("*.png")) == ["frontier-dc.png", "regret-dc-different-agents-same-lambda.png"]
+    assert all(p.name.isascii() for p in folder.iterdir())
     table = (folder / "summary.md").read_text()
+    trained = [r for r in rows if r["seeds"]]
+    assert len(trained) == 2 * 4 and {r["setup"] for r in trained} == {"paper", "default"}
+    references = [r for r in rows if r["method"].startswith("reference")]
+    assert {r["algo"] for r in references} == {"persistence_daily", "persistence_last", "vendor"}
+    for row in trained:  # the interval brackets the mean over seeds, and is the seeds' range with 2 seeds
+        assert row["mean_low"] <= row["mean"] <= row["mean_high"] and row["mean_low"] < row["mean_high"]
+        cell = f"{row['mean']:.4f} [{row['mean_low']:.4f}, {row['mean_high']:.4f}]"
+        assert cell in table
     csv_lines = (folder / "summary.csv").read_text().strip().splitlines()
-    assert len(csv_lines) == 1 + len(rows) == 1 + len(configs)
-    # the paper's column is q + 1, made from the env's q
-    q_plus_one = sorted({r["q+1"] for r in rows if r["setting"] == "Different Agents, Same λ"})
-    assert q_plus_one == sorted(["-", "1", "2", "3", "20"])
-    assert "| Different Agents, Same λ | Equitable PM | 20 |" in table
-    assert "| Different Agents, Same λ | Equitable PM | 2 (theory) |" in table and "check Theorem 4.3" in table
-    assert any(c.q == 19.0 for c in configs) and not any(c.q == 20.0 for c in configs)
+    assert len(csv_lines) == 1 + len(rows)
+    assert "| Different Agents, Same λ | default | Equitable PM | 3 |" in table
+    assert "| Different Agents, Same λ | paper | Equitable PM | 2 (theory) |" in table and "check Theorem 4.3" in table
+    assert "- Different Agents, Same λ, paper:" in table and "- Different Agents, Same λ, default:" in table
 
 
-def test_runs_already_done_are_read_not_trained_again(tmp_path, capsys):
+def test_quick_runs_the_quick_values_only(tiny, tmp_path):
+    rows = reproduce(["dc"], quick=True, seeds=1, epochs=1, out=tmp_path)["dc"]
+    assert sorted({r["q+1"] for r in rows if r["seeds"]}) == ["-", "1", "2"]
+
+
+def test_runs_already_done_are_read_not_trained_again(tiny, tmp_path, capsys):
     reproduce(["dc"], seeds=1, epochs=1, out=tmp_path, shard="0/5")
     assert "reusing" not in capsys.readouterr().out
     done = sorted(tmp_path.glob("runs/*/metrics.json"))
@@ -42,11 +63,11 @@ def test_runs_already_done_are_read_not_trained_again(tmp_path, capsys):
     assert f"reusing {len(done)} of " in capsys.readouterr().out
 
 
-def test_two_jobs_give_the_same_metrics_as_one(tmp_path):
+def test_two_jobs_give_the_same_metrics_as_one(tiny, tmp_path):
     reproduce(["dc"], seeds=1, epochs=1, out=tmp_path / "one", shard="1/5", jobs=1)
     reproduce(["dc"], seeds=1, epochs=1, out=tmp_path / "two", shard="1/5", jobs=2)
     one = sorted((tmp_path / "one").glob("runs/*/metrics.json"))
-    assert len(one) == 3
+    assert len(one) == 2
     for path in one:
         a = json.loads(path.read_text())
         b = json.loads((tmp_path / "two" / "runs" / path.parent.name / "metrics.json").read_text())
@@ -64,7 +85,7 @@ def test_shards_split_the_runs_without_overlap():
 
 def test_claims_are_judged_from_the_rows():
     setting = EXPERIMENTS["dc"][1]
-    row = dict(experiment="dc", setting=setting.title, seeds=1, beta=0.0, theory_only=False)
+    row = dict(experiment="dc", setting=setting.title, setup=setting.setup, seeds=1, beta=0.0, theory_only=False)
     stats = lambda v, m: {"variance": v, "variance_std": 0, "mean": m, "mean_std": 0, "c95_c5": v, "c95_c5_std": 0,  # noqa: E731
                           "worst10": m + v, "worst10_std": 0, "mse": 1.0, "mse_std": 0, "entropy": 1 - v, "entropy_std": 0}
     rows = [

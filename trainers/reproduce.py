@@ -7,9 +7,13 @@ trained again (an interrupted sweep picks up where it stopped), and shards of
 a sweep run on several machines merge by copying their ``runs/`` folders
 together: the summary reads only the run folders.
 
-Paper tables show q + 1; the env keyword and ``--q`` are q. Every experiment
-runs in the paper's setting (``timing="shared"``, ``features="paper"``: every
-agent acts on every window alike, 12 past hours of the signal alone).
+Paper tables show q + 1; the env keyword and ``--q`` are q. Every block runs
+in two setups with the same seeds (``SETUPS``): the paper's (every agent acts
+on every window alike, 12 past hours of the signal alone) and the envs'
+defaults (agents on their own hours, the clock among the features). The
+summary adds the reference forecasters, 95 % bootstrap intervals over seeds,
+the equity frontier (``frontier-<experiment>.png``) and the per-agent regret
+distributions (``regret-<experiment>-<block>.png``).
 """
 
 from __future__ import annotations
@@ -38,81 +42,99 @@ class Budget:
     quick_epochs: int
 
 
+SETUPS = {
+    "paper": {"timing": "shared", "features": "paper"},
+    "default": {"timing": "own", "features": "calendar"},
+}
+"""The two setups every block runs in, with the same seeds. ``paper``: every agent acts on every window
+alike and sees 12 past hours of the signal alone (the paper's code), kept to compare with the paper;
+``default``: agents act on their own hours and the model sees 24 past hours with the clock (the envs'
+defaults, per-unit regret)."""
+
+
 @dataclass(frozen=True)
 class Setting:
-    """One block of a paper table: an env and its keywords, the Plain PM and the Equitable PMs over q + 1."""
+    """One block of a paper table in one setup: an env and its keywords, the Plain PM and the Equitable PMs over q + 1."""
 
     experiment: str
     title: str
+    setup: str
+    """A key of ``SETUPS``."""
     env: str
     env_kwargs: dict[str, Any]
     backbone: str
     algos: tuple[str, ...]
     """Equitable PM estimators; the first is the main one (figures, claims), the others extra rows."""
     q_plus_one: tuple[float, ...]
+    quick_q_plus_one: tuple[float, ...] | None
+    """q + 1 values that ``--quick`` runs; None leaves the block out of ``--quick``."""
     betas: tuple[float, ...] = (0.0,)
     theory_q_plus_one: tuple[float, ...] = field(default=())
     """Extra q + 1 values, beyond the paper's, run to check Theorems 4.3 and 4.4."""
-    form: str = "paper"
-    """Form of L_q trained on. In the paper's form L_q reaches ~1e52 at q + 1 = 40 and beta * L_f
-    vanishes beside it (beta is a no-op); the power-mean form keeps one agent's scale."""
+
+    def grid(self, quick: bool) -> list[tuple[str, float, float]]:
+        """(algo, q + 1, beta) of every Equitable PM run of this block."""
+        q_values = self.quick_q_plus_one if quick else self.q_plus_one
+        return [
+            (algo, q1, beta)
+            for algo in self.algos
+            for q1 in sorted(set(q_values or ()) | set(self.theory_q_plus_one if algo == self.algos[0] else ()))
+            for beta in self.betas
+        ]
 
 
-BUDGETS = {DC: Budget(epochs=30, quick_epochs=5), EV: Budget(epochs=12, quick_epochs=2), MIXED: Budget(epochs=12, quick_epochs=2)}
+def in_both_setups(experiment: str, title: str, env: str, env_kwargs: dict[str, Any], **fields: Any) -> list[Setting]:
+    """A block run in the paper's setup and in the default one, alike otherwise."""
+    return [Setting(experiment, title, setup, env, SETUPS[setup] | env_kwargs, **fields) for setup in SETUPS]
 
-PAPER = {"timing": "shared", "features": "paper"}
-"""The paper's setting: every agent on every window alike, 12 past hours of the signal alone."""
+
+BUDGETS = {DC: Budget(epochs=15, quick_epochs=5), EV: Budget(epochs=3, quick_epochs=1), MIXED: Budget(epochs=3, quick_epochs=1)}
+"""Sized so that ``eqpm reproduce all`` runs in about an hour on 2 cores (``--jobs 2``): an EV or Mixed
+epoch is 112 updates of the 250-wide Transformer, ~17 s on one core; a DC epoch ~2 s. RESULTS.md gives
+the learning curves behind these numbers."""
+
+EV_ALGOS = ("spo",)
+"""EV and Mixed train the Equitable PM with SPO+, the estimator that realises L_q on slot-choosing agents
+(RESULTS.md, estimators); `eqpm bench estimators` sets rloo and pg beside it."""
 
 EXPERIMENTS: dict[str, list[Setting]] = {
     "dc": [
-        Setting("dc", "Similar Agents, Different λ", DC, PAPER | {"agents": "similar", "lambdas": "different"}, "lstm",
-                ("diff",), (1.0, 1.1, 1.5), theory_q_plus_one=(2.0,)),
-        Setting("dc", "Different Agents, Same λ", DC, PAPER | {"agents": "different", "lambdas": "same"}, "lstm",
-                ("diff",), (1.0, 3.0, 20.0), theory_q_plus_one=(2.0,)),
-        Setting("dc", "Different Agents, Different λ", DC, PAPER | {"agents": "different", "lambdas": "different"}, "lstm",
-                ("diff",), (1.0, 3.0, 10.0), theory_q_plus_one=(2.0,)),
+        *in_both_setups("dc", "Similar Agents, Different λ", DC, {"agents": "similar", "lambdas": "different"},
+                        backbone="lstm", algos=("diff",), q_plus_one=(1.0, 1.1, 1.5), quick_q_plus_one=(1.0, 1.1, 1.5),
+                        theory_q_plus_one=(2.0,)),
+        *in_both_setups("dc", "Different Agents, Same λ", DC, {"agents": "different", "lambdas": "same"},
+                        backbone="lstm", algos=("diff",), q_plus_one=(1.0, 3.0, 20.0), quick_q_plus_one=(1.0, 3.0, 20.0),
+                        theory_q_plus_one=(2.0,)),
+        *in_both_setups("dc", "Different Agents, Different λ", DC, {"agents": "different", "lambdas": "different"},
+                        backbone="lstm", algos=("diff",), q_plus_one=(1.0, 3.0, 10.0), quick_q_plus_one=(1.0, 3.0, 10.0),
+                        theory_q_plus_one=(2.0,)),
     ],
     "ev": [
-        Setting("ev", "Similar Agents", EV, PAPER | {"agents": "similar"}, "transformer", ("rloo", "pg"), (20.0, 30.0, 40.0)),
-        Setting("ev", "Different Agents", EV, PAPER | {"agents": "different"}, "transformer", ("rloo", "pg"), (20.0, 30.0, 40.0)),
-        # Same minimiser, better conditioned at large q: each batch's weights are normalised by its power mean.
-        Setting("ev", "Similar Agents, power-mean form", EV, PAPER | {"agents": "similar"}, "transformer", ("rloo",),
-                (20.0, 30.0, 40.0), form="power_mean"),
-        Setting("ev", "Different Agents, power-mean form", EV, PAPER | {"agents": "different"}, "transformer", ("rloo",),
-                (20.0, 30.0, 40.0), form="power_mean"),
+        *in_both_setups("ev", "Similar Agents", EV, {"agents": "similar"}, backbone="transformer", algos=EV_ALGOS,
+                        q_plus_one=(1.0, 20.0, 40.0), quick_q_plus_one=None),
+        *in_both_setups("ev", "Different Agents", EV, {"agents": "different"}, backbone="transformer", algos=EV_ALGOS,
+                        q_plus_one=(1.0, 20.0, 40.0), quick_q_plus_one=(1.0, 40.0)),
     ],
-    "mixed": [
-        Setting("mixed", "Data centres, EVs and phone chargers", MIXED, PAPER | {"agents": "similar"}, "transformer",
-                ("rloo",), (1.0, 1.1)),
-    ],
-    "beta": [
-        Setting("beta", "Different Agents, q+1 = 40, power-mean form", EV, PAPER | {"agents": "different"}, "transformer",
-                ("rloo",), (40.0,), betas=(0.0, 0.2, 0.8), form="power_mean"),
-    ],
+    "mixed": in_both_setups("mixed", "Data centres, EVs and phone chargers", MIXED, {"agents": "similar"},
+                            backbone="transformer", algos=EV_ALGOS, q_plus_one=(1.0, 1.1, 20.0), quick_q_plus_one=(1.0, 20.0)),
+    "beta": in_both_setups("beta", "Different Agents, q+1 = 40", EV, {"agents": "different"}, backbone="transformer",
+                           algos=EV_ALGOS, q_plus_one=(40.0,), quick_q_plus_one=(40.0,), betas=(0.0, 0.2, 0.8)),
 }
 PLAIN = "mse"
-PAPER_METHOD = {"diff": "Equitable PM", "rloo": "Equitable PM (rloo)", "pg": "Equitable PM (pg, paper Eq. 4)", PLAIN: "Plain PM"}
+METHOD = {"diff": "Equitable PM", "spo": "Equitable PM (spo)", "rloo": "Equitable PM (rloo)", "pg": "Equitable PM (pg, paper Eq. 4)",
+          PLAIN: "Plain PM"}
 
 
 # --- the runs ------------------------------------------------------------------
 
 
-def run_configs(setting: Setting, seeds: int, epochs: int, out: Path) -> list[TrainConfig]:
+def run_configs(setting: Setting, seeds: int, epochs: int, out: Path, quick: bool = False) -> list[TrainConfig]:
     """Every run of a setting: the Plain PM, then each algo x q+1 x beta, each over the seeds."""
-    grid = [(PLAIN, 1.0, 0.0)] + [
-        (algo, q1, beta)
-        for algo in setting.algos
-        for q1 in sorted(set(setting.q_plus_one) | set(setting.theory_q_plus_one if algo == setting.algos[0] else ()))
-        for beta in setting.betas
-    ]
     configs = []
-    for algo, q1, beta in grid:
+    for algo, q1, beta in [(PLAIN, 1.0, 0.0), *setting.grid(quick)]:
         for seed in range(seeds):
-            config = TrainConfig(
-                env=setting.env, algo=algo, q=round(q1 - 1.0, 10), beta=beta, backbone=setting.backbone,
-                epochs=epochs, seed=seed, progress=False, form=setting.form if algo != PLAIN else "paper",
-                **setting.env_kwargs,
-            )
+            config = TrainConfig(env=setting.env, algo=algo, q=round(q1 - 1.0, 10), beta=beta, backbone=setting.backbone,
+                                 epochs=epochs, seed=seed, progress=False, **setting.env_kwargs)
             configs.append(replace(config, out=out / "runs" / run_name(config)))
     return configs
 
@@ -120,7 +142,7 @@ def run_configs(setting: Setting, seeds: int, epochs: int, out: Path) -> list[Tr
 def run_name(config: TrainConfig) -> str:
     keywords = "-".join(str(v) for k, v in sorted(config.env_kwargs().items()) if k != "region" and v is not None)
     short = config.env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
-    form = "" if config.form == "paper" else f"-{config.form}"
+    form = "" if config.algo == PLAIN else f"-{config.form}"
     return f"{short}-{keywords}-{config.algo}{form}-q+1={config.q + 1:g}-beta={config.beta:g}-seed={config.seed}-epochs={config.epochs}"
 
 
@@ -134,18 +156,18 @@ def reproduce(
         raise ValueError(f"experiment {unknown[0]!r} is not known; use one of {(*EXPERIMENTS, 'all')}")
     if seeds < 1:
         raise ValueError(f"--seeds {seeds} is not allowed; use 1 or more")
-    settings = [s for name in experiments for s in EXPERIMENTS[name]]
+    chosen = {name: [s for s in EXPERIMENTS[name] if not quick or s.quick_q_plus_one is not None] for name in experiments}
     configs: list[TrainConfig] = []
-    for setting in settings:
-        budget = BUDGETS[setting.env]
-        for config in run_configs(setting, seeds, epochs or (budget.quick_epochs if quick else budget.epochs), out):
-            if config not in configs:
-                configs.append(config)
+    for name, settings in chosen.items():
+        for setting in settings:
+            for config in run_configs(setting, seeds, epochs or _epochs(name, quick), out, quick):
+                if config not in configs:
+                    configs.append(config)
     done = sum(finished(Path(c.out)) is not None for c in configs)
     if done:
         print(f"reusing {done} of {len(configs)} finished runs from {out / 'runs'} (delete a run's folder to train it again)")
     run_all(train_once, configs, jobs, shard, desc=f"reproduce {'+'.join(experiments)}")
-    return {name: summarise(name, EXPERIMENTS[name], out, seeds, epochs or _epochs(name, quick)) for name in experiments}
+    return {name: summarise(name, settings, out, seeds, epochs or _epochs(name, quick), quick) for name, settings in chosen.items()}
 
 
 def _epochs(experiment: str, quick: bool) -> int:
@@ -156,30 +178,39 @@ def _epochs(experiment: str, quick: bool) -> int:
 # --- the summary ---------------------------------------------------------------
 
 
-
-def summarise(experiment: str, settings: list[Setting], out: Path, seeds: int, epochs: int) -> list[dict]:
+def summarise(experiment: str, settings: list[Setting], out: Path, seeds: int, epochs: int, quick: bool = False) -> list[dict]:
     """Tables (Markdown, CSV, terminal) and figures of one experiment from its run folders."""
-    rows, figures = [], []
+    from trainers.figures import distribution_figure, frontier_figure
+
     folder = out / experiment
     folder.mkdir(parents=True, exist_ok=True)
+    rows, agent_regret = [], {}
     for setting in settings:
-        records = _records(setting, seeds, epochs, out)
-        rows += _rows(setting, records)
-        figure = _figure(setting, records, folder)
-        if figure:
-            figures.append(figure)
+        records = _records(setting, seeds, epochs, out, quick)
+        rows += _rows(setting, records) + _reference_rows(setting)
+        agent_regret[(setting.title, setting.setup)] = {key: np.mean([r["agent_regret"] for r in runs], axis=0) for key, runs in records.items()}
+    figures = [frontier_figure(experiment, settings, rows, folder / f"frontier-{experiment}.png")]
+    for title in dict.fromkeys(s.title for s in settings):
+        figures.append(distribution_figure(
+            experiment, [s for s in settings if s.title == title], agent_regret, folder / f"regret-{experiment}-{slug(title)}.png"))
     markdown = render_markdown(experiment, rows, settings)
     (folder / "summary.md").write_text(markdown)
     _write_csv(folder / "summary.csv", rows)
     print(markdown)
-    print(f"wrote {folder / 'summary.md'}, {folder / 'summary.csv'}" + "".join(f", {f}" for f in figures))
+    print(f"wrote {folder / 'summary.md'}, {folder / 'summary.csv'}" + "".join(f", {f}" for f in figures if f))
     return rows
 
 
-def _records(setting: Setting, seeds: int, epochs: int, out: Path) -> dict[tuple, list[dict]]:
+def slug(title: str) -> str:
+    """An ASCII file-name part of a block title: 'Different Agents, Same λ' -> 'different-agents-same-lambda'."""
+    title = title.lower().replace("λ", "lambda").replace("+", " plus ")
+    return "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in title).split())
+
+
+def _records(setting: Setting, seeds: int, epochs: int, out: Path, quick: bool) -> dict[tuple, list[dict]]:
     """Finished runs of a setting, grouped by (algo, q+1, beta): a list over seeds."""
     grouped: dict[tuple, list[dict]] = {}
-    for config in run_configs(setting, seeds, epochs, out):
+    for config in run_configs(setting, seeds, epochs, out, quick):
         path = Path(config.out) / "metrics.json"
         if path.is_file():
             record = json.loads(path.read_text())
@@ -188,36 +219,63 @@ def _records(setting: Setting, seeds: int, epochs: int, out: Path) -> dict[tuple
     return grouped
 
 
+def _label(setting: Setting) -> dict[str, Any]:
+    return {"experiment": setting.experiment, "setting": setting.title, "setup": setting.setup}
+
+
 def _rows(setting: Setting, records: dict[tuple, list[dict]]) -> list[dict]:
     rows = []
     for (algo, q1, beta), runs in records.items():
-        row = {"experiment": setting.experiment, "setting": setting.title, "method": PAPER_METHOD[algo], "algo": algo,
-               "q+1": "-" if algo == PLAIN else f"{q1:g}", "beta": beta, "seeds": len(runs),
-               "theory_only": algo != PLAIN and q1 not in setting.q_plus_one}
+        row = _label(setting) | {"method": METHOD.get(algo, algo), "algo": algo, "q+1": "-" if algo == PLAIN else f"{q1:g}",
+                                 "beta": beta, "seeds": len(runs), "theory_only": algo != PLAIN and q1 not in setting.q_plus_one}
         rows.append(row | over_seeds(runs, STATS))
     order = {PLAIN: 1}
     return sorted(rows, key=lambda r: (order.get(r["algo"], 0), setting.algos.index(r["algo"]) if r["algo"] in setting.algos else 9,
                                        r["beta"], float(r["q+1"]) if r["q+1"] != "-" else 0.0))
 
 
+def _reference_rows(setting: Setting) -> list[dict]:
+    """The reference forecasters that apply to the setting's task (persistence, vendor), on the test split."""
+    from eq_gym.forecasters import FORECASTERS
+    from trainers.evaluate import evaluate_forecaster
+
+    rows = []
+    for name in FORECASTERS:
+        try:
+            record = evaluate_forecaster(name, setting.env, env_kwargs=setting.env_kwargs)
+        except ValueError:  # e.g. the vendor forecast exists for DC's one hour ahead only
+            continue
+        rows.append(_label(setting) | {"method": f"reference: {name}", "algo": name, "q+1": "-", "beta": 0.0, "seeds": 0,
+                                       "theory_only": False} | {stat: record[stat] for stat in STATS})
+    return rows
+
+
 def _cell(row: dict, stat: str) -> str:
-    mean, std = row[stat], row[f"{stat}_std"]
-    digits = "{:.3g}" if abs(mean) < 1e-3 else "{:.4f}"
-    text = digits.format(mean)
-    return text if row["seeds"] < 2 else f"{text} ± {digits.format(std)}"
+    value = row[stat]
+    digits = "{:.3g}" if abs(value) < 1e-3 else "{:.4f}"
+    if row["seeds"] < 2:
+        return digits.format(value)
+    return f"{digits.format(value)} [{digits.format(row[stat + '_low'])}, {digits.format(row[stat + '_high'])}]"
+
+
+SETUP_NOTE = ("Setup `paper`: the paper's setting (every agent acts on every window alike, 12 past hours of the signal "
+              "alone, absolute regret), kept to compare with the paper. Setup `default`: the envs' defaults (agents act "
+              "on their own hours, 24 past hours with the clock, per-unit regret). Both use the same seeds.")
 
 
 def render_markdown(experiment: str, rows: list[dict], settings: list[Setting]) -> str:
-    """The paper's layout: Setting, Method, q+1 (beta), the metrics (Variance, Mean, C95-C5, ...) and the seeds."""
+    """The paper's layout (Setting, Method, q+1, the metrics) with the setup beside the setting."""
     show_beta = any(len(s.betas) > 1 for s in settings)
-    lines = [f"## {experiment}: mean ± std over seeds (test split)", ""]
-    header = ["Setting", "Method", "q+1"] + (["β"] if show_beta else []) + [METRIC_TITLES[s] for s in STATS] + ["Seeds"]
+    lines = [f"## {experiment}: mean [95 % bootstrap interval] over seeds, test split", ""]
+    header = ["Setting", "Setup", "Method", "q+1"] + (["β"] if show_beta else []) + [METRIC_TITLES[s] for s in STATS] + ["Seeds"]
     lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in rows:
         q1 = row["q+1"] + (" (theory)" if row["theory_only"] else "")
-        cells = [row["setting"], row["method"], q1] + ([f"{row['beta']:g}"] if show_beta else [])
-        cells += [_cell(row, stat) for stat in STATS] + [str(row["seeds"])]
+        cells = [row["setting"], row["setup"], row["method"], q1] + ([f"{row['beta']:g}"] if show_beta else [])
+        cells += [_cell(row, stat) for stat in STATS] + [str(row["seeds"]) if row["seeds"] else "-"]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", SETUP_NOTE, "Intervals: percentile bootstrap of the mean over seeds (scipy.stats.bootstrap); with 3 "
+              "seeds they span the seeds' range. Reference forecasters need no training (no seeds)."]
     if any(row["theory_only"] for row in rows):
         lines += ["", "Rows marked (theory) are not in the paper: q + 1 = 2 is run to check Theorem 4.3 (at the optimum, "
                   "the variance of the agents' regret is lower for q = 1 than for q = 0)."]
@@ -226,10 +284,10 @@ def render_markdown(experiment: str, rows: list[dict], settings: list[Setting]) 
 
 
 def claims(rows: list[dict], settings: list[Setting]) -> list[str]:
-    """For each setting, whether the paper's claims hold on these runs (main estimator, first beta)."""
+    """For each setting and setup, whether the paper's claims hold on these runs (main estimator, first beta)."""
     lines = []
     for setting in settings:
-        mine = [r for r in rows if r["setting"] == setting.title]
+        mine = [r for r in rows if r["setting"] == setting.title and r["setup"] == setting.setup]
         plain = next((r for r in mine if r["algo"] == PLAIN), None)
         equitable = sorted(
             (r for r in mine if r["algo"] == setting.algos[0] and r["beta"] == setting.betas[0] and not r["theory_only"]),
@@ -251,7 +309,8 @@ def claims(rows: list[dict], settings: list[Setting]) -> list[str]:
         by_q = {r["q+1"]: r for r in mine if r["algo"] == setting.algos[0] and r["beta"] == setting.betas[0]}
         if "1" in by_q and "2" in by_q:
             checks["variance at q = 1 below q = 0 (Theorem 4.3)"] = by_q["2"]["variance"] < by_q["1"]["variance"]
-        lines.append(f"- {setting.title}: " + "; ".join(f"{claim}: {'holds' if ok else 'does not hold'}" for claim, ok in checks.items()))
+        lines.append(f"- {setting.title}, {setting.setup}: "
+                     + "; ".join(f"{claim}: {'holds' if ok else 'does not hold'}" for claim, ok in checks.items()))
     return lines
 
 
@@ -259,41 +318,8 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     if not rows:
         path.write_text("")
         return
+    fields = list(dict.fromkeys(key for row in rows for key in row))
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-
-
-def _figure(setting: Setting, records: dict[tuple, list[dict]], folder: Path) -> Path | None:
-    """Per-agent regret distributions per q+1 (paper Figures 2 and 3), agents' regret averaged over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    curves = []
-    for (algo, q1, beta), runs in sorted(records.items(), key=lambda item: (item[0][0] != PLAIN, item[0][1])):
-        if algo not in (PLAIN, setting.algos[0]):
-            continue
-        regret = np.mean([r["agent_regret"] for r in runs], axis=0)
-        label = "Plain PM" if algo == PLAIN else f"Equitable PM, q+1 = {q1:g}" + (f", β = {beta:g}" if len(setting.betas) > 1 else "")
-        curves.append((label, regret))
-    if not curves:
-        return None
-    figure, axis = plt.subplots(figsize=(6.4, 4.0))
-    edges = np.histogram_bin_edges(np.concatenate([c for _, c in curves]), bins=30)
-    for label, regret in curves:
-        axis.hist(regret, bins=edges, histtype="step", linewidth=1.6, density=True, label=label)
-    axis.set_xlabel("mean regret of an agent on the test split")
-    axis.set_ylabel("density")
-    axis.set_title(f"{setting.experiment.upper()}: {setting.title}")
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    title = setting.title.lower().replace("λ", "lambda")
-    slug = "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in title).split())  # an ASCII file name
-    path = folder / f"regret-{slug}.png"
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
-

@@ -51,13 +51,19 @@ def train_once(config: Any) -> dict[str, Any]:
 
 
 def over_seeds(records: Sequence[dict[str, Any]], keys: Sequence[str]) -> dict[str, float]:
-    """Mean and std (ddof 0) over runs of each key: ``{key: mean, key_std: std}``."""
+    """Over runs, for each key: mean, std (ddof 0) and 95 % bootstrap interval of the mean.
+
+    ``{key: mean, key_std: std, key_low: low, key_high: high}``.
+    """
     import numpy as np
+
+    from trainers.intervals import bootstrap_interval
 
     summary = {}
     for key in keys:
         values = np.array([r[key] for r in records], dtype=float)
-        summary[key], summary[f"{key}_std"] = float(values.mean()), float(values.std())
+        summary[key], summary[f"{key}_low"], summary[f"{key}_high"] = bootstrap_interval(values)
+        summary[f"{key}_std"] = float(values.std())
     return summary
 
 

@@ -1,0 +1,144 @@
+"""Figures of ``eqpm reproduce``: the equity frontier and the per-agent regret distributions.
+
+- ``frontier-<experiment>.png``: for each block and setup, one point per q
+  (or beta) of each estimator: mean regret against the worst-served tenth's
+  regret, and against C95-C5; error bars are 95 % bootstrap intervals over
+  seeds; the Plain PM (star) and the reference forecasters (crosses) marked.
+  Down and to the left is better; a curve that moves down as q grows buys
+  equity, one that moves right pays for it in mean regret.
+- ``regret-<experiment>-<block>.png``: one small histogram per method and q,
+  one row per setup; each agent's regret is averaged over the seeds, the
+  Plain PM's histogram drawn in grey behind each Equitable PM's, and each
+  panel titled with the mean over agents and its 95 % bootstrap interval.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainers.intervals import bootstrap_interval
+
+PLAIN = "mse"
+PANELS = (("worst10", "worst 10 % of agents: mean regret"), ("c95_c5", "C95-C5 of the agents' regret"))
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _point_label(row: dict, betas: tuple[float, ...]) -> str:
+    return f"β={row['beta']:g}" if len(betas) > 1 else f"q+1={row['q+1']}"
+
+
+def _errors(rows: list[dict], stat: str) -> np.ndarray | None:
+    """Asymmetric error bars (2, n) from the rows' bootstrap intervals; None for rows without seeds."""
+    if any(f"{stat}_low" not in r for r in rows):
+        return None
+    return np.array([[r[stat] - r[f"{stat}_low"] for r in rows], [r[f"{stat}_high"] - r[stat] for r in rows]])
+
+
+def _near(values: list[float]) -> tuple[float, float]:
+    """The trained points' range widened by its own width on each side: reference points beyond it are listed."""
+    low, high = min(values), max(values)
+    width = max(high - low, 0.1 * abs(high), 1e-12)
+    return low - width, high + width
+
+
+def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path: Path) -> Path:
+    """The equity frontier of one experiment (see the module docstring); returns ``path``."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(len(settings), len(PANELS), figsize=(11.0, 3.4 * len(settings)), squeeze=False)
+    for setting, row_axes in zip(settings, axes):
+        mine = [r for r in rows if r["setting"] == setting.title and r["setup"] == setting.setup]
+        for (stat, ylabel), axis in zip(PANELS, row_axes):
+            for algo in setting.algos:
+                points = sorted((r for r in mine if r["algo"] == algo), key=lambda r: (float(r["q+1"]), r["beta"]))
+                if not points:
+                    continue
+                axis.errorbar([r["mean"] for r in points], [r[stat] for r in points], xerr=_errors(points, "mean"),
+                              yerr=_errors(points, stat), marker="o", capsize=3, label=f"Equitable PM ({algo})")
+                for r in points:
+                    axis.annotate(_point_label(r, setting.betas), (r["mean"], r[stat]), textcoords="offset points",
+                                  xytext=(4, 4), fontsize=7)
+            trained = [r for r in mine if r["seeds"]]
+            for r in trained:
+                if r["algo"] == PLAIN:
+                    axis.errorbar([r["mean"]], [r[stat]], xerr=_errors([r], "mean"), yerr=_errors([r], stat),
+                                  marker="*", markersize=12, color="black", capsize=3, linestyle="none", label="Plain PM")
+            x_range, y_range = _near([r["mean"] for r in trained]), _near([r[stat] for r in trained])
+            away = []
+            for r in mine:
+                if r["seeds"]:
+                    continue
+                if x_range[0] <= r["mean"] <= x_range[1] and y_range[0] <= r[stat] <= y_range[1]:
+                    axis.plot([r["mean"]], [r[stat]], marker="x", markersize=8, linestyle="none", label=r["method"])
+                else:
+                    away.append(f"{r['algo']}: ({r['mean']:.3g}, {r[stat]:.3g})")
+            if away:
+                axis.text(0.98, 0.02, "off the chart:\n" + "\n".join(away), transform=axis.transAxes, fontsize=6,
+                          ha="right", va="bottom", color="dimgrey")
+            axis.set_xlabel("mean regret over agents")
+            axis.set_ylabel(ylabel)
+            axis.set_title(f"{setting.title} ({setting.setup} setup)", fontsize=9)
+            axis.grid(alpha=0.3)
+        row_axes[0].legend(fontsize=7)
+    figure.suptitle(f"{experiment.upper()}: equity frontier (test split; bars: 95 % bootstrap over seeds; "
+                    "lower left is better)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _panel_title(label: str, regret: np.ndarray) -> str:
+    mean, low, high = bootstrap_interval(regret)
+    return f"{label}\nmean {mean:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def distribution_figure(experiment: str, settings: list[Any], agent_regret: dict[tuple[str, str], dict[tuple, np.ndarray]],
+                        path: Path) -> Path | None:
+    """Small multiples of the per-agent regret of one block: a row per setup, a panel per method and q."""
+    plt = _pyplot()
+    panels = []
+    for setting in settings:
+        curves = agent_regret.get((setting.title, setting.setup), {})
+        keys = sorted((k for k in curves if k[0] == setting.algos[0]), key=lambda k: (k[1], k[2]))
+        plain = curves.get(next((k for k in curves if k[0] == PLAIN), None))
+        panels.append((setting, plain, [(k, curves[k]) for k in keys]))
+    columns = max((len(p[2]) + 1 for p in panels if p[1] is not None or p[2]), default=0)
+    if columns == 0:
+        return None
+    figure, axes = plt.subplots(len(panels), columns, figsize=(2.6 * columns, 2.6 * len(panels)), squeeze=False)
+    for (setting, plain, equitable), row_axes in zip(panels, axes):
+        every = [c for _, c in equitable] + ([plain] if plain is not None else [])
+        if not every:
+            continue
+        edges = np.histogram_bin_edges(np.concatenate(every), bins=20)
+        if plain is not None:
+            row_axes[0].hist(plain, bins=edges, color="black", alpha=0.6)
+            row_axes[0].set_title(_panel_title("Plain PM", plain), fontsize=8)
+        for ((algo, q1, beta), regret), axis in zip(equitable, row_axes[1:]):
+            if plain is not None:
+                axis.hist(plain, bins=edges, histtype="step", color="grey", linewidth=1.0)
+            axis.hist(regret, bins=edges, color="tab:blue", alpha=0.8)
+            label = f"{algo}, q+1 = {q1:g}" + (f", β = {beta:g}" if len(setting.betas) > 1 else "")
+            axis.set_title(_panel_title(label, regret), fontsize=8)
+        for axis in row_axes:
+            axis.tick_params(labelsize=7)
+        row_axes[0].set_ylabel(f"{setting.setup} setup\nagents", fontsize=8)
+        for axis in row_axes[len(equitable) + 1:]:
+            axis.axis("off")
+    figure.suptitle(f"{experiment.upper()}, {settings[0].title}: each agent's test regret, averaged over seeds "
+                    "(grey: Plain PM; [ ]: 95 % bootstrap over agents)", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
