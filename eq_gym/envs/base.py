@@ -95,7 +95,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         generator = contexts_generator(int(self.np_random.integers(2**62)))
         self._contexts = self.task.population.sampler(self.batch_size, generator)
         self._step = 0
-        return self.current_observation(), self._times()
+        return self.current_observation(), self.current_times()
 
     def step(self, action: np.ndarray):
         outcome = self.act(action)
@@ -108,7 +108,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
             "mse": mean_squared_error(outcome.forecast, target),
             "objective": objective,
             "clipped": outcome.clipped,
-            **self._times(),
+            **self.current_times(),
         }
         return self.current_observation(), -loss, self.episode_over, False, info
 
@@ -144,7 +144,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         step = min(self._step, self.steps_per_episode - 1)
         return self._order[step * self.batch_size : (step + 1) * self.batch_size]
 
-    def _times(self) -> dict[str, np.ndarray]:
+    def current_times(self) -> dict[str, np.ndarray]:
         """``time_index`` (axis index) and ``start_time`` (UTC) of the next windows' first forecast hour."""
         start = self.task.windows.start[self._batch()]
         return {"time_index": start, "start_time": self.task.start_time(start)}

@@ -59,6 +59,8 @@ class WindowVectorEnv(VectorEnv):
     """One sub-env per window of a batched EquitablePM env (see the module docstring)."""
 
     metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP}
+    autoreset_mode: ClassVar[AutoresetMode] = AutoresetMode.SAME_STEP
+    """As Gymnasium's own vector envs expose it (TorchRL's GymWrapper reads the attribute)."""
     batched: ClassVar[type[EquitableForecastEnv]]
 
     def __init__(self, num_envs: int = 128, memory: float = 1280.0, **kwargs: Any) -> None:
