@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 
 import torch
 from tensordict import TensorDict
-from tensordict.nn import NormalParamExtractor, TensorDictModule
+from tensordict.nn import TensorDictModule
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 from torchrl.envs.utils import ExplorationType, set_exploration_type

@@ -1,9 +1,6 @@
 """For researchers bringing their own algorithms: SB3, vector envs, custom agents, the leaderboard."""
 
-import importlib.util
 import itertools
-import sys
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -12,10 +9,10 @@ import torch
 from gymnasium.wrappers import FlattenObservation, RescaleAction
 
 import eq_gym
+from tests.conftest import load_example
 from trainers.benchmark import benchmark
 from trainers.evaluate import evaluate, policy_forecaster, task_of
 
-ROOT = Path(__file__).resolve().parents[1]
 sb3 = pytest.importorskip("stable_baselines3")
 
 
@@ -61,14 +58,6 @@ def test_make_vec_runs_and_autoresets_on_the_next_step(mode):
     obs, reward, terminated, truncated, info = envs.step(action)  # the reset step: action ignored, reward 0
     assert (reward == 0).all() and not terminated.any() and obs.shape == (2, 1024, 24, 5)
     envs.close()
-
-
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_custom_battery_agent_runs_through_its_env_and_matches_brute_force():

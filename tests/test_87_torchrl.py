@@ -10,6 +10,7 @@ from torchrl.envs.utils import check_env_specs  # noqa: E402
 
 import eq_gym  # noqa: E402,F401
 from eq_gym.torchrl import torchrl_env  # noqa: E402
+from tests.conftest import load_example  # noqa: E402
 
 ENV_IDS = ("EquitablePM-DC-v0", "EquitablePM-EV-v0", "EquitablePM-Mixed-v0")
 
@@ -43,12 +44,7 @@ def test_the_window_view_passes_torchrls_check_and_its_rewards_are_the_views(env
 
 
 def test_the_torchrl_ppo_example_learns(tmp_path):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-    from torchrl_ppo import Args, main
-
-    result = main(Args(updates=3, num_envs=16, num_steps=4, eval_every=2, out=str(tmp_path)))
+    example = load_example("torchrl_ppo")
+    result = example.main(example.Args(updates=3, update_epochs=2, num_envs=16, num_steps=4, eval_every=2, out=str(tmp_path)))
     assert result["trained"]["mean"] < result["untrained"]["mean"]
     assert list(tmp_path.glob("events.out.tfevents.*"))
