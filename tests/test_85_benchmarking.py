@@ -87,7 +87,9 @@ def test_a_tiny_benchmark_writes_every_requested_row(tmp_path):
     assert got == expected | {("EquitablePM-DC-v0", "diff")}  # diff only where every agent is smooth
     assert all(r["steps"] == 2 for r in rows)
     board = (tmp_path / "leaderboard.md").read_text()
-    assert board.count("\n| EquitablePM-") == len(expected) + 1
+    assert board.count("\n| EquitablePM-") == len(expected) + 1 and "IQM [95 % CI]" in board
+    for row in rows:  # one seed: the IQM is the mean, its interval zero-width
+        assert row["iqm"] == row["iqm_low"] == row["iqm_high"] == pytest.approx(row["mean"])
     assert (tmp_path / "leaderboard.csv").is_file() and len(list(tmp_path.glob("curves-*.png"))) == 2
 
 

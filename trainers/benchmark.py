@@ -6,7 +6,10 @@ algorithms take ``budget`` updates of 128 windows (``--steps``);
 Stable-Baselines3's PPO and A2C act on an env with ``batch_size=8`` for
 ``budget * 128 / 8`` of its steps.
 
-Every algorithm is scored the same way, by :func:`trainers.evaluate.evaluate`
+Each row gives the interquartile mean (IQM) of the seeds' test mean regret
+with its 95 % percentile-bootstrap interval (``trainers.intervals``: within
+one env the stratified bootstrap is a bootstrap over seeds), beside mean ±
+std of every metric. Every algorithm is scored the same way, by :func:`trainers.evaluate.evaluate`
 on the test split, after training and along the way (the learning curves).
 "Steps to level" is the first point of the curve where the test mean regret
 is at or below the best reference forecaster's on that env (WattTime's own
@@ -45,6 +48,7 @@ from eq_gym.metrics import METRIC_TITLES
 from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS
 from trainers.evaluate import evaluate, evaluate_forecaster, policy_forecaster, record, task_of
+from trainers.intervals import bootstrap_interval
 from trainers.sweep import METRICS_FILE, finished, over_seeds, run_all
 
 BATCH = 128
@@ -190,6 +194,7 @@ def leaderboard(runs: list[BenchmarkRun], envs: list[str], out: Path) -> list[di
                 continue
             row: dict[str, Any] = {"env": env, "algo": algo, "seeds": len(records), "level": level}
             row |= over_seeds(records, STATS)
+            row["iqm"], row["iqm_low"], row["iqm_high"] = bootstrap_interval([m["mean"] for m in records], "iqm")
             row["wall_s"] = float(np.mean([m["wall_s"] for m in records]))
             row["steps"] = float(np.mean([m["steps"] for m in records]))
             reached = [next((h["steps"] for h in m["history"] if h["mean"] <= level), None) for m in records]
@@ -223,10 +228,11 @@ def reference_level(env: str) -> float:
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    header = ["Env", "Algo", *(METRIC_TITLES[s] for s in STATS), "Wall (s)", "Steps", "Steps to level", "Seeds"]
+    header = ["Env", "Algo", "Mean regret: IQM [95 % CI]", *(METRIC_TITLES[s] for s in STATS), "Wall (s)", "Steps",
+              "Steps to level", "Seeds"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in rows:
-        cells = [row["env"], row["algo"]]
+        cells = [row["env"], row["algo"], f"{row['iqm']:.4f} [{row['iqm_low']:.4f}, {row['iqm_high']:.4f}]"]
         for stat in STATS:
             fmt = "{:.3g}" if abs(row[stat]) < 1e-3 else "{:.4f}"
             cells.append(fmt.format(row[stat]) + (f" ± {fmt.format(row[stat + '_std'])}" if row["seeds"] > 1 else ""))
