@@ -97,3 +97,6 @@ def test_claims_are_judged_from_the_rows():
     assert "more uniform than Plain PM (variance and C95-C5 lower at the largest q): holds" in text
     assert "lower mean regret than Plain PM (largest q): holds" in text
     assert "MSE a little higher than Plain PM (largest q): holds" in text
+    assert "more even at the largest q than at the smallest (entropy higher, (C95-C5)/mean lower): holds;" in text
+    overlapping = [dict(r, entropy_low=0.0, entropy_high=1.0) for r in rows]  # intervals that overlap: said, not hidden
+    assert "holds within noise (the entropies' intervals overlap)" in render_markdown("dc", overlapping, [setting])
