@@ -141,3 +141,12 @@ def test_the_single_file_ppo_runs_logs_cleanrls_tags_and_learns(tmp_path):
     tags = set(EventAccumulator(str(tmp_path)).Reload().Tags()["scalars"])
     assert {"charts/episodic_return", "charts/SPS", "losses/policy_loss", "losses/value_loss", "losses/approx_kl",
             "losses/clipfrac", "eval/mean", "eval/worst10"} <= tags
+
+
+def test_the_window_view_learners_join_the_leaderboard_with_their_budget(tmp_path):
+    rows = benchmark(["EquitablePM-EV-v0"], ["ppo-windows", "a2c-windows"], budget=8, out=tmp_path)
+    assert {r["algo"] for r in rows} == {"ppo-windows", "a2c-windows"}
+    for row in rows:  # 8 updates' worth of windows: 1,024, one PPO rollout of 64 x 16
+        assert row["steps"] == 8 and np.isfinite(row["mean"])
+    board = (tmp_path / "leaderboard.md").read_text()
+    assert "| EquitablePM-EV-v0 | ppo-windows |" in board

@@ -4,7 +4,11 @@ The budget is counted in env steps of the default batch (B = 128 windows):
 every algorithm sees the same number of training windows. eqpm's own
 algorithms take ``budget`` updates of 128 windows (``--steps``);
 Stable-Baselines3's PPO and A2C act on an env with ``batch_size=8`` for
-``budget * 128 / 8`` of its steps.
+``budget * 128 / 8`` of its steps (``ppo``, ``a2c``: one flattened action per
+batch of 8 windows, one reward), or on the window view, a window per sub-env
+and its own credit, for ``budget * 128`` windows (``ppo-windows``,
+``a2c-windows``: ``eq_gym.sb3``, 64 windows a step, observations
+standardised with ``VecNormalize``).
 
 Each row gives the interquartile mean (IQM) of the seeds' test mean regret
 with its 95 % percentile-bootstrap interval (``trainers.intervals``: within
@@ -143,6 +147,54 @@ def _sb3(name: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
 
 for _name in ("ppo", "a2c"):
     algorithm(_name)(_sb3(_name))
+
+WINDOW_ENVS = 64
+"""Sub-envs (windows) per step of the window-view learners."""
+
+
+def _sb3_windows(name: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
+    def run_sb3_windows(run: BenchmarkRun) -> dict[str, Any]:
+        try:
+            import stable_baselines3
+            from stable_baselines3.common.callbacks import BaseCallback
+            from stable_baselines3.common.vec_env import VecNormalize
+
+            from eq_gym.sb3 import window_vec_env
+        except ImportError as error:
+            raise ValueError(f"algo {name + '-windows'!r} needs Stable-Baselines3: pip install 'eq-gym[sb3]'") from error
+        import torch
+
+        started = time.perf_counter()
+        adapter = window_vec_env(run.env, num_envs=WINDOW_ENVS, q=run.q)
+        venv = VecNormalize(adapter, norm_reward=False)
+        test = task_of(run.env, "test", {})
+        every = max(1, run.windows // CURVE_POINTS)
+        history: list[dict[str, Any]] = []
+
+        def forecaster(inputs: Any, start: np.ndarray) -> Any:
+            action, _ = model.predict(venv.normalize_obs(inputs.numpy()), deterministic=True)
+            return torch.from_numpy(adapter.to_forecast(action))
+
+        class Curve(BaseCallback):
+            def _on_step(self) -> bool:
+                if self.num_timesteps % every < WINDOW_ENVS:
+                    history.append({"steps": self.num_timesteps / BATCH, **evaluate(forecaster, test)[0]})
+                return True
+
+        rollout = {"n_steps": 16, "batch_size": 256} if name == "ppo" else {"n_steps": 8}  # 1,024 and 512 windows
+        model = getattr(stable_baselines3, name.upper())("MlpPolicy", venv, seed=run.seed, device="cpu", verbose=0, **rollout)
+        model.learn(total_timesteps=run.windows, callback=Curve())
+        venv.training = False
+        metrics, agent_regret = evaluate(forecaster, test)
+        return record(metrics, agent_regret, test, run.env, algo=f"{name}-windows", q=run.q, beta=0.0, seed=run.seed,
+                      backbone="mlp (sb3, window view)", wall_s=time.perf_counter() - started,
+                      steps=model.num_timesteps / BATCH, history=history)
+
+    return run_sb3_windows
+
+
+for _name in ("ppo", "a2c"):
+    algorithm(f"{_name}-windows")(_sb3_windows(_name))
 
 
 def allowed(algo: str, env: str) -> bool:
