@@ -7,6 +7,7 @@ episodes the advantage is r - V(s): no bootstrapping, no GAE.
 
     python examples/ppo_windows.py --total-windows 86016 --q 0
     tensorboard --logdir runs/ppo_windows
+    PYTHONPATH=examples eqpm benchmark --plugin ppo_windows --algos mse rloo ppo-windows ppo-example
 
 TensorBoard tags (CleanRL's vocabulary): ``charts/episodic_return`` (mean
 reward of a rollout's windows), ``charts/learning_rate``, ``charts/SPS``
@@ -31,7 +32,10 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
 import eq_gym  # noqa: F401  (registers the envs and their window views)
-from trainers.evaluate import evaluate, task_of
+from eq_gym.metrics import METRIC_NAMES
+from trainers.benchmark import BATCH as WINDOWS_PER_UPDATE
+from trainers.benchmark import BenchmarkRun, algorithm
+from trainers.evaluate import evaluate, record, task_of
 
 
 @dataclass
@@ -129,8 +133,8 @@ def main(args: Args) -> dict:
 
     def score() -> dict:
         with torch.no_grad():
-            metrics, _ = evaluate(lambda inputs, start: agent.mean(inputs), test)
-        return metrics
+            metrics, agent_regret = evaluate(lambda inputs, start: agent.mean(inputs), test)
+        return {**metrics, "agent_regret": agent_regret.tolist()}
 
     # --- rollout storage -----------------------------------------------------------------------
     batch_size = args.num_envs * args.num_steps
@@ -143,7 +147,7 @@ def main(args: Args) -> dict:
 
     # --- the loop: collect a rollout, then PPO epochs over it ----------------------------------------
     next_obs = torch.as_tensor(envs.reset(seed=args.seed)[0])
-    started, windows = time.time(), 0
+    started, windows, history = time.time(), 0, []
     for update in range(1, updates + 1):
         for group in optimizer.param_groups:
             group["lr"] = (1.0 - (update - 1.0) / updates) * args.learning_rate
@@ -190,10 +194,24 @@ def main(args: Args) -> dict:
         writer.add_scalar("losses/clipfrac", np.mean(clipfracs), windows)
         if update % args.eval_every == 0 or update == updates:
             metrics = score()
+            history.append({"steps": windows / WINDOWS_PER_UPDATE, **{k: v for k, v in metrics.items() if k != "agent_regret"}})
             for name in ("mean", "worst10", "entropy"):
                 writer.add_scalar(f"eval/{name}", metrics[name], windows)
     writer.close()
-    return score()
+    return {**score(), "history": history}
+
+
+@algorithm("ppo-example")
+def ppo_in_the_benchmark(run: BenchmarkRun) -> dict:
+    """This file's PPO as a leaderboard row, on ``run.windows`` windows of the env's default agents:
+    ``PYTHONPATH=examples eqpm benchmark --plugin ppo_windows --algos mse rloo ppo-example``."""
+    started = time.time()
+    result = main(Args(env_id=run.env, agents="similar", q=run.q, seed=run.seed, total_windows=run.windows,
+                       out=str(run.out / "tensorboard")))
+    metrics = {name: result[name] for name in METRIC_NAMES}
+    return record(metrics, np.array(result["agent_regret"]), task_of(run.env, "test", {}), run.env, algo="ppo-example",
+                  q=run.q, beta=0.0, seed=run.seed, backbone="mlp (examples/ppo_windows.py)", wall_s=time.time() - started,
+                  steps=result["history"][-1]["steps"] if result["history"] else 0.0, history=result["history"])
 
 
 def parse(argv: list[str] | None = None) -> Args:

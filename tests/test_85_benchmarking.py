@@ -150,3 +150,11 @@ def test_the_window_view_learners_join_the_leaderboard_with_their_budget(tmp_pat
         assert row["steps"] == 8 and np.isfinite(row["mean"])
     board = (tmp_path / "leaderboard.md").read_text()
     assert "| EquitablePM-EV-v0 | ppo-windows |" in board
+
+
+def test_the_single_file_ppo_joins_the_leaderboard_as_a_plugin(tmp_path):
+    load_example("ppo_windows")  # what --plugin ppo_windows imports, with examples/ on PYTHONPATH
+    rows = benchmark(["EquitablePM-EV-v0"], ["ppo-example"], budget=8, out=tmp_path, plugins=("ppo_windows",))
+    assert [(r["algo"], r["steps"]) for r in rows] == [("ppo-example", 8)]
+    record = next(tmp_path.glob("runs/*/metrics.json")).read_text()
+    assert '"history"' in record and '"agent_regret"' in record
