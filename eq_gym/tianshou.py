@@ -61,11 +61,10 @@ class SharedView:
         return observation[index], reward[index], terminated[index], truncated[index], row
 
     def reset_result(self, index: int, seed: int | None) -> tuple[np.ndarray, dict]:
-        batched = self.view.env
         if seed is not None or not self.started:
             self.view.reset(seed=seed)
             self.started = True
-        observation, times = batched.current_observation(), batched.current_times()
+        observation, times = self.view.current()
         return observation[index], {key: value[index] for key, value in times.items()}
 
 

@@ -59,9 +59,9 @@ class TorchRLWindows(gym.vector.VectorWrapper):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """A reset with a seed or options starts a pass; one without, as TorchRL sends after every step, keeps
         the windows the sub-envs already moved on to (they reset in the same step)."""
-        batched = self.env.unwrapped.env
         if seed is None and options is None and self._started:
-            return batched.current_observation(), self._kept(batched.current_times())
+            observation, times = self.env.unwrapped.current()
+            return observation, self._kept(times)
         self._started = True
         observation, info = self.env.reset(seed=seed, options=options)
         return observation, self._kept(info)

@@ -105,42 +105,51 @@ for _name in ESTIMATORS:
     algorithm(_name)(_eqpm(_name))
 
 
+def _stable_baselines3(algo: str) -> Any:
+    """The stable_baselines3 module, or a refusal that names the extra to install."""
+    try:
+        import stable_baselines3
+    except ImportError as error:
+        raise ValueError(f"algo {algo!r} needs Stable-Baselines3: pip install 'eq-gym[sb3]'") from error
+    return stable_baselines3
+
+
+def _learn_and_score(run: BenchmarkRun, algo: str, model: Any, forecaster: Callable, timesteps: int,
+                     windows_per_timestep: int, backbone: str, started: float) -> dict[str, Any]:
+    """Train an SB3 ``model`` for ``timesteps``, scoring ``forecaster`` on the test split along the way and at the end."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    test = task_of(run.env, "test", {})
+    every = max(1, timesteps // CURVE_POINTS)
+    history: list[dict[str, Any]] = []
+
+    class Curve(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps % every < model.n_envs:  # once per `every` timesteps, whatever the sub-envs
+                history.append({"steps": self.num_timesteps * windows_per_timestep / BATCH, **evaluate(forecaster, test)[0]})
+            return True
+
+    model.learn(total_timesteps=timesteps, callback=Curve())
+    metrics, agent_regret = evaluate(forecaster, test)
+    return record(metrics, agent_regret, test, run.env, algo=algo, q=run.q, beta=0.0, seed=run.seed, backbone=backbone,
+                  wall_s=time.perf_counter() - started, steps=model.num_timesteps * windows_per_timestep / BATCH,
+                  history=history)
+
+
 def _sb3(name: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
     def run_sb3(run: BenchmarkRun) -> dict[str, Any]:
         import gymnasium as gym
         from gymnasium.wrappers import FlattenObservation, RescaleAction
 
-        try:
-            import stable_baselines3
-            from stable_baselines3.common.callbacks import BaseCallback
-        except ImportError as error:
-            raise ValueError(f"algo {name!r} needs Stable-Baselines3: pip install 'eq-gym[sb3]'") from error
-
+        stable_baselines3 = _stable_baselines3(name)
         started = time.perf_counter()
         env = FlattenObservation(RescaleAction(gym.make(run.env, q=run.q, batch_size=SB3_BATCH), np.float32(-1), np.float32(1)))
-        test = task_of(run.env, "test", {})
         total = run.windows // SB3_BATCH
-        every = max(1, total // CURVE_POINTS)
-        history: list[dict[str, Any]] = []
-
-        class Curve(BaseCallback):
-            def _on_step(self) -> bool:
-                if self.num_timesteps % every == 0:
-                    metrics, _ = evaluate(policy_forecaster(env, lambda obs: self.model.predict(obs, deterministic=True)[0]), test)
-                    history.append({"steps": self.num_timesteps * SB3_BATCH / BATCH, **metrics})
-                return True
-
-        algo_class = getattr(stable_baselines3, name.upper())
         # rollouts that divide the budget (a multiple of 16 steps), so no algorithm trains past it
         rollout = {"n_steps": min(128, total), "batch_size": min(64, total)} if name == "ppo" else {"n_steps": 8}
-        model = algo_class("MlpPolicy", env, seed=run.seed, device="cpu", verbose=0, **rollout)
-        model.learn(total_timesteps=total, callback=Curve())
-        metrics, agent_regret = evaluate(policy_forecaster(env, lambda obs: model.predict(obs, deterministic=True)[0]), test)
-        result = record(metrics, agent_regret, test, run.env, algo=name, q=run.q, beta=0.0, seed=run.seed,
-                        backbone="mlp (sb3)", wall_s=time.perf_counter() - started,
-                        steps=model.num_timesteps * SB3_BATCH / BATCH,
-                        history=history)
-        return result
+        model = getattr(stable_baselines3, name.upper())("MlpPolicy", env, seed=run.seed, device="cpu", verbose=0, **rollout)
+        forecaster = policy_forecaster(env, lambda obs: model.predict(obs, deterministic=True)[0])
+        return _learn_and_score(run, name, model, forecaster, total, SB3_BATCH, "mlp (sb3)", started)
 
     return run_sb3
 
@@ -154,41 +163,24 @@ WINDOW_ENVS = 64
 
 def _sb3_windows(name: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
     def run_sb3_windows(run: BenchmarkRun) -> dict[str, Any]:
-        try:
-            import stable_baselines3
-            from stable_baselines3.common.callbacks import BaseCallback
-            from stable_baselines3.common.vec_env import VecNormalize
-
-            from eq_gym.sb3 import window_vec_env
-        except ImportError as error:
-            raise ValueError(f"algo {name + '-windows'!r} needs Stable-Baselines3: pip install 'eq-gym[sb3]'") from error
         import torch
+
+        stable_baselines3 = _stable_baselines3(f"{name}-windows")
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        from eq_gym.sb3 import window_vec_env
 
         started = time.perf_counter()
         adapter = window_vec_env(run.env, num_envs=WINDOW_ENVS, q=run.q)
-        venv = VecNormalize(adapter, norm_reward=False)
-        test = task_of(run.env, "test", {})
-        every = max(1, run.windows // CURVE_POINTS)
-        history: list[dict[str, Any]] = []
+        venv = VecNormalize(adapter, norm_reward=False)  # scoring reads its statistics, never updates them
+        rollout = {"n_steps": 16, "batch_size": 256} if name == "ppo" else {"n_steps": 8}  # 1,024 and 512 windows
+        model = getattr(stable_baselines3, name.upper())("MlpPolicy", venv, seed=run.seed, device="cpu", verbose=0, **rollout)
 
         def forecaster(inputs: Any, start: np.ndarray) -> Any:
             action, _ = model.predict(venv.normalize_obs(inputs.numpy()), deterministic=True)
             return torch.from_numpy(adapter.to_forecast(action))
 
-        class Curve(BaseCallback):
-            def _on_step(self) -> bool:
-                if self.num_timesteps % every < WINDOW_ENVS:
-                    history.append({"steps": self.num_timesteps / BATCH, **evaluate(forecaster, test)[0]})
-                return True
-
-        rollout = {"n_steps": 16, "batch_size": 256} if name == "ppo" else {"n_steps": 8}  # 1,024 and 512 windows
-        model = getattr(stable_baselines3, name.upper())("MlpPolicy", venv, seed=run.seed, device="cpu", verbose=0, **rollout)
-        model.learn(total_timesteps=run.windows, callback=Curve())
-        venv.training = False
-        metrics, agent_regret = evaluate(forecaster, test)
-        return record(metrics, agent_regret, test, run.env, algo=f"{name}-windows", q=run.q, beta=0.0, seed=run.seed,
-                      backbone="mlp (sb3, window view)", wall_s=time.perf_counter() - started,
-                      steps=model.num_timesteps / BATCH, history=history)
+        return _learn_and_score(run, f"{name}-windows", model, forecaster, run.windows, 1, "mlp (sb3, window view)", started)
 
     return run_sb3_windows
 
@@ -295,11 +287,9 @@ def render(rows: list[dict[str, Any]]) -> str:
 
 
 def _curves(env: str, runs: list[BenchmarkRun], level: float, out: Path) -> None:
-    import matplotlib
+    from trainers.figures import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(6.4, 4.0))
     for algo in dict.fromkeys(r.algo for r in runs):
         histories = [m["history"] for r in runs if r.algo == algo and (m := finished(r.out)) and m["history"]]

@@ -25,13 +25,23 @@ PLAIN = "mse"
 PANELS = (("worst10", "worst 10 % of agents: mean regret"), ("c95_c5", "C95-C5 of the agents' regret"))
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(figure: Any, title: str, path: Path) -> Path:
+    """Title, lay out, write and close ``figure``; returns ``path``."""
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot().close(figure)
+    return path
 
 
 def _point_label(row: dict, betas: tuple[float, ...]) -> str:
@@ -54,7 +64,7 @@ def _near(values: list[float]) -> tuple[float, float]:
 
 def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path: Path) -> Path:
     """The equity frontier of one experiment (see the module docstring); returns ``path``."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(len(settings), len(PANELS), figsize=(11.0, 3.4 * len(settings)), squeeze=False)
     for setting, row_axes in zip(settings, axes):
         mine = [r for r in rows if r["setting"] == setting.title and r["setup"] == setting.setup]
@@ -90,12 +100,8 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
             axis.set_title(f"{setting.title} ({setting.setup} setup)", fontsize=9)
             axis.grid(alpha=0.3)
         row_axes[0].legend(fontsize=7)
-    figure.suptitle(f"{experiment.upper()}: equity frontier (test split; bars: 95 % bootstrap over seeds; "
-                    "lower left is better)", fontsize=10)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(figure, f"{experiment.upper()}: equity frontier (test split; bars: 95 % bootstrap over seeds; "
+                         "lower left is better)", path)
 
 
 def _panel_title(label: str, regret: np.ndarray) -> str:
@@ -106,7 +112,7 @@ def _panel_title(label: str, regret: np.ndarray) -> str:
 def distribution_figure(experiment: str, settings: list[Any], agent_regret: dict[tuple[str, str], dict[tuple, np.ndarray]],
                         path: Path) -> Path | None:
     """Small multiples of the per-agent regret of one block: a row per setup, a panel per method and q."""
-    plt = _pyplot()
+    plt = pyplot()
     panels = []
     for setting in settings:
         curves = agent_regret.get((setting.title, setting.setup), {})
@@ -136,9 +142,5 @@ def distribution_figure(experiment: str, settings: list[Any], agent_regret: dict
         row_axes[0].set_ylabel(f"{setting.setup} setup\nagents", fontsize=8)
         for axis in row_axes[len(equitable) + 1:]:
             axis.axis("off")
-    figure.suptitle(f"{experiment.upper()}, {settings[0].title}: each agent's test regret, averaged over seeds "
-                    "(grey: Plain PM; [ ]: 95 % bootstrap over agents)", fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(figure, f"{experiment.upper()}, {settings[0].title}: each agent's test regret, averaged over seeds "
+                         "(grey: Plain PM; [ ]: 95 % bootstrap over agents)", path)

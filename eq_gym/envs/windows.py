@@ -81,6 +81,11 @@ class WindowVectorEnv(VectorEnv):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         return self.env.reset(seed=seed, options=options)
 
+    def current(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Observation and ``time_index``/``start_time`` of the windows the sub-envs have moved on to: what
+        a library that resets finished sub-envs itself (TorchRL, Tianshou) should see after a step."""
+        return self.env.current_observation(), self.env.current_times()
+
     def step(self, actions: np.ndarray):
         acted = self.env.current_observation()
         outcome = self.env.act(actions)
