@@ -69,6 +69,17 @@ def test_resume_refuses_other_settings(tmp_path):
         run(tmp_path, "a", epochs=2, resume=True, **{**SMALL_DC, "q": 3.0})
 
 
+def test_sweeps_reuse_a_finished_run_only_when_it_was_made_with_the_same_settings(tmp_path):
+    from trainers.sweep import train_once
+
+    config = TrainConfig(out=tmp_path / "a", epochs=1, progress=False, **SMALL_EV)
+    first = train_once(config)
+    stamp = (tmp_path / "a" / CHECKPOINT).stat().st_mtime_ns
+    assert train_once(config) == first and (tmp_path / "a" / CHECKPOINT).stat().st_mtime_ns == stamp  # reused, not retrained
+    with pytest.raises(ValueError, match=r"\(a finished run\) was made with other settings \(score: 'local' -> 'sampled'\)"):
+        train_once(TrainConfig(out=tmp_path / "a", epochs=1, progress=False, score="sampled", **SMALL_EV))
+
+
 def test_run_folder_has_metrics_tensorboard_tags_and_checkpoint(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -65,8 +65,21 @@ def load(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     if not path.is_file():
         raise ValueError(f"--resume: no checkpoint at {path}; start the run without --resume")
     state = torch.load(path, map_location="cpu", weights_only=False)
-    changed = {k for k in config if k not in RESUMABLE_CHANGES and state["config"].get(k) != config[k]}
-    if changed:
-        details = ", ".join(f"{k}: {state['config'].get(k)!r} -> {config[k]!r}" for k in sorted(changed))
-        raise ValueError(f"--resume: {path} was made with other settings ({details}); use a new --out")
+    refuse_other_settings(state["config"], config, f"--resume: {path}")
     return state
+
+
+def made_with(folder: Path) -> dict[str, Any]:
+    """The config of the run in ``folder`` (from its checkpoint)."""
+    return torch.load(folder / CHECKPOINT, map_location="cpu", weights_only=False)["config"]
+
+
+def refuse_other_settings(made: dict[str, Any], asked: dict[str, Any], what: str) -> None:
+    """Raise unless a run made with ``made`` is the run ``asked`` for, up to :data:`RESUMABLE_CHANGES`.
+
+    A field the run's config lacks (made by an older version) counts as changed.
+    """
+    changed = {k for k in asked if k not in RESUMABLE_CHANGES and made.get(k) != asked[k]}
+    if changed:
+        details = ", ".join(f"{k}: {made.get(k)!r} -> {asked[k]!r}" for k in sorted(changed))
+        raise ValueError(f"{what} was made with other settings ({details}); use a new --out")

@@ -26,6 +26,7 @@ CHOICES = {
     "algo": tuple(ESTIMATORS),
     "backbone": ("lstm", "transformer"),
     "form": ("paper", "power_mean"),
+    "score": ("local", "sampled"),
     "device": ("auto", "cpu", "cuda"),
     "agents": ("similar", "different"),
     "lambdas": ("same", "different"),
@@ -98,7 +99,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     elif args.what == "estimators":
         from trainers.bench_estimators import bench_estimators, print_estimator_rows
 
-        print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs or 8, args.out, args.jobs))
+        print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs or 8, args.out, args.jobs,
+                                                score=args.score))
     elif args.what == "room":
         from trainers.room import bench_room, print_room_rows
 
@@ -193,6 +195,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--epochs", type=int, help="room: epochs of each q-sweep run, 0 for the share divergence only "
                        "(default: 2); estimators: epochs of each run (default: 8)")
     bench.add_argument("--algos", nargs="+", default=["rloo", "spo"], help="estimators: the estimators to train at q = 0 and q + 1 = 20 (default: rloo spo)")
+    bench.add_argument("--score", choices=CHOICES["score"], default="local",
+                       help="estimators: rloo's score term for slot-choosing agents (default: local)")
     bench.add_argument("--seeds", type=int, default=3, help="estimators: seeds per run (default: 3)")
     bench.add_argument("--jobs", type=int, default=1, help="estimators: runs in parallel processes (default: 1)")
     bench.add_argument("--out", type=Path, default=Path("runs/bench-estimators"), help="estimators: folder of the runs")

@@ -48,6 +48,8 @@ class TrainConfig:
     samples: int = _field(4, "forecast samples per window (rloo), perturbations per window (pfy); pg draws 1 as in the paper")
     memory: float = _field(1280.0, "windows the running estimate of each agent's mean regret remembers (weights of L_q)")
     perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")
+    score: str = _field("local", "rloo's score term for slot-choosing agents: local (each hour's noise integrated exactly "
+                                 "given the sample's other hours) or sampled (plain REINFORCE on each sample)")
     init_std: float = _field(1.0, "initial std of the Gaussian policy, signal units")
     hidden: int = _field(50, "LSTM hidden size (paper: 50)")
     d_model: int = _field(250, "Transformer feature size (paper: 250)")

@@ -82,7 +82,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     epochs = config.epochs_for(steps_per_epoch)
     total_steps = epochs * steps_per_epoch if config.steps is None else config.steps
     estimator = ESTIMATORS[config.algo](population, config.q, config.beta, config.form, config.samples,
-                                        config.memory, config.perturbation)
+                                        config.memory, config.perturbation, config.score)
 
     # --- model, optimiser, schedule ----------------------------------------------
     train_values = train_task.signal.values[: train_task.signal.cut]

@@ -78,7 +78,7 @@ class Estimator(ABC):
 
     def __init__(
         self, population: Population, q: float, beta: float = 0.0, form: str = "power_mean", samples: int = 4,
-        memory: float = 1280.0, perturbation: float = 1.0,
+        memory: float = 1280.0, perturbation: float = 1.0, score: str = "local",
     ) -> None:
         if self.needs_smooth_agents and not population.smooth:
             rough = [g.label for g in population.groups if not g.smooth]
@@ -87,7 +87,7 @@ class Estimator(ABC):
                 "choose discrete slots (no useful gradient); use rloo, spo, pfy or pg on this env"
             )
         self.population, self.q, self.beta, self.form, self.samples = population, q, beta, form, samples
-        self.perturbation = perturbation
+        self.perturbation, self.score = perturbation, score
         self.scale = RunningScale()
         self.running = RunningMeanRegret(memory)
 
