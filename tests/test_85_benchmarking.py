@@ -158,3 +158,15 @@ def test_the_single_file_ppo_joins_the_leaderboard_as_a_plugin(tmp_path):
     assert [(r["algo"], r["steps"]) for r in rows] == [("ppo-example", 8)]
     record = next(tmp_path.glob("runs/*/metrics.json")).read_text()
     assert '"history"' in record and '"agent_regret"' in record
+
+
+def test_the_training_step_benchmark_times_every_case_and_both_rloo_scores():
+    from trainers.bench import TRAIN_CASES, print_train_rows, time_training_steps
+    from trainers.distributed import World
+
+    rows = time_training_steps(World(0, 1, torch.device("cpu")), repeats=1)
+    assert [(r["env"], r["algo"]) for r in rows] == [
+        ("EquitablePM-EV-v0", "rloo"), ("EquitablePM-EV-v0", "rloo/sampled"), ("EquitablePM-EV-v0", "pg"),
+        ("EquitablePM-DC-v0", "diff"), ("EquitablePM-DC-v0", "mse")]
+    assert len(rows) == len(TRAIN_CASES) and all(r["windows_per_s"] > 0 and 0 < r["regret_share"] for r in rows)
+    print_train_rows(rows)

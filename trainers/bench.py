@@ -140,11 +140,13 @@ def print_env_rows(rows: list[dict]) -> None:
 
 
 TRAIN_CASES = (
-    ("EquitablePM-EV-v0", "transformer", "rloo"),
-    ("EquitablePM-EV-v0", "transformer", "pg"),
-    ("EquitablePM-DC-v0", "lstm", "diff"),
-    ("EquitablePM-DC-v0", "lstm", "mse"),
+    ("EquitablePM-EV-v0", "transformer", "rloo", "local"),
+    ("EquitablePM-EV-v0", "transformer", "rloo", "sampled"),
+    ("EquitablePM-EV-v0", "transformer", "pg", "local"),
+    ("EquitablePM-DC-v0", "lstm", "diff", "local"),
+    ("EquitablePM-DC-v0", "lstm", "mse", "local"),
 )
+"""(env, backbone, algo, rloo's --score): the steps timed; rows name rloo's sampled score "rloo/sampled"."""
 
 
 def time_training_steps(world, repeats: int) -> list[dict]:
@@ -156,8 +158,8 @@ def time_training_steps(world, repeats: int) -> list[dict]:
     from trainers.policy import build_policy
 
     rows = []
-    for env, backbone, algo in TRAIN_CASES:
-        config = TrainConfig(env=env, backbone=backbone, algo=algo, q=1.0)
+    for env, backbone, algo, score in TRAIN_CASES:
+        config = TrainConfig(env=env, backbone=backbone, algo=algo, q=1.0, score=score)
         task = task_of(env, "train", {})
         generator = torch.Generator().manual_seed(0)
         size, share = config.batch_size, world.share(config.batch_size)
@@ -175,7 +177,7 @@ def time_training_steps(world, repeats: int) -> list[dict]:
         values = task.signal.values[: task.signal.cut]
         torch.manual_seed(0)
         policy = build_policy(config, task.horizon, task.num_features, float(values.mean()), float(values.std())).to(world.device)
-        estimator = ESTIMATORS[algo](population, config.q, config.beta, config.form, config.samples)
+        estimator = ESTIMATORS[algo](population, config.q, config.beta, config.form, config.samples, score=score)
         policy.log_std.requires_grad_(estimator.stochastic)
         model = policy
         if world.size > 1:
@@ -193,7 +195,8 @@ def time_training_steps(world, repeats: int) -> list[dict]:
         truth = batch.targets.repeat(forecasts // batch.targets.shape[0], 1)
         contexts = [{k: v.repeat(1, forecasts // batch.targets.shape[0]) for k, v in ctx.items()} for ctx in batch.contexts]
         regret_s = median_seconds(lambda: population.regret(truth + 0.5, truth, contexts), repeats)
-        rows.append({"env": env, "backbone": backbone, "algo": algo, "M": task.num_agents, "B": size,
+        label = f"{algo}/{score}" if algo == "rloo" and score != "local" else algo
+        rows.append({"env": env, "backbone": backbone, "algo": label, "M": task.num_agents, "B": size,
                      "processes": world.size, "device": str(world.device), "step_ms": 1e3 * step_s,
                      "windows_per_s": size / step_s, "regret_share": regret_s / step_s})
     return rows
@@ -234,7 +237,7 @@ def print_train_rows(rows: list[dict]) -> None:
     for row in rows:
         scaling = f"  x{row['speedup']:.2f} ({100 * row['efficiency']:.0f} % efficiency)" if "speedup" in row else ""
         print(
-            f"  {row['env']:<20} {row['backbone']:<11} {row['algo']:<4} M={row['M']:<3} {row['processes']} proc {row['device']:<6} "
+            f"  {row['env']:<20} {row['backbone']:<11} {row['algo']:<12} M={row['M']:<3} {row['processes']} proc {row['device']:<6} "
             f"step {row['step_ms']:7.2f} ms  {row['windows_per_s']:8.0f} windows/s  "
             f"regret {100 * row['regret_share']:4.1f} % of the step{scaling}"
         )
