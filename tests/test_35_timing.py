@@ -177,3 +177,12 @@ def test_running_mean_regret_converges_to_the_true_means_on_a_fixed_stream():
     resumed = RunningMeanRegret()
     resumed.load_state_dict(first.state_dict())
     assert torch.equal(resumed.update(true.float(), 128), first.update(true, 128))  # float64, on the batch's device
+
+
+def test_the_room_sweep_can_be_run_again_into_the_same_folder(tmp_path):
+    from trainers.room import SETTINGS, q_sweep
+
+    first = q_sweep("EquitablePM-DC-v0", SETTINGS["own"], 0, tmp_path)
+    again = q_sweep("EquitablePM-DC-v0", SETTINGS["own"], 0, tmp_path)  # reused, not refused
+    assert again == first and sorted(p.name for p in tmp_path.iterdir()) == [
+        "EquitablePM-DC-v0-own-q0-epochs=0", "EquitablePM-DC-v0-own-q19-epochs=0"]

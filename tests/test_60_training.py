@@ -78,6 +78,8 @@ def test_sweeps_reuse_a_finished_run_only_when_it_was_made_with_the_same_setting
     assert train_once(config) == first and (tmp_path / "a" / CHECKPOINT).stat().st_mtime_ns == stamp  # reused, not retrained
     with pytest.raises(ValueError, match=r"\(a finished run\) was made with other settings \(score: 'local' -> 'sampled'\)"):
         train_once(TrainConfig(out=tmp_path / "a", epochs=1, progress=False, score="sampled", **SMALL_EV))
+    with pytest.raises(ValueError, match=r"other settings \(epochs: 1 -> 2\)"):  # a longer run is another run
+        train_once(TrainConfig(out=tmp_path / "a", epochs=2, progress=False, **SMALL_EV))
 
 
 def test_run_folder_has_metrics_tensorboard_tags_and_checkpoint(tmp_path):

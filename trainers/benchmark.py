@@ -94,9 +94,9 @@ def algorithm(name: str) -> Callable:
 
 def _eqpm(algo: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
     def run_eqpm(run: BenchmarkRun) -> dict[str, Any]:
-        from trainers.loop import train
+        from trainers.sweep import train_once
 
-        return train(TrainConfig(env=run.env, algo=algo, q=run.q, seed=run.seed, steps=run.budget, out=run.out, progress=False))
+        return train_once(TrainConfig(env=run.env, algo=algo, q=run.q, seed=run.seed, steps=run.budget, out=run.out, progress=False))
 
     return run_eqpm
 
@@ -195,11 +195,15 @@ def allowed(algo: str, env: str) -> bool:
 
 
 def run_benchmark_run(run: BenchmarkRun) -> dict[str, Any]:
-    """Run one benchmark run unless it is done; its record lands in ``run.out/metrics.json``."""
+    """Run one benchmark run unless it is done; its record lands in ``run.out/metrics.json``.
+
+    eqpm's own algorithms check a finished run's settings before reusing it (:func:`trainers.sweep.train_once`);
+    other libraries' learners are reused as they are.
+    """
     for plugin in run.plugins:
         importlib.import_module(plugin)
     done = finished(run.out)
-    if done is not None:
+    if done is not None and run.algo not in ESTIMATORS:
         return done
     result = ALGORITHMS[run.algo](run)
     run.out.mkdir(parents=True, exist_ok=True)

@@ -74,12 +74,13 @@ def made_with(folder: Path) -> dict[str, Any]:
     return torch.load(folder / CHECKPOINT, map_location="cpu", weights_only=False)["config"]
 
 
-def refuse_other_settings(made: dict[str, Any], asked: dict[str, Any], what: str) -> None:
-    """Raise unless a run made with ``made`` is the run ``asked`` for, up to :data:`RESUMABLE_CHANGES`.
+def refuse_other_settings(made: dict[str, Any], asked: dict[str, Any], what: str,
+                          may_differ: set[str] = RESUMABLE_CHANGES) -> None:
+    """Raise unless a run made with ``made`` is the run ``asked`` for, up to the fields ``may_differ``.
 
     A field the run's config lacks (made by an older version) counts as changed.
     """
-    changed = {k for k in asked if k not in RESUMABLE_CHANGES and made.get(k) != asked[k]}
+    changed = {k for k in asked if k not in may_differ and made.get(k) != asked[k]}
     if changed:
         details = ", ".join(f"{k}: {made.get(k)!r} -> {asked[k]!r}" for k in sorted(changed))
         raise ValueError(f"{what} was made with other settings ({details}); use a new --out")

@@ -99,12 +99,12 @@ def cmd_bench(args: argparse.Namespace) -> None:
     elif args.what == "estimators":
         from trainers.bench_estimators import bench_estimators, print_estimator_rows
 
-        print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs or 8, args.out, args.jobs,
+        print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs or 8, args.out or Path("runs/bench-estimators"), args.jobs,
                                                 score=args.score))
     elif args.what == "room":
         from trainers.room import bench_room, print_room_rows
 
-        print_room_rows(bench_room(list(ENV_IDS), 2 if args.epochs is None else args.epochs, Path("runs/room")))
+        print_room_rows(bench_room(list(ENV_IDS), 2 if args.epochs is None else args.epochs, args.out or Path("runs/room")))
     else:
         nproc = tuple(int(n) for n in args.nproc.split(","))
         bench.print_train_rows(bench.bench_train(repeats=args.repeats, nproc=nproc, device=args.device))
@@ -199,7 +199,8 @@ def parser() -> argparse.ArgumentParser:
                        help="estimators: rloo's score term for slot-choosing agents (default: local)")
     bench.add_argument("--seeds", type=int, default=3, help="estimators: seeds per run (default: 3)")
     bench.add_argument("--jobs", type=int, default=1, help="estimators: runs in parallel processes (default: 1)")
-    bench.add_argument("--out", type=Path, default=Path("runs/bench-estimators"), help="estimators: folder of the runs")
+    bench.add_argument("--out", type=Path, help="estimators, room: folder of the runs; a finished run there with the same "
+                                                "settings is reused (default: runs/bench-estimators, runs/room)")
     bench.set_defaults(run_command=cmd_bench)
     return root
 

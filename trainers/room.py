@@ -61,15 +61,16 @@ def share_divergence(task: Task) -> float:
 def q_sweep(env: str, setting: dict[str, Any], epochs: int, out: Path, seed: int = 0) -> dict[float, dict]:
     """Test metrics of a short run at q = 0 and q + 1 = 20 (``diff`` where every agent is smooth, else ``rloo``)."""
     from trainers.config import TrainConfig
-    from trainers.loop import train
+    from trainers.sweep import train_once
 
     smooth = task_of(env, "train", {"agents": "different", **setting}).population.smooth
     runs = {}
     for q in (0.0, 19.0):
         config = TrainConfig(env=env, algo="diff" if smooth else "rloo", q=q, agents="different", epochs=epochs,
-                             seed=seed, form="power_mean", progress=False, out=out / f"{env}-{setting.get('timing', 'own')}-q{q:g}",
+                             seed=seed, form="power_mean", progress=False,
+                             out=out / f"{env}-{setting.get('timing', 'own')}-q{q:g}-epochs={epochs}",
                              **setting)
-        runs[q] = train(config)
+        runs[q] = train_once(config)
     return runs
 
 

@@ -41,8 +41,9 @@ def finished(folder: Path) -> dict[str, Any] | None:
 def train_once(config: Any) -> dict[str, Any]:
     """Train one run of ``TrainConfig`` (resuming it if it was interrupted), unless it is done.
 
-    A finished run is reused only if it was made with the same settings; one made otherwise (another
-    config, or an older version of eq_gym whose config lacks a field) is refused with the fields that differ.
+    A finished run is reused only if it was made with the same settings, epochs included; one made
+    otherwise (another config, or an older version of eq_gym whose config lacks a field) is refused
+    with the fields that differ.
     """
     from dataclasses import replace
 
@@ -52,7 +53,7 @@ def train_once(config: Any) -> dict[str, Any]:
     done = finished(Path(config.out))
     if done is not None:
         checkpoint.refuse_other_settings(checkpoint.made_with(Path(config.out)), config.as_dict(),
-                                         f"{config.out} (a finished run)")
+                                         f"{config.out} (a finished run)", checkpoint.RESUMABLE_CHANGES - {"epochs"})
         return done
     return train(replace(config, resume=(Path(config.out) / "checkpoint.pt").is_file()))
 
