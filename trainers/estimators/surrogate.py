@@ -41,23 +41,24 @@ class WeightedSurrogate(Estimator):
         return global_mean_regret(self.surrogate(mean, batch), batch)
 
     def step(self, mean, log_std, batch: Batch) -> StepResult:
-        with torch.no_grad():
-            cbar = global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch)
+        losses = self.agent_losses(mean, batch)
+        cbar = self.batch_regret(mean, batch, losses)
         weights = (1.0 - self.beta) * self.agent_weighting(mean, batch, cbar)
-        return self.weighted_step(mean, batch, cbar, weights)
-
-    def agent_weighting(self, mean: Tensor, batch: Batch, cbar: Tensor) -> Tensor:
-        """The weight of each agent's surrogate, (M,): dL/dCbar at the running estimate."""
-        return self.weights(cbar, batch)
-
-    def weighted_step(self, mean: Tensor, batch: Batch, cbar: Tensor, weights: Tensor) -> StepResult:
         mse_part = self.beta * mse_weight(self.population.num_agents, self.form)
         scale = self.scale(weights.sum() + mse_part)
-        losses = self.agent_losses(mean, batch)
         mse = global_mse(mean, batch.targets, batch.global_size)
         loss = ((weights / scale).to(losses.dtype) * losses).sum() + float(mse_part / scale) * mse
         objective = combined_objective(cbar, mse.detach(), self.q, self.beta, self.form)
         return StepResult(loss, objective, cbar, mse.detach())
+
+    def batch_regret(self, mean: Tensor, batch: Batch, losses: Tensor) -> Tensor:
+        """Cbar (M,) of the mean forecast on the global batch, given this batch's surrogates S_m (``losses``)."""
+        with torch.no_grad():
+            return global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch)
+
+    def agent_weighting(self, mean: Tensor, batch: Batch, cbar: Tensor) -> Tensor:
+        """The weight of each agent's surrogate, (M,): dL/dCbar at the running estimate."""
+        return self.weights(cbar, batch)
 
 
 class SlotSurrogate(WeightedSurrogate):
