@@ -170,3 +170,15 @@ def test_the_training_step_benchmark_times_every_case_and_both_rloo_scores():
         ("EquitablePM-DC-v0", "diff"), ("EquitablePM-DC-v0", "mse")]
     assert len(rows) == len(TRAIN_CASES) and all(r["windows_per_s"] > 0 and 0 < r["regret_share"] for r in rows)
     print_train_rows(rows)
+
+
+def test_updates_to_level_is_the_median_first_crossing_and_none_if_a_run_never_crosses():
+    from trainers.sweep import updates_to_level
+
+    def run(*means):
+        return {"history": [{"steps": 10 * (i + 1), "mean": m} for i, m in enumerate(means)]}
+
+    runs = [run(0.5, 0.3, 0.2), run(0.25, 0.1), run(0.4, 0.35, 0.3, 0.29)]
+    assert updates_to_level(runs, 0.3) == 20.0  # crossings at 20, 10 and 30
+    assert updates_to_level(runs[:2], 0.3) == 15.0
+    assert updates_to_level(runs, 0.28) is None

@@ -24,7 +24,7 @@ from typing import Any
 
 from trainers.config import TrainConfig
 from trainers.evaluate import evaluate_forecaster
-from trainers.sweep import finished, over_seeds, run_all, train_once
+from trainers.sweep import finished, over_seeds, run_all, train_once, updates_to_level
 
 ENV = "EquitablePM-EV-v0"
 ENV_KWARGS = {"agents": "different"}
@@ -42,11 +42,6 @@ def configs(algos: tuple[str, ...], seeds: int, epochs: int, out: Path, **model:
     ]
 
 
-def updates_to(history: list[dict[str, Any]], level: float) -> int | None:
-    """Updates done when the test mean regret first reached ``level`` (None if never)."""
-    return next((h["steps"] for h in history if h["mean"] <= level), None)
-
-
 def bench_estimators(algos: tuple[str, ...] = ("rloo", "spo"), seeds: int = 3, epochs: int = 8,
                      out: Path = Path("runs/bench-estimators"), jobs: int = 1, **model: Any) -> dict[str, Any]:
     """Run (or read) every run, then the rows per (algo, q) and the target checks."""
@@ -58,10 +53,8 @@ def bench_estimators(algos: tuple[str, ...] = ("rloo", "spo"), seeds: int = 3, e
              **over_seeds([{**reference, "spread": reference["c95_c5"] / reference["mean"]}], STATS)}]
     for key in dict.fromkeys((c.algo, c.q) for c in runs):
         records = [r for c in runs if (c.algo, c.q) == key and (r := finished(c.out))]
-        reached = [updates_to(r["history"], level) for r in records]
-        reached = sorted(reached)[len(reached) // 2] if None not in reached else None
         rows.append({"algo": key[0], "q+1": "-" if key[0] == PLAIN else f"{key[1] + 1:g}", "seeds": len(records),
-                     "updates_to_level": reached,
+                     "updates_to_level": updates_to_level(records, level),
                      **over_seeds([{**r, "spread": r["c95_c5"] / r["mean"]} for r in records], STATS)})
     return {"rows": rows, "checks": checks(rows, algos), "level": level}
 
@@ -91,7 +84,7 @@ def print_estimator_rows(result: dict[str, Any]) -> None:
     print(f"{'algo':<18} {'q+1':>4} {'mean':>17} {'worst10':>17} {'entropy':>19} {'(C95-C5)/mean':>17} {'updates to persistence':>24}")
     for r in result["rows"]:
         cell = lambda k, f: f"{r[k]:{f}} ± {r[k + '_std']:{f}}"  # noqa: E731
-        reached = "-" if r["updates_to_level"] is None else str(r["updates_to_level"])
+        reached = "-" if r["updates_to_level"] is None else f"{r['updates_to_level']:g}"
         print(f"{r['algo']:<18} {r['q+1']:>4} {cell('mean', '.4f'):>17} {cell('worst10', '.4f'):>17} "
               f"{cell('entropy', '.5f'):>19} {cell('spread', '.4f'):>17} {reached:>24}")
     for claim, holds in result["checks"].items():

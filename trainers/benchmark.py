@@ -53,7 +53,7 @@ from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS
 from trainers.evaluate import evaluate, evaluate_forecaster, policy_forecaster, record, task_of
 from trainers.intervals import bootstrap_interval
-from trainers.sweep import METRICS_FILE, finished, over_seeds, run_all
+from trainers.sweep import METRICS_FILE, finished, over_seeds, run_all, updates_to_level
 
 BATCH = 128
 SB3_BATCH = 8
@@ -245,8 +245,7 @@ def leaderboard(runs: list[BenchmarkRun], envs: list[str], out: Path) -> list[di
             row["iqm"], row["iqm_low"], row["iqm_high"] = bootstrap_interval([m["mean"] for m in records], "iqm")
             row["wall_s"] = float(np.mean([m["wall_s"] for m in records]))
             row["steps"] = float(np.mean([m["steps"] for m in records]))
-            reached = [next((h["steps"] for h in m["history"] if h["mean"] <= level), None) for m in records]
-            row["steps_to_level"] = None if None in reached else float(np.median(reached))
+            row["steps_to_level"] = updates_to_level(records, level)
             rows.append(row)
         _curves(env, [r for r in runs if r.env == env], level, out)
     rows.sort(key=lambda r: (r["env"], r["mean"]))

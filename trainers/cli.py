@@ -99,8 +99,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     elif args.what == "estimators":
         from trainers.bench_estimators import bench_estimators, print_estimator_rows
 
-        print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs or 8, args.out or Path("runs/bench-estimators"), args.jobs,
-                                                score=args.score))
+        out = args.out or Path("runs/bench-estimators")
+        print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs or 8, out, args.jobs, score=args.score))
     elif args.what == "room":
         from trainers.room import bench_room, print_room_rows
 

@@ -75,6 +75,15 @@ def over_seeds(records: Sequence[dict[str, Any]], keys: Sequence[str]) -> dict[s
     return summary
 
 
+def updates_to_level(records: Sequence[dict[str, Any]], level: float) -> float | None:
+    """Median over runs of the updates done when the test mean regret first reached ``level`` (from each run's
+    ``history``); None if some run never reached it."""
+    import numpy as np
+
+    reached = [next((h["steps"] for h in r["history"] if h["mean"] <= level), None) for r in records]
+    return None if None in reached else float(np.median(reached))
+
+
 def single_threaded(run: Callable[[Item], Any], item: Item) -> Any:
     import torch
 
