@@ -23,6 +23,7 @@ ACN connection times are written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -88,6 +89,10 @@ def hours(region: str = "SCE") -> pd.DatetimeIndex:
 def local_hour(region: str = "SCE") -> np.ndarray:
     """Hour of the day, 0..23, of each axis hour in local (Pacific) clock time, (T,) int64."""
     return np.asarray(hours(region).tz_localize("UTC").tz_convert(LOCAL_ZONE).hour, dtype=np.int64)
+
+
+CALENDAR_FEATURES = ("hour_sin", "hour_cos", "week_sin", "week_cos")
+"""The clock features of :func:`calendar`, in order."""
 
 
 def calendar(region: str = "SCE") -> np.ndarray:
@@ -215,12 +220,49 @@ def carbon_signal(region: str, train_fraction: float) -> Signal:
     return Signal(scale_on_train(raw, cut).astype(np.float32), cut, f"carbon ({region} MOER)")
 
 
+PARTS = ("carbon", "water", "price")
+"""The parts of the cost signals, in the order of every weight vector over them."""
+INDEX_WEIGHTS = {"ev": (1.0, 1.0, 1.0), "carbon": (1.0, 0.0, 0.0), "price": (0.0, 0.0, 1.0)}
+"""Each public signal's weights on (carbon, water, price): E_t = carbon + water + price (gamma = eta = 1)."""
+
+
+@cache
+def scaled_parts(region: str, train_fraction: float) -> np.ndarray:
+    """Carbon, water and price, each scaled to [0, 10] on the training part: (3, T) float64, read-only."""
+    raws = carbon(region), water(region), price(region)
+    cut = split_cut(len(raws[0]), train_fraction)
+    parts = np.stack([scale_on_train(raw, cut) for raw in raws])
+    parts.setflags(write=False)
+    return parts
+
+
+def other_region(region: str) -> str:
+    """The other shipped CAISO region."""
+    return next(r for r in REGIONS if r != region)
+
+
+def carbon_of(region: str, scale_region: str, train_fraction: float) -> np.ndarray:
+    """``region``'s carbon on the [0, 10] scale of ``scale_region``'s training part, (T,) float64.
+
+    One linear scale for both regions, so a data centre in the other region pays in the same unit
+    as the public signal's.
+    """
+    raw, reference = carbon(region), carbon(scale_region)
+    cut = split_cut(len(reference), train_fraction)
+    low, high = reference[:cut].min(), reference[:cut].max()
+    return (raw - low) / (high - low) * SCALE_MAX
+
+
+def mix(weights: tuple[float, float, float], region: str, train_fraction: float) -> np.ndarray:
+    """``weights`` (carbon, water, price) applied to the scaled parts, (T,) float32."""
+    c, w, p = scaled_parts(region, train_fraction)
+    return (weights[0] * c + weights[1] * w + weights[2] * p).astype(np.float32)
+
+
 def ev_signal(region: str, train_fraction: float, gamma: float = 1.0, eta: float = 1.0) -> Signal:
     """E_t = carbon + gamma * water + eta * price, each part scaled to [0, 10] on the training part."""
-    parts = carbon(region), water(region), price(region)
-    cut = split_cut(len(parts[0]), train_fraction)
-    c, w, p = (scale_on_train(part, cut) for part in parts)
-    return Signal((c + gamma * w + eta * p).astype(np.float32), cut, f"carbon + {gamma}*water + {eta}*price")
+    cut = split_cut(len(hours(region)), train_fraction)
+    return Signal(mix((1.0, gamma, eta), region, train_fraction), cut, f"carbon + {gamma}*water + {eta}*price")
 
 
 def price_signal(region: str, train_fraction: float) -> Signal:
@@ -238,13 +280,58 @@ def vendor_signal(region: str, train_fraction: float) -> np.ndarray:
     return ((vendor_carbon_forecast(region) - low) / (high - low) * SCALE_MAX).astype(np.float32)
 
 
+# --- what is known when a forecast is made --------------------------------------
+
+PRICE_ZONE = "Europe/Amsterdam"
+"""Time zone of the day-ahead market whose prices ship."""
+PRICE_PUBLISHED_HOUR = 13
+"""Local hour, on the day before delivery, by which the day-ahead prices of a whole delivery day are
+public: the auction closes at 12:00 and publishes its results at about 12:45 (Amsterdam time)."""
+AHEAD_FEATURES = ("water", "price", "price_public")
+"""Features of the forecast hours known when the forecast is made (``known_ahead``)."""
+
+
+def price_published(region: str = "SCE", hour: float = PRICE_PUBLISHED_HOUR) -> np.ndarray:
+    """UTC time at which each axis hour's day-ahead price became public, (T,) datetime64[ns].
+
+    ``hour`` o'clock Amsterdam time on the day before the hour's delivery day (in Amsterdam).
+    """
+    delivery_day = hours(region).tz_localize("UTC").tz_convert(PRICE_ZONE).tz_localize(None).normalize()
+    published = delivery_day - pd.Timedelta(days=1) + pd.Timedelta(hours=hour)
+    return published.tz_localize(PRICE_ZONE).tz_convert("UTC").tz_localize(None).to_numpy()
+
+
+def known_ahead(parts: np.ndarray, published: np.ndarray, times: np.ndarray, start: np.ndarray, horizon: int) -> np.ndarray:
+    """What is public about the H forecast hours when a forecast is made: (N, H, 3) float32.
+
+    A window's forecast is made at its first forecast hour's start, ``times[start]``. Per forecast
+    hour: the water term (the typical year's weather: a function of the calendar), the day-ahead
+    price where ``published`` (the time it became public) is not later, else the price of the same
+    hour one day earlier (always public by then), and 1 where the price is the hour's own, 0 where it
+    is that stand-in.
+
+    Args:
+        parts: scaled (carbon, water, price), (3, T). published: (T,) datetime64. times: the axis, (T,).
+        start: axis index of each window's first forecast hour, (N,). horizon: H.
+    """
+    hour = start[:, None] + np.arange(horizon)[None, :]
+    made = times[start][:, None]
+    public = published[hour] <= made
+    earlier = np.maximum(hour - HOURS_PER_DAY, 0)
+    if not (published[earlier] <= made).all():
+        raise ValueError("a day-earlier price is not public when the forecast is made; publication time too late")
+    price_known = np.where(public, parts[2][hour], parts[2][earlier])
+    return np.stack([parts[1][hour], price_known, public], axis=-1).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Windows:
     """Forecasting windows of one split.
 
     Attributes:
-        inputs: the past ``L`` hours before each window, (N, L, F) float32: the
-            signal, then (when F = 5) the clock features of each past hour.
+        inputs: each window's input rows, (N, L, F) float32: its past hours (the signal, then any
+            more features of each hour), then, with known-ahead features, its H forecast hours
+            (the signal's column 0 there, and a last feature ``observed``: 1 past, 0 ahead).
         targets: the ``H`` hours to forecast, (N, H) float32.
         start: index on the hourly axis of each window's first target hour, (N,).
     """
@@ -254,19 +341,39 @@ class Windows:
     start: np.ndarray
 
 
-def windows(signal: Signal, split: str, lookback: int, horizon: int, clock: np.ndarray | None = None) -> Windows:
-    """All windows whose inputs and targets lie inside ``split`` ("train" or "test").
+def windows(
+    signal: Signal, split: str, lookback: int, horizon: int, clock: np.ndarray | None = None,
+    ahead: Callable[[np.ndarray, int], np.ndarray] | None = None,
+) -> Windows:
+    """All windows whose inputs and targets lie inside ``split`` ("train" or "test"), read-only.
 
     ``clock`` (T, C), when given, is appended to the signal as C more features of each past hour.
+    ``ahead``, when given, maps first forecast hours (N,) and a horizon h to the (N, h, A) features of
+    those hours known when the forecast is made; the inputs then hold the L past hours and the H
+    forecast hours, each with the clock, the A known features (a past hour's as known at that hour:
+    its own values) and ``observed``.
     """
     low, high = (0, signal.cut) if split == "train" else (signal.cut, len(signal.values))
     start = np.arange(low + lookback, high - horizon + 1)
     past = start[:, None] + np.arange(-lookback, 0)[None, :]
-    ahead = start[:, None] + np.arange(horizon)[None, :]
+    forecast_hours = start[:, None] + np.arange(horizon)[None, :]
     inputs = signal.values[past][..., None]
     if clock is not None:
         inputs = np.concatenate([inputs, clock[past]], axis=-1)
-    return Windows(np.ascontiguousarray(inputs, dtype=np.float32), signal.values[ahead], start)
+    if ahead is not None:
+        known = ahead(start, horizon)
+        past_known = ahead(past.ravel(), 1).reshape(past.shape + known.shape[-1:])
+        rows_ahead = [np.zeros(forecast_hours.shape + (1,), np.float32)]
+        if clock is not None:
+            rows_ahead.append(clock[forecast_hours])
+        inputs = np.concatenate([
+            np.concatenate([inputs, past_known, np.ones(past.shape + (1,), np.float32)], axis=-1),
+            np.concatenate(rows_ahead + [known, np.zeros(forecast_hours.shape + (1,), np.float32)], axis=-1),
+        ], axis=1)
+    result = Windows(np.ascontiguousarray(inputs, dtype=np.float32), signal.values[forecast_hours], start)
+    for array in (result.inputs, result.targets, result.start):
+        array.setflags(write=False)
+    return result
 
 
 # --- agent context pools -------------------------------------------------------

@@ -37,6 +37,11 @@ def worst_served(agent_regret: np.ndarray, share: float = WORST_SHARE) -> float:
     return float(regret[-max(1, int(np.ceil(share * regret.size))) :].mean())
 
 
+def best_served(agent_regret: np.ndarray, share: float = WORST_SHARE) -> float:
+    """Mean regret of the ceil(share * M) agents with the smallest regret."""
+    return -worst_served(-np.asarray(agent_regret, dtype=np.float64), share)
+
+
 def equity_metrics(agent_regret: np.ndarray) -> dict[str, float]:
     """variance (population, ddof 0), mean, c95_c5 (95th minus 5th percentile,
     linear interpolation), worst10 (mean of the worst-served tenth) and the

@@ -15,9 +15,17 @@ Settings shared by the three tasks:
 - ``features``: "calendar" (default: L = 24 past hours, F = 5: the signal and
   the sine and cosine of the local hour of the day and day of the week of
   each past hour) or "paper" (L = 12, F = 1: the signal alone).
+- ``features="ahead"`` (EV's default): as "calendar", then the H forecast hours
+  with what is public when the forecast is made (:func:`eq_gym.data.known_ahead`).
 - ``regret``: "per_unit" or "absolute" (the paper's); default "per_unit"
   under own timing (so that size alone does not make an agent worse served)
   and "absolute" under shared timing (the paper's setting, whole).
+- ``priorities``: "own" (default: chargers pay under their own mix of carbon,
+  water and price, data centres under their own region's carbon,
+  :mod:`eq_gym.agents.pools`) or "shared" (everyone pays under the public
+  signal, the paper's).
+
+``PAPER_SETTING`` holds the keywords of the paper's setting.
 """
 
 from __future__ import annotations
@@ -36,8 +44,11 @@ from eq_gym.agents import pools
 from eq_gym.agents.base import Agents
 from eq_gym.agents.population import Population
 
-FEATURES = {"calendar": 24, "paper": 12}
+FEATURES = {"ahead": 24, "calendar": 24, "paper": 12}
 """Past hours in each input window, L, per ``features`` ("paper": the paper's sequence length)."""
+PRIORITIES = ("own", "shared")
+PAPER_SETTING = {"timing": "shared", "features": "paper", "priorities": "shared", "regret": "absolute"}
+"""The keywords that give the paper's setting on every env."""
 SPLITS = ("train", "test")
 AGENT_KINDS = ("similar", "different")
 LAMBDA_KINDS = ("same", "different")
@@ -63,6 +74,7 @@ class Task:
         kwargs: the keywords the task was made with.
         signal_kind: "carbon", "ev" (carbon + water + price) or "price".
         times: the UTC hourly axis, (T,) datetime64.
+        feature_names: what each input feature (the last axis of ``windows.inputs``) is.
     """
 
     name: str
@@ -76,6 +88,7 @@ class Task:
     kwargs: dict[str, Any] = field(default_factory=dict)
     signal_kind: str = "carbon"
     times: np.ndarray = field(default_factory=lambda: np.array([], "datetime64[ns]"))
+    feature_names: tuple[str, ...] = ("signal",)
 
     @property
     def num_windows(self) -> int:
@@ -83,13 +96,60 @@ class Task:
 
     @property
     def lookback(self) -> int:
-        """Past hours per window, L."""
+        """Input rows per window: the L past hours (and, with known-ahead features, the H forecast hours)."""
         return int(self.windows.inputs.shape[1])
 
     @property
     def num_features(self) -> int:
-        """Features per past hour, F."""
+        """Features per input row, F."""
         return int(self.windows.inputs.shape[2])
+
+    def feature_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Finite low and high bounds of each input feature over the whole series, (F,) and (F,)."""
+        low, high = self.signal.bounds
+        if "observed" in self.feature_names:  # the forecast hours' rows hold 0 where the signal would be
+            low = min(low, 0.0)
+        parts = data.scaled_parts(self.region, self.train_fraction)
+        units = {"signal": (low, high)} | {
+            name: (float(np.floor(part.min()) - 1.0), float(np.ceil(part.max()) + 1.0))
+            for name, part in zip(("water", "price"), parts[1:])
+        }
+        bounds = [units.get(name, (-1.0, 1.0) if name in data.CALENDAR_FEATURES else (0.0, 1.0)) for name in self.feature_names]
+        return np.array([b[0] for b in bounds], np.float32), np.array([b[1] for b in bounds], np.float32)
+
+    def known_ahead_weights(self) -> np.ndarray:
+        """(F,): the weight of each input feature in the signal at the forecast rows (the parts of the
+        signal known ahead: E_t's water and day-ahead price); zeros where nothing of it is known ahead."""
+        weights = np.zeros(self.num_features)
+        index = dict(zip(data.PARTS, data.INDEX_WEIGHTS[self.signal_kind]))
+        if "observed" in self.feature_names:
+            for column, name in enumerate(self.feature_names):
+                weights[column] = index.get(name, 0.0)
+        return weights
+
+    def output_standardisation(self) -> tuple[float, float]:
+        """Mean and std, over the training part, of what a model must forecast: the signal less its
+        known-ahead parts (:meth:`known_ahead_weights`)."""
+        index = dict(zip(data.PARTS, data.INDEX_WEIGHTS[self.signal_kind]))
+        parts = dict(zip(data.PARTS, data.scaled_parts(self.region, self.train_fraction)))
+        unknown = self.signal.values[: self.signal.cut]
+        known = [name for name in self.feature_names if name in ("water", "price") and "observed" in self.feature_names]
+        if known:
+            unknown = unknown - sum(index[name] * parts[name][: self.signal.cut] for name in known)
+        return float(unknown.mean()), float(unknown.std())
+
+    def input_standardisation(self) -> tuple[np.ndarray, np.ndarray]:
+        """Location and scale of each input feature for a model, (F,) and (F,) float64: the signal's
+        (and the water's and price's) mean and std over the training part; 0 and 1 for the clock and flags."""
+        loc, scale = np.zeros(self.num_features), np.ones(self.num_features)
+        train = self.signal.values[: self.signal.cut]
+        loc[0], scale[0] = float(train.mean()), float(train.std())
+        parts = dict(zip(data.PARTS, data.scaled_parts(self.region, self.train_fraction)))
+        for column, name in enumerate(self.feature_names):
+            if name in ("water", "price"):
+                values = parts[name][: self.signal.cut]
+                loc[column], scale[column] = values.mean(), values.std()
+        return loc, scale
 
     def start_time(self, start: np.ndarray) -> np.ndarray:
         """First forecast hour, UTC, of windows starting at axis indices ``start``: (B,) ``np.datetime64``s.
@@ -138,11 +198,34 @@ def _signal(kind: str, region: str, train_fraction: float) -> data.Signal:
 
 @cache
 def _windows(kind: str, region: str, train_fraction: float, split: str, horizon: int, features: str) -> data.Windows:
-    clock = data.calendar(region) if features == "calendar" else None
-    return data.windows(_signal(kind, region, train_fraction), split, FEATURES[features], horizon, clock)
+    clock = data.calendar(region) if features in ("calendar", "ahead") else None
+    ahead = _known_ahead(kind, region, train_fraction) if features == "ahead" else None
+    return data.windows(_signal(kind, region, train_fraction), split, FEATURES[features], horizon, clock, ahead)
+
+
+def _known_ahead(kind: str, region: str, train_fraction: float, published_hour: float = data.PRICE_PUBLISHED_HOUR):
+    """What the forecast hours of ``kind``'s windows have public ahead: water and day-ahead price for E_t
+    (``data.known_ahead``), nothing beyond the clock for carbon or price alone."""
+    if kind != "ev":
+        return lambda start, horizon: np.zeros((len(start), horizon, 0), np.float32)
+    parts, times = data.scaled_parts(region, train_fraction), data.hours(region).to_numpy()
+    published = data.price_published(region, published_hour)
+    return lambda start, horizon: data.known_ahead(parts, published, times, start, horizon)
+
+
+def feature_names(kind: str, features: str) -> tuple[str, ...]:
+    """The name of each input feature (column F) of ``kind``'s windows under ``features``."""
+    names = ("signal",)
+    if features in ("calendar", "ahead"):
+        names += data.CALENDAR_FEATURES
+    if features == "ahead":
+        names += (data.AHEAD_FEATURES if kind == "ev" else ()) + ("observed",)
+    return names
 
 
 def _task(name, kind, horizon, split, region, train_fraction, population, kwargs, features="paper") -> Task:
+    if features == "ahead" and horizon > data.HOURS_PER_DAY:
+        raise ValueError(f"features='ahead' forecasts at most {data.HOURS_PER_DAY} hours; horizon={horizon}")
     windows = _windows(kind, region, train_fraction, split, horizon, features)
     hour = data.local_hour(region)
     share = np.bincount(hour[windows.start], minlength=24) / len(windows.start)
@@ -158,35 +241,37 @@ def _task(name, kind, horizon, split, region, train_fraction, population, kwargs
         kwargs=kwargs,
         signal_kind=kind,
         times=data.hours(region).to_numpy(),
+        feature_names=feature_names(kind, features),
     )
 
 
 def dc_task(
-    split: str = "train", agents: str = "similar", lambdas: str = "same", num_agents: int = 50, region: str = "SCE",
-    timing: str = "own", features: str = "calendar", regret: str | None = None,
+    split: str = "train", agents: str = "different", lambdas: str = "same", num_agents: int = 50, region: str = "SCE",
+    timing: str = "own", features: str = "calendar", regret: str | None = None, priorities: str = "own",
 ) -> Task:
     """50 data centres (Eq. 12) on the carbon signal, H = 1, 67/33 split."""
     kwargs = _check(locals(), minimum_agents=2)
     choose("lambdas", lambdas, LAMBDA_KINDS)
     truth = _windows("carbon", region, DC_TRAIN_FRACTION, "train", 1, "paper")
     group = pools.datacentres(agents, lambdas, num_agents, split, DC_TRAIN_FRACTION, kwargs["timing"],
-                              kwargs["regret"] == "per_unit", truth, region)
+                              kwargs["regret"] == "per_unit", truth, region, priorities)
     return _task("dc", "carbon", 1, split, region, DC_TRAIN_FRACTION, Population([group]), kwargs, features)
 
 
 def ev_task(
-    split: str = "train", agents: str = "similar", num_agents: int = 70, region: str = "SCE",
-    timing: str = "own", features: str = "calendar", regret: str | None = None,
+    split: str = "train", agents: str = "different", num_agents: int = 70, region: str = "SCE",
+    timing: str = "own", features: str = "ahead", regret: str | None = None, priorities: str = "own",
 ) -> Task:
     """70 EV chargers (Eq. 13) on E_t = carbon + water + price, H = 12, 70/30 split."""
     kwargs = _check(locals(), minimum_agents=2 if agents == "similar" else (6 if timing == "own" else 4))
-    group = pools.ev_chargers(agents, num_agents, split, EV_TRAIN_FRACTION, timing, kwargs["regret"] == "per_unit")
-    return _task("ev", "ev", 12, split, region, EV_TRAIN_FRACTION, Population([group]), kwargs, features)
+    groups = pools.ev_chargers(agents, num_agents, split, EV_TRAIN_FRACTION, timing, kwargs["regret"] == "per_unit",
+                               priorities, "ev", region)
+    return _task("ev", "ev", 12, split, region, EV_TRAIN_FRACTION, Population(groups), kwargs, features)
 
 
 def mixed_task(
-    split: str = "train", agents: str = "similar", num_agents: int = 60, region: str = "SCE",
-    timing: str = "own", features: str = "calendar", regret: str | None = None,
+    split: str = "train", agents: str = "different", num_agents: int = 60, region: str = "SCE",
+    timing: str = "own", features: str = "calendar", regret: str | None = None, priorities: str = "own",
 ) -> Task:
     """Data centres, EV and phone chargers (paper A.4), a third each, on carbon, H = 12, 67/33 split."""
     kwargs = _check(locals(), minimum_agents=6 if agents == "similar" else (18 if timing == "own" else 12))
@@ -195,9 +280,9 @@ def mixed_task(
     per_unit = kwargs["regret"] == "per_unit"
     truth = _windows("carbon", region, DC_TRAIN_FRACTION, "train", 12, "paper")
     groups = [
-        pools.datacentres(agents, "same", sizes[0], split, DC_TRAIN_FRACTION, timing, per_unit, truth, region),
-        pools.ev_chargers(agents, sizes[1], split, DC_TRAIN_FRACTION, timing, per_unit),
-        pools.phone_chargers(agents, sizes[2], split, DC_TRAIN_FRACTION, timing, per_unit),
+        pools.datacentres(agents, "same", sizes[0], split, DC_TRAIN_FRACTION, timing, per_unit, truth, region, priorities),
+        *pools.ev_chargers(agents, sizes[1], split, DC_TRAIN_FRACTION, timing, per_unit, priorities, "carbon", region),
+        *pools.phone_chargers(agents, sizes[2], split, DC_TRAIN_FRACTION, timing, per_unit, priorities, "carbon", region),
     ]
     return _task("mixed", "carbon", 12, split, region, DC_TRAIN_FRACTION, Population(groups), kwargs, features)
 
@@ -210,6 +295,7 @@ def _check(arguments: dict[str, Any], minimum_agents: int) -> dict[str, Any]:
     choose("region", kwargs["region"], data.REGIONS)
     choose("timing", kwargs["timing"], TIMINGS)
     choose("features", kwargs["features"], tuple(FEATURES))
+    choose("priorities", kwargs["priorities"], PRIORITIES)
     if kwargs["regret"] is None:
         kwargs["regret"] = "per_unit" if kwargs["timing"] == "own" else "absolute"
     choose("regret", kwargs["regret"], REGRETS)

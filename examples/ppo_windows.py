@@ -86,15 +86,16 @@ def layer(inputs: int, outputs: int, std: float = np.sqrt(2)) -> nn.Linear:
 class Agent(nn.Module):
     """A Gaussian actor over the H-hour forecast and a critic, both MLPs over one window (L, F).
 
-    The signal (feature 0) is standardised with the training split's mean and std, and the actor's
-    mean is mapped back to signal units, as eqpm's own policy does.
+    Each feature is standardised with the training part's mean and std (``Task.input_standardisation``:
+    the signal, water and price; the clock and flags pass as they are), and the actor's mean is mapped
+    back to signal units, as eqpm's own policy does.
     """
 
-    def __init__(self, window: tuple[int, int], horizon: int, hidden: int, loc: float, scale: float) -> None:
+    def __init__(self, window: tuple[int, int], horizon: int, hidden: int, loc: np.ndarray, scale: np.ndarray) -> None:
         super().__init__()
         size = window[0] * window[1]
-        self.register_buffer("loc", torch.zeros(window[1]).index_fill_(0, torch.tensor([0]), loc))
-        self.register_buffer("scale", torch.ones(window[1]).index_fill_(0, torch.tensor([0]), scale))
+        self.register_buffer("loc", torch.tensor(loc, dtype=torch.float32))
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
         self.critic = nn.Sequential(layer(size, hidden), nn.Tanh(), layer(hidden, hidden), nn.Tanh(), layer(hidden, 1, 1.0))
         self.actor_mean = nn.Sequential(layer(size, hidden), nn.Tanh(), layer(hidden, hidden), nn.Tanh(), layer(hidden, horizon, 0.01))
         self.actor_logstd = nn.Parameter(torch.zeros(horizon))
@@ -125,9 +126,8 @@ def main(args: Args) -> dict:
     # --- env and agent -------------------------------------------------------------------------
     envs = gym.make_vec(args.env_id, num_envs=args.num_envs, vectorization_mode="vector_entry_point", q=args.q, agents=args.agents)
     task = envs.unwrapped.task
-    train_values = task.signal.values[: task.signal.cut]
     agent = Agent(envs.single_observation_space.shape, envs.single_action_space.shape[0], args.hidden,
-                  float(train_values.mean()), float(train_values.std()))
+                  *task.input_standardisation())
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
     test = task_of(args.env_id, "test", {"agents": args.agents})
 

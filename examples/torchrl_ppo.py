@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, fields
 
+import numpy as np
 import torch
 from tensordict import TensorDict
 from tensordict.nn import TensorDictModule
@@ -51,12 +52,13 @@ class Args:
 
 
 class Standardise(nn.Module):
-    """(N, L, F) window -> (N, L*F), the signal (feature 0) standardised with the training split's mean and std."""
+    """(N, L, F) window -> (N, L*F), each feature standardised with the training part's mean and std
+    (``Task.input_standardisation``: the signal, water and price; the clock and flags as they are)."""
 
-    def __init__(self, features: int, loc: float, scale: float) -> None:
+    def __init__(self, loc: np.ndarray, scale: np.ndarray) -> None:
         super().__init__()
-        self.register_buffer("loc", torch.zeros(features).index_fill_(0, torch.tensor([0]), loc))
-        self.register_buffer("scale", torch.ones(features).index_fill_(0, torch.tensor([0]), scale))
+        self.register_buffer("loc", torch.tensor(loc, dtype=torch.float32))
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
 
     def forward(self, observation: torch.Tensor) -> torch.Tensor:
         return ((observation - self.loc) / self.scale).flatten(-2)
@@ -82,16 +84,15 @@ def main(args: Args) -> dict[str, dict]:
     env = torchrl_env(args.env_id, num_envs=args.num_envs, q=args.q, agents=args.agents)
     env.set_seed(args.seed)
     task = task_of(args.env_id, "train", {"agents": args.agents})
-    train = task.signal.values[: task.signal.cut]
-    loc, scale = float(train.mean()), float(train.std())
+    loc, scale = task.input_standardisation()
     window, horizon = task.lookback * task.num_features, task.horizon
 
-    body = Standardise(task.num_features, loc, scale)
-    head = GaussianHead(body, window, horizon, args.hidden, loc, scale)
+    body = Standardise(loc, scale)
+    head = GaussianHead(body, window, horizon, args.hidden, float(loc[0]), float(scale[0]))
     actor = ProbabilisticActor(TensorDictModule(head, in_keys=["observation"], out_keys=["loc", "scale"]),
                                in_keys=["loc", "scale"], distribution_class=IndependentNormal,
                                return_log_prob=True)
-    critic = ValueOperator(nn.Sequential(Standardise(task.num_features, loc, scale), nn.Linear(window, args.hidden), nn.Tanh(),
+    critic = ValueOperator(nn.Sequential(Standardise(loc, scale), nn.Linear(window, args.hidden), nn.Tanh(),
                                          nn.Linear(args.hidden, 1)), in_keys=["observation"])
     advantage = GAE(gamma=0.99, lmbda=0.95, value_network=critic, average_gae=True)
     loss = ClipPPOLoss(actor, critic, clip_epsilon=0.2, entropy_coeff=0.0)

@@ -28,7 +28,7 @@ def test_datacentre_regret_equals_eq12_closed_form(dc_train):
     task = dc_train
     forecast = rng.uniform(0.05, 10.0, (64, 1))
     truth = task.windows.targets[:64].astype(np.float64)
-    contexts = task.population.sampler(64, contexts_generator(1)).draw(torch.from_numpy(task.windows.start[:64])).contexts[0]
+    contexts = task.population.sampler(64, contexts_generator(1)).draw(torch.tensor(task.windows.start[:64])).contexts[0]
     w = contexts["demand"].double().numpy()
     lam = task.population.groups[0].lam.double().numpy()[:, None]
     c_hat, c = forecast[:, 0][None, :], np.maximum(truth[:, 0], SIGNAL_FLOOR)[None, :]

@@ -50,13 +50,34 @@ def test_same_seed_and_actions_give_the_same_episode(env_id, timing):
 
 @TIMINGS
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_forecasting_the_truth_gives_zero_regret(env_id, timing):
-    env = gym.make(env_id, q=3.0, timing=timing, agents="different")
+def test_forecasting_the_truth_gives_zero_regret_where_all_pay_under_it(env_id, timing):
+    env = gym.make(env_id, q=3.0, timing=timing, agents="different", priorities="shared")
     obs, info = env.reset(seed=0)
     for _ in range(3):
         obs, reward, terminated, truncated, info = env.step(truth_action(env, info))
         assert reward == 0.0 and info["mse"] == 0.0
         assert (info["agent_regret"] == 0).all()
+
+
+@TIMINGS
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_with_own_priorities_the_perfect_public_forecast_leaves_regret_to_those_who_pay_otherwise(env_id, timing):
+    """The agents paying under the public signal get none; those paying under their own mix or region get some."""
+    env = gym.make(env_id, q=3.0, timing=timing, agents="different")
+    population = env.unwrapped.task.population
+    pays_public = np.concatenate([
+        np.full(g.num_agents, "paid" not in g.clock) if "paid" in g.clock or "carbon" not in g.clock
+        else np.arange(g.num_agents) % 4 != 1  # data centres: all but every fourth in the public signal's region
+        for g in population.groups
+    ])
+    obs, info = env.reset(seed=0)
+    total = np.zeros(population.num_agents)
+    for _ in range(3):
+        obs, reward, terminated, truncated, info = env.step(truth_action(env, info))
+        assert info["mse"] == 0.0 and reward < 0.0
+        total += info["agent_regret"]
+    assert (total[pays_public] < 1e-9).all()  # zero up to the rounding of a window's mean (data centres on Mixed)
+    assert (total[~pays_public] > 0).mean() > 0.9  # an agent with no window of its own hours in 3 batches may see none
 
 
 @TIMINGS

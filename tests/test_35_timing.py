@@ -20,7 +20,7 @@ TASKS = {"EquitablePM-DC-v0": "dc", "EquitablePM-EV-v0": "ev", "EquitablePM-Mixe
 
 @pytest.mark.parametrize("name", ["ev", "dc"])
 def test_under_shared_timing_one_agents_scale_moves_its_regret_and_nothing_else(name):
-    task = make_task(name, split="test", agents="different", timing="shared", num_agents=12)
+    task = make_task(name, split="test", agents="different", timing="shared", num_agents=12, priorities="shared")
     group = task.population.groups[0]
     bigger = {k: v.clone() for k, v in group.pool.values.items()}
     key = "rate" if name == "ev" else "demand"
@@ -43,14 +43,14 @@ def test_under_shared_timing_one_agents_scale_moves_its_regret_and_nothing_else(
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_agents_on_their_own_hours_see_a_morning_and_an_evening_error_differently(env_id):
-    own = share_divergence(make_task(TASKS[env_id], split="test", agents="different"))
-    shared = share_divergence(make_task(TASKS[env_id], split="test", agents="different", timing="shared"))
+    own = share_divergence(make_task(TASKS[env_id], split="test", agents="different", priorities="shared"))
+    shared = share_divergence(make_task(TASKS[env_id], split="test", agents="different", timing="shared", priorities="shared"))
     assert own > 2 * shared and own - shared > 0.05, (own, shared)
 
 
 def test_window_weights_are_nonnegative_and_unbiased_over_the_split():
     task = make_task("ev", agents="different")
-    weight = task.population.window_weight(torch.from_numpy(task.windows.start))
+    weight = task.population.window_weight(torch.tensor(task.windows.start))
     dense = weight.dense()
     assert (dense >= 0).all() and dense.shape == (task.num_agents, task.num_windows)
     torch.testing.assert_close(dense.mean(dim=1), torch.ones(task.num_agents), rtol=1e-5, atol=1e-5)
@@ -59,17 +59,17 @@ def test_window_weights_are_nonnegative_and_unbiased_over_the_split():
     torch.testing.assert_close(mean_regret(regret, equal), regret.mean(dim=1))
     torch.testing.assert_close(mean_regret(regret, weight), (regret * dense).mean(dim=1))
     jpl = dense[0]  # the JPL third: early-morning arrivals weigh morning windows only
-    hours = task.population.hour[torch.from_numpy(task.windows.start)]
+    hours = task.population.hour[torch.tensor(task.windows.start)]
     assert jpl[(hours >= 18) | (hours < 3)].max() < jpl[(hours >= 5) & (hours < 8)].min()
 
 
 def test_an_agent_that_plugs_in_like_the_windows_has_the_plain_mean():
-    task = make_task("ev", agents="different")
+    task = make_task("ev", agents="different", priorities="shared")
     population = task.population
     group = population.groups[0].to("cpu")
     group.plug_in = population.window_share.expand(group.num_agents, -1).clone()
     uniform = type(population)([group], population.hour, population.window_share)
-    weight = uniform.window_weight(torch.from_numpy(task.windows.start[:256]))
+    weight = uniform.window_weight(torch.tensor(task.windows.start[:256]))
     regret = torch.rand(task.num_agents, 256)
     torch.testing.assert_close(mean_regret(regret, weight), regret.mean(dim=1))
 
@@ -122,7 +122,9 @@ def test_window_view_shapes_one_step_episodes_and_autoreset(env_id):
     envs = gym.make_vec(env_id, num_envs=6, vectorization_mode="vector_entry_point", agents="different")
     assert envs.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
     obs, info = envs.reset(seed=1)
-    assert obs.shape == (6, 24, 5) and envs.single_observation_space.shape == (24, 5)
+    task = envs.unwrapped.env.task
+    assert envs.single_observation_space.shape == (task.lookback, task.num_features)
+    assert obs.shape == (6, task.lookback, task.num_features)
     action = np.full(envs.action_space.shape, 5.0, np.float32)
     for _ in range(3):
         before = obs
@@ -182,7 +184,7 @@ def test_running_mean_regret_converges_to_the_true_means_on_a_fixed_stream():
 def test_the_room_sweep_can_be_run_again_into_the_same_folder(tmp_path):
     from trainers.room import SETTINGS, q_sweep
 
-    first = q_sweep("EquitablePM-DC-v0", SETTINGS["own"], 0, tmp_path)
-    again = q_sweep("EquitablePM-DC-v0", SETTINGS["own"], 0, tmp_path)  # reused, not refused
+    first = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path)
+    again = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path)  # reused, not refused
     assert again == first and sorted(p.name for p in tmp_path.iterdir()) == [
-        "EquitablePM-DC-v0-own-q0-epochs=0", "EquitablePM-DC-v0-own-q19-epochs=0"]
+        "EquitablePM-DC-v0-default-q0-epochs=0", "EquitablePM-DC-v0-default-q19-epochs=0"]

@@ -12,7 +12,9 @@ def test_persistence_last_repeats_the_last_observed_hour():
     env = gym.make("EquitablePM-EV-v0", batch_size=16)
     obs, info = env.reset(seed=0)
     action = ReferenceForecaster(env, "persistence_last")(info)
-    np.testing.assert_array_equal(action, np.repeat(obs[:, -1, :1], 12, axis=1))  # feature 0 is the signal
+    last_past = 24 - 1  # rows 0..23 are the past hours, 24..35 the forecast hours (features="ahead")
+    assert env.unwrapped.task.feature_names[-1] == "observed" and (obs[:, last_past + 1 :, -1] == 0).all()
+    np.testing.assert_array_equal(action, np.repeat(obs[:, last_past, :1], 12, axis=1))  # feature 0 is the signal
 
 
 def test_persistence_daily_repeats_the_targets_of_the_day_before():

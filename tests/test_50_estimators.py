@@ -15,10 +15,10 @@ from trainers.policy import build_policy
 def make_batch(task, size, seed=0, held_out=True):
     generator = contexts_generator(seed)
     rows = np.random.default_rng(seed).choice(task.num_windows, size, replace=False)
-    draw = task.population.sampler(size, generator).draw(torch.from_numpy(task.windows.start[rows]))
+    draw = task.population.sampler(size, generator).draw(torch.tensor(task.windows.start[rows]))
     return Batch(
-        inputs=torch.from_numpy(task.windows.inputs[rows]),
-        targets=torch.from_numpy(task.windows.targets[rows]),
+        inputs=torch.tensor(task.windows.inputs[rows]),
+        targets=torch.tensor(task.windows.targets[rows]),
         contexts=draw.contexts,
         weight=draw.weight,
         global_size=size,
@@ -29,9 +29,8 @@ def make_batch(task, size, seed=0, held_out=True):
 
 def small_policy(task, backbone="lstm", init_std=0.3):
     config = TrainConfig(backbone=backbone, hidden=8, d_model=16, heads=2, init_std=init_std)
-    values = task.signal.values[: task.signal.cut]
     torch.manual_seed(0)
-    return build_policy(config, task.horizon, task.num_features, float(values.mean()), float(values.std()))
+    return build_policy(config, task)
 
 
 @pytest.mark.parametrize("algo", list(ESTIMATORS))

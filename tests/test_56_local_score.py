@@ -47,18 +47,21 @@ def test_each_hours_expectation_equals_quadrature_of_the_regret(mean, truth, noi
         torch.testing.assert_close(grad_std[0, :, h], expected_std, rtol=0, atol=2e-3)
 
 
-@pytest.mark.parametrize("name, kwargs", [("ev", {}), ("ev", {"regret": "absolute"}), ("mixed", {})])
+@pytest.mark.parametrize("name, kwargs", [("ev", {}), ("ev", {"regret": "absolute"}), ("mixed", {}),
+                                          ("ev", {"priorities": "shared"}), ("mixed", {"priorities": "shared"})])
 def test_per_k_credit_is_the_chargers_weighted_regret(name, kwargs):
     task = make_task(name, agents="different", **kwargs)
     batch = make_batch(task, 16, held_out=False)
     weights = torch.rand(task.num_agents, generator=torch.Generator().manual_seed(3))
     forecast = batch.targets + torch.randn(batch.targets.shape, generator=torch.Generator().manual_seed(4))
-    credit = per_k_credit(task.population, weights, batch.contexts, batch.weight, task.horizon)
+    credits = per_k_credit(task.population, weights, batch.contexts, batch.weight, batch.targets)
+    assert len(credits) == (1 if kwargs.get("priorities") == "shared" else 3)  # one per distinct signal paid under
     chargers = torch.cat([torch.full((g.num_agents,), isinstance(g, SlotChargers)) for g in task.population.groups])
     assert 0 < chargers.sum() and (name == "mixed") == (not chargers.all())
     regret = weighted(task.population.regret(forecast, batch.targets, batch.contexts), batch.weight)
     expected = (weights[chargers, None] * regret[chargers]).sum(dim=0)
-    torch.testing.assert_close(credit_of(forecast, batch.targets, credit.double()).float(), expected, rtol=1e-4, atol=1e-4)
+    got = sum(credit_of(forecast, paid, credit.double()) for paid, credit in credits)
+    torch.testing.assert_close(got.float(), expected, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["ev", "mixed"])

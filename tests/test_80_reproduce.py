@@ -27,8 +27,9 @@ def test_a_reduced_run_writes_both_setups_tables_figures_intervals_and_every_run
     for config in configs:
         metrics = json.loads((config.out / "metrics.json").read_text())
         assert DESIGN_KEYS <= set(metrics)
-        assert metrics["env_kwargs"]["timing"] == config.timing and metrics["q"] == config.q
-    assert {c.timing for c in configs} == {"own", "shared"} and {c.features for c in configs} == {"calendar", "paper"}
+        assert metrics["env_kwargs"]["timing"] == (config.timing or "own") and metrics["q"] == config.q
+        assert metrics["env_kwargs"]["priorities"] == (config.priorities or "own")
+    assert {c.timing for c in configs} == {None, "shared"} and {c.features for c in configs} == {None, "paper"}  # None: the env's
     folder = tmp_path / "dc"
     assert sorted(p.name for p in folder.glob("*.png")) == ["frontier-dc.png", "regret-dc-different-agents-same-lambda.png"]
     assert all(p.name.isascii() for p in folder.iterdir())

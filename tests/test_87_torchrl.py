@@ -45,6 +45,6 @@ def test_the_window_view_passes_torchrls_check_and_its_rewards_are_the_views(env
 
 def test_the_torchrl_ppo_example_learns(tmp_path):
     example = load_example("torchrl_ppo")
-    result = example.main(example.Args(updates=3, update_epochs=2, num_envs=16, num_steps=4, eval_every=2, out=str(tmp_path)))
+    result = example.main(example.Args(updates=20, update_epochs=2, num_envs=32, num_steps=4, eval_every=10, out=str(tmp_path)))
     assert result["trained"]["mean"] < result["untrained"]["mean"]
     assert list(tmp_path.glob("events.out.tfevents.*"))

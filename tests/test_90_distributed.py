@@ -67,9 +67,9 @@ def test_averaging_each_ranks_own_objective_is_a_different_objective():
     """What plain DDP averaging would optimise: the mean of per-rank L_q, not L_q of the global batch."""
     task = make_task("dc", agents="different", lambdas="different")
     windows = task.windows
-    forecast = torch.from_numpy(windows.targets[:512] + 0.7).requires_grad_()
-    contexts = task.population.sampler(512, contexts_generator(0)).draw(torch.from_numpy(windows.start[:512])).contexts
-    regret = task.population.regret(forecast, torch.from_numpy(windows.targets[:512]), contexts)
+    forecast = torch.tensor(windows.targets[:512] + 0.7).requires_grad_()
+    contexts = task.population.sampler(512, contexts_generator(0)).draw(torch.tensor(windows.start[:512])).contexts
+    regret = task.population.regret(forecast, torch.tensor(windows.targets[:512]), contexts)
     q = 2.0
     global_objective = equitable_objective(regret.mean(dim=1), q)
     per_rank = 0.5 * sum(equitable_objective(part.mean(dim=1), q) for part in regret.split(256, dim=1))

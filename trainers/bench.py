@@ -74,15 +74,18 @@ def looped_charging_regret(forecast: torch.Tensor, truth: torch.Tensor, rate: to
 
 
 def tiled_ev_env(num_agents: int, batch_size: int, timing: str) -> gym.Env:
-    """An EV env ("different" agents, ``timing``) whose population cycles its 70 agents up to ``num_agents``."""
+    """An EV env ("different" agents, ``timing``) whose population cycles each group's agents up to
+    ``num_agents`` in all, each group keeping its share."""
     env = gym.make("EquitablePM-EV-v0", batch_size=batch_size, agents="different", timing=timing).unwrapped
     population = env.task.population
-    group = population.groups[0]
-    rows = torch.arange(num_agents) % group.num_agents
-    tiled = ContextPool({name: table[rows] for name, table in group.pool.values.items()}, group.pool.count[rows])
-    plug_in = None if group.plug_in is None else group.plug_in[rows]
-    agents = SlotChargers(tiled, "EV chargers (tiled)", per_unit=group.per_unit, plug_in=plug_in)
-    env.task = replace(env.task, population=Population([agents], population.hour, population.window_share))
+    sizes = np.diff(np.round(np.cumsum([0] + [g.num_agents for g in population.groups]) * num_agents / population.num_agents))
+    groups = []
+    for group, size in zip(population.groups, sizes.astype(int)):
+        rows = torch.arange(size) % group.num_agents
+        tiled = ContextPool({name: table[rows] for name, table in group.pool.values.items()}, group.pool.count[rows])
+        plug_in = None if group.plug_in is None else group.plug_in[rows]
+        groups.append(SlotChargers(tiled, f"{group.label} (tiled)", group.per_unit, plug_in, group.clock.get("paid")))
+    env.task = replace(env.task, population=Population(groups, population.hour, population.window_share))
     return env
 
 
@@ -104,8 +107,8 @@ def bench_env(repeats: int = 50, loop_repeats: int = 5) -> list[dict]:
 
         population = env.task.population
         forecast = torch.from_numpy(action)
-        truth = torch.from_numpy(env.task.windows.targets[:batch_size])
-        start = torch.from_numpy(env.task.windows.start[:batch_size])
+        truth = torch.tensor(env.task.windows.targets[:batch_size])
+        start = torch.tensor(env.task.windows.start[:batch_size])
         draw = population.sampler(batch_size, torch.Generator().manual_seed(0)).draw(start)
         contexts = draw.contexts
         step_s = median_seconds(step, repeats)
@@ -113,9 +116,13 @@ def bench_env(repeats: int = 50, loop_repeats: int = 5) -> list[dict]:
         row = {"timing": timing, "regret": env.task.kwargs["regret"], "M": num_agents, "B": batch_size, "H": 12, "step_ms": 1e3 * step_s,
                "steps_per_s": 1 / step_s, "regret_ms": 1e3 * regret_s, "regrets_per_s": 1 / regret_s}
         if num_agents == 70:
-            ctx = contexts[0]
-            rate = 1.0 / ctx["slots"].clamp_min(1) if population.groups[0].per_unit else ctx["rate"]  # per kWh: per slot
-            looped = lambda: looped_charging_regret(forecast, truth, rate, ctx["slots"])  # noqa: E731
+            def looped():
+                parts = []
+                for group, ctx in zip(population.groups, contexts):
+                    rate = 1.0 / ctx["slots"].clamp_min(1) if group.per_unit else ctx["rate"]  # per kWh: per slot
+                    parts.append(looped_charging_regret(forecast, group.paid_truth(truth, ctx), rate, ctx["slots"]))
+                return torch.cat(parts)
+
             torch.testing.assert_close(looped(), population.regret(forecast, truth, contexts), rtol=0, atol=1e-3)
             loop_s = median_seconds(looped, loop_repeats, warmup=1)
             row |= {"loop_ms": 1e3 * loop_s, "step_speedup": loop_s / step_s, "regret_speedup": loop_s / regret_s}
@@ -164,19 +171,18 @@ def time_training_steps(world, repeats: int) -> list[dict]:
         generator = torch.Generator().manual_seed(0)
         size, share = config.batch_size, world.share(config.batch_size)
         population = task.population.to(world.device)
-        start = torch.from_numpy(task.windows.start[:size]).to(world.device)
+        start = torch.tensor(task.windows.start[:size]).to(world.device)
         draw = population.sampler(size, torch.Generator(device=world.device).manual_seed(0)).draw(start)
         batch = Batch(
-            inputs=torch.from_numpy(task.windows.inputs[:size][share]).to(world.device),
-            targets=torch.from_numpy(task.windows.targets[:size][share]).to(world.device),
+            inputs=torch.tensor(task.windows.inputs[:size][share]).to(world.device),
+            targets=torch.tensor(task.windows.targets[:size][share]).to(world.device),
             contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in draw.contexts],
             weight=None if draw.weight is None else draw.weight.windows(share),
             global_size=size,
             noise=lambda samples: torch.randn((samples, size, task.horizon), generator=generator)[:, share].to(world.device),
         )
-        values = task.signal.values[: task.signal.cut]
         torch.manual_seed(0)
-        policy = build_policy(config, task.horizon, task.num_features, float(values.mean()), float(values.std())).to(world.device)
+        policy = build_policy(config, task).to(world.device)
         estimator = ESTIMATORS[algo](population, config.q, config.beta, config.form, config.samples, score=score)
         policy.log_std.requires_grad_(estimator.stochastic)
         model = policy

@@ -32,10 +32,11 @@ CHOICES = {
     "lambdas": ("same", "different"),
     "region": ("SCE", "PGE"),
     "timing": ("own", "shared"),
-    "features": ("calendar", "paper"),
+    "features": ("ahead", "calendar", "paper"),
+    "priorities": ("own", "shared"),
     "regret": ("per_unit", "absolute"),
 }
-ENV_KEYWORDS = ("agents", "lambdas", "num_agents", "region", "timing", "features", "regret")
+ENV_KEYWORDS = ("agents", "lambdas", "num_agents", "region", "timing", "features", "priorities", "regret")
 
 
 def _scalar_type(annotation: str):
@@ -101,6 +102,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
         out = args.out or Path("runs/bench-estimators")
         print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs or 8, out, args.jobs, score=args.score))
+    elif args.what == "ahead":
+        from trainers.known_ahead import bench_known_ahead, print_known_ahead_rows
+
+        out = args.out or Path("runs/bench-ahead")
+        print_known_ahead_rows(bench_known_ahead(seeds=args.seeds, epochs=args.epochs or 3, out=out, jobs=args.jobs))
     elif args.what == "room":
         from trainers.room import bench_room, print_room_rows
 
@@ -186,21 +192,22 @@ def parser() -> argparse.ArgumentParser:
     board.set_defaults(run_command=cmd_benchmark)
 
     bench = commands.add_parser("bench", help="throughput benchmarks (medians, with the machine named)")
-    bench.add_argument("what", choices=("env", "train", "room", "estimators"),
-                       help="env: EV env steps/s; train: training windows/s; room: how much room each env leaves to q; "
-                            "estimators: the equity targets of rloo and spo on EV")
+    bench.add_argument("what", choices=("env", "train", "room", "estimators", "ahead"),
+                       help="env: EV env steps/s; train: training windows/s; room: how much room each env leaves to q "
+                            "(share divergence, conflict, a short q sweep); estimators: the equity targets of rloo and spo on EV; "
+                            "ahead: EV models at q = 0 with and without the known-ahead inputs")
     bench.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
     bench.add_argument("--nproc", default="1", help="train: process counts to compare under torchrun, e.g. 1,2 (default: 1)")
     bench.add_argument("--device", choices=CHOICES["device"], default="auto", help="train: device (default: auto)")
-    bench.add_argument("--epochs", type=int, help="room: epochs of each q-sweep run, 0 for the share divergence only "
-                       "(default: 2); estimators: epochs of each run (default: 8)")
+    bench.add_argument("--epochs", type=int, help="room: epochs of each q-sweep run, 0 for the share divergence and conflict only "
+                       "(default: 2); estimators: epochs of each run (default: 8); ahead: (default: 3)")
     bench.add_argument("--algos", nargs="+", default=["rloo", "spo"], help="estimators: the estimators to train at q = 0 and q + 1 = 20 (default: rloo spo)")
     bench.add_argument("--score", choices=CHOICES["score"], default="local",
                        help="estimators: rloo's score term for slot-choosing agents (default: local)")
-    bench.add_argument("--seeds", type=int, default=3, help="estimators: seeds per run (default: 3)")
-    bench.add_argument("--jobs", type=int, default=1, help="estimators: runs in parallel processes (default: 1)")
-    bench.add_argument("--out", type=Path, help="estimators, room: folder of the runs; a finished run there with the same "
-                                                "settings is reused (default: runs/bench-estimators, runs/room)")
+    bench.add_argument("--seeds", type=int, default=3, help="estimators, ahead: seeds per run (default: 3)")
+    bench.add_argument("--jobs", type=int, default=1, help="estimators, ahead: runs in parallel processes (default: 1)")
+    bench.add_argument("--out", type=Path, help="estimators, room, ahead: folder of the runs; a finished run there with the same "
+                                                "settings is reused (default: runs/bench-estimators, runs/room, runs/bench-ahead)")
     bench.set_defaults(run_command=cmd_bench)
     return root
 

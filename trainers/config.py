@@ -59,13 +59,15 @@ class TrainConfig:
     out: Path = _field(Path("runs/run"), "run folder: TensorBoard events, checkpoint.pt, metrics.json")
     resume: bool = _field(False, "continue from OUT/checkpoint.pt")
     progress: bool = _field(True, "show a progress bar (eqpm reproduce turns it off per run)")
-    agents: str = _field("similar", "env keyword: similar or different")
-    timing: str = _field("own", "env keyword: own (agents act on their own hours) or shared (every window alike, the paper's code)")
-    features: str = _field("calendar", "env keyword: calendar (24 past hours and the clock, F = 5) or paper (12 past hours, F = 1)")
+    agents: str | None = _field(None, "env keyword: similar or different; default: the env's (different)")
+    timing: str | None = _field(None, "env keyword: own (agents act on their own hours) or shared (every window alike, the paper's code); default: the env's (own)")
+    features: str | None = _field(None, "env keyword: ahead (24 past hours, the clock and the 12 forecast hours' known-ahead inputs), "
+                                        "calendar (24 past hours and the clock) or paper (12 past hours); default: the env's (EV ahead, DC and Mixed calendar)")
+    priorities: str | None = _field(None, "env keyword: own (agents pay under their own mix or region) or shared (all pay under the public signal, the paper's); default: the env's (own)")
     regret: str | None = _field(None, "env keyword: per_unit or absolute; default: per_unit with timing own, absolute with shared")
     lambdas: str | None = _field(None, "env keyword (DC only): same or different; default: the env's (same)")
     num_agents: int | None = _field(None, "env keyword: number of agents; default: the env's")
-    region: str = _field("SCE", "env keyword: CAISO region of the carbon signal, SCE or PGE")
+    region: str | None = _field(None, "env keyword: CAISO region of the carbon signal, SCE or PGE; default: the env's (SCE)")
 
     @property
     def learning_rate(self) -> float:
@@ -85,13 +87,8 @@ class TrainConfig:
         """The keywords the env's task is made with (train and test differ only in split)."""
         if self.env not in PAPER_BACKBONE:  # an env of your own: its registered keywords alone
             return {} if self.num_agents is None else {"num_agents": self.num_agents}
-        kwargs: dict[str, Any] = {"agents": self.agents, "region": self.region, "timing": self.timing,
-                                  "features": self.features, "regret": self.regret}
-        if self.lambdas is not None:  # DC only: another env refuses it by name
-            kwargs["lambdas"] = self.lambdas
-        if self.num_agents is not None:
-            kwargs["num_agents"] = self.num_agents
-        return kwargs
+        names = ("agents", "region", "timing", "features", "priorities", "regret", "lambdas", "num_agents")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (paths as strings), for metrics.json and TensorBoard."""

@@ -34,9 +34,9 @@ def evaluate(forecaster: Forecaster, task: Task, device: torch.device | str = "c
     """Metrics of ``forecaster`` on ``task``: (variance, mean, c95_c5, entropy, mse), and Cbar (M,)."""
     population = task.population.to(device)
     sampler = population.sampler(EVAL_BATCH, contexts_generator(EVAL_SEED, device))
-    inputs = torch.from_numpy(task.windows.inputs).to(device)
-    targets = torch.from_numpy(task.windows.targets).to(device)
-    starts = torch.from_numpy(task.windows.start).to(device)
+    inputs = torch.tensor(task.windows.inputs).to(device)
+    targets = torch.tensor(task.windows.targets).to(device)
+    starts = torch.tensor(task.windows.start).to(device)
     total = torch.zeros(task.num_agents, dtype=torch.float64, device=device)
     squared_error = torch.zeros((), dtype=torch.float64, device=device)
     for start in range(0, task.num_windows, EVAL_BATCH):
@@ -128,7 +128,7 @@ def evaluate_run(run: Path, split: str = "test", device: str = "auto") -> dict[s
     state = torch.load(path, map_location="cpu", weights_only=False)
     config = TrainConfig(**{**state["config"], "out": Path(state["config"]["out"])})
     task = task_of(config.env, split, config.env_kwargs())
-    policy = build_policy(config, task.horizon, task.num_features, loc=0.0, scale=1.0)
+    policy = build_policy(config, task)
     policy.load_state_dict(state["model"])
     target = pick_device(device)
     policy.to(target).eval()

@@ -73,9 +73,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
     train_task = task_of(config.env, "train", config.env_kwargs())
     test_task = task_of(config.env, "test", config.env_kwargs())
     population = train_task.population.to(world.device)
-    inputs = torch.from_numpy(train_task.windows.inputs).to(world.device)
-    targets = torch.from_numpy(train_task.windows.targets).to(world.device)
-    starts = torch.from_numpy(train_task.windows.start).to(world.device)
+    inputs = torch.tensor(train_task.windows.inputs).to(world.device)
+    targets = torch.tensor(train_task.windows.targets).to(world.device)
+    starts = torch.tensor(train_task.windows.start).to(world.device)
     if config.batch_size > train_task.num_windows:
         raise ValueError(f"batch_size={config.batch_size} exceeds the {train_task.num_windows} training windows")
     steps_per_epoch = train_task.num_windows // config.batch_size
@@ -85,8 +85,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                                         config.memory, config.perturbation, config.score)
 
     # --- model, optimiser, schedule ----------------------------------------------
-    train_values = train_task.signal.values[: train_task.signal.cut]
-    policy = build_policy(config, train_task.horizon, train_task.num_features, float(train_values.mean()), float(train_values.std()))
+    policy = build_policy(config, train_task)
     policy.log_std.requires_grad_(estimator.stochastic)
     policy.to(world.device)
     estimator.model = policy

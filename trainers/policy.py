@@ -1,18 +1,26 @@
 """The Gaussian forecast policy: a backbone, a linear head for the mean, a learned std.
 
-The signal (input feature 0) is standardised with the training split's mean
-and std and the mean forecast is mapped back to signal units, so one learning
-rate suits every signal; the clock features (sine and cosine, in [-1, 1]) pass
-as they are. At inference the forecast is the mean (the paper's arg max of sigma).
+The inputs are standardised feature by feature
+(:meth:`eq_gym.tasks.Task.input_standardisation`: the signal, water and price
+by their training part's mean and std; the clock and flags pass as they are)
+and the mean forecast is mapped back to signal units, so one learning rate
+suits every signal. Where parts of the signal are known ahead (E_t's water
+term and day-ahead price, ``features="ahead"``), the model forecasts the rest
+(carbon) from its past and the clock of past and forecast hours, and adds the
+known parts read off the forecast rows: it need not learn to copy them, nor
+extrapolate when the test split's prices leave the training range (2021's
+prices reach far above 2019-2020's). At inference the forecast is the mean (the paper's arg max of sigma).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
+from eq_gym.tasks import Task
 from trainers.backbones import BACKBONES
 from trainers.config import TrainConfig
 
@@ -20,18 +28,38 @@ from trainers.config import TrainConfig
 class GaussianPolicy(nn.Module):
     """Forecast distribution N(mean(x), diag(std^2)) over the H hours of each window."""
 
-    def __init__(self, backbone: nn.Module, horizon: int, features: int, loc: float, scale: float, init_std: float) -> None:
+    def __init__(
+        self, backbone: nn.Module, horizon: int, loc: np.ndarray, scale: np.ndarray, init_std: float,
+        known: np.ndarray | None = None, output: tuple[float, float] | None = None,
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.head = nn.Linear(backbone.out_features, horizon)
         self.log_std = nn.Parameter(torch.full((horizon,), math.log(init_std)))
-        self.register_buffer("loc", torch.zeros(features).index_fill_(0, torch.tensor([0]), float(loc)))
-        self.register_buffer("scale", torch.ones(features).index_fill_(0, torch.tensor([0]), float(scale)))
+        self.register_buffer("loc", torch.tensor(loc, dtype=torch.float32))
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
+        known = np.zeros(len(loc)) if known is None else known
+        output = (loc[0], scale[0]) if output is None else output
+        if known.any():  # column 0 becomes the signal's unknown part; the known columns are left out
+            loc, scale = loc.copy(), scale.copy()
+            loc[0], scale[0] = output
+            loc[known != 0], scale[known != 0] = 0.0, 1.0
+        # derived from the task at build time, so not part of a checkpoint
+        self.register_buffer("known", torch.tensor(known, dtype=torch.float32), persistent=False)
+        self.register_buffer("output", torch.tensor(output, dtype=torch.float32), persistent=False)
+        self.adds_known = bool(known.any())
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean forecast (B, H) in signal units and log std (H,), from past hours (B, L, F)."""
+        """Mean forecast (B, H) in signal units and log std (H,), from input rows (B, L, F)."""
+        if self.adds_known:
+            known = (x * self.known).sum(dim=-1)  # (B, rows): the signal's known parts at each row
+            unknown = (x[..., 0] - known) * x[..., -1]  # past rows (observed = 1): the rest; forecast rows: 0
+            x = torch.cat([unknown.unsqueeze(-1), x[..., 1:] * (self.known[1:] == 0)], dim=-1)
         features = self.backbone((x - self.loc) / self.scale)
-        return self.loc[0] + self.scale[0] * self.head(features), self.log_std
+        mean = self.output[0] + self.output[1] * self.head(features)
+        if self.adds_known:  # add the known parts of the forecast hours
+            mean = mean + known[:, -mean.shape[-1] :]
+        return mean, self.log_std
 
     def predict(self, x: Tensor) -> Tensor:
         """The deterministic forecast (B, H): the mean."""
@@ -49,8 +77,10 @@ def entropy(log_std: Tensor) -> Tensor:
     return (log_std + 0.5 * math.log(2 * math.pi * math.e)).sum()
 
 
-def build_policy(config: TrainConfig, horizon: int, features: int, loc: float, scale: float) -> GaussianPolicy:
-    """The configured policy for windows of ``features`` inputs per hour, forecasting ``horizon`` hours."""
+def build_policy(config: TrainConfig, task: Task) -> GaussianPolicy:
+    """The configured policy for ``task``'s windows: inputs standardised, the known-ahead parts of the signal added."""
+    loc, scale = task.input_standardisation()
+    features = len(loc)
     name = config.backbone_name
     if name == "lstm":
         backbone = BACKBONES[name](features=features, hidden=config.hidden)
@@ -58,4 +88,5 @@ def build_policy(config: TrainConfig, horizon: int, features: int, loc: float, s
         backbone = BACKBONES[name](features=features, d_model=config.d_model, heads=config.heads)
     else:
         raise ValueError(f"backbone={name!r} is not known; use one of {tuple(BACKBONES)}")
-    return GaussianPolicy(backbone, horizon, features, loc, scale, config.init_std)
+    return GaussianPolicy(backbone, task.horizon, loc, scale, config.init_std, task.known_ahead_weights(),
+                          task.output_standardisation())

@@ -9,8 +9,9 @@ together: the summary reads only the run folders.
 
 Paper tables show q + 1; the env keyword and ``--q`` are q. Every block runs
 in two setups with the same seeds (``SETUPS``): the paper's (every agent acts
-on every window alike, 12 past hours of the signal alone) and the envs'
-defaults (agents on their own hours, the clock among the features). The
+on every window alike and pays under the public signal, 12 past hours of the
+signal alone) and the envs' defaults (agents on their own hours and
+priorities, the clock among the features, known-ahead inputs on EV). The
 summary adds the reference forecasters, 95 % bootstrap intervals over seeds,
 the equity frontier (``frontier-<experiment>.png``) and the per-agent regret
 distributions (``regret-<experiment>-<block>.png``).
@@ -28,6 +29,7 @@ import numpy as np
 
 from eq_gym.metrics import METRIC_NAMES as STATS
 from eq_gym.metrics import METRIC_TITLES
+from eq_gym.tasks import PAPER_SETTING
 from trainers.config import TrainConfig
 from trainers.sweep import finished, over_seeds, run_all, train_once
 
@@ -42,14 +44,12 @@ class Budget:
     quick_epochs: int
 
 
-SETUPS = {
-    "paper": {"timing": "shared", "features": "paper"},
-    "default": {"timing": "own", "features": "calendar"},
-}
+SETUPS = {"paper": PAPER_SETTING, "default": {}}
 """The two setups every block runs in, with the same seeds. ``paper``: every agent acts on every window
-alike and sees 12 past hours of the signal alone (the paper's code), kept to compare with the paper;
-``default``: agents act on their own hours and the model sees 24 past hours with the clock (the envs'
-defaults, per-unit regret)."""
+alike, pays under the public signal and the model sees 12 past hours of the signal alone (the paper's
+code), kept to compare with the paper; ``default``: the envs' defaults (agents on their own hours,
+paying under their own priorities, per-unit regret; the model sees 24 past hours with the clock, and on
+EV the forecast hours' known-ahead inputs)."""
 
 
 @dataclass(frozen=True)
@@ -258,9 +258,10 @@ def _cell(row: dict, stat: str) -> str:
     return f"{digits.format(value)} [{digits.format(row[stat + '_low'])}, {digits.format(row[stat + '_high'])}]"
 
 
-SETUP_NOTE = ("Setup `paper`: the paper's setting (every agent acts on every window alike, 12 past hours of the signal "
-              "alone, absolute regret), kept to compare with the paper. Setup `default`: the envs' defaults (agents act "
-              "on their own hours, 24 past hours with the clock, per-unit regret). Both use the same seeds.")
+SETUP_NOTE = ("Setup `paper`: the paper's setting (every agent acts on every window alike and pays under the public "
+              "signal, 12 past hours of the signal alone, absolute regret), kept to compare with the paper. Setup `default`: "
+              "the envs' defaults (agents act on their own hours and pay under their own priorities, per-unit regret; "
+              "24 past hours with the clock, on EV with the forecast hours' known-ahead inputs). Both use the same seeds.")
 
 
 def render_markdown(experiment: str, rows: list[dict], settings: list[Setting]) -> str:

@@ -1,11 +1,9 @@
 """How much room each env leaves to q: ``eqpm bench room``.
 
-With the paper's agents the conditional mean forecast is the best forecast for
-every agent at once (ranking the hours by the expected signal is optimal for
-any k; a data centre's regret is least in expectation near the expected
-carbon). So q can only trade what a model of finite size cannot fit for
-everyone at once, or what the agents' own hours and needs pull apart. Two
-measurements tell a user which settings are worth benchmarking:
+Where one forecast is best for every agent at once, q can only re-weight the
+data (and level down); where agents want different things of one forecast,
+q has something to trade. Three measurements tell a user which settings pose
+a genuine conflict:
 
 - **share divergence**: two forecasters, each perfect but for one stretch of
   the day (windows starting at 6-12 h local time take a flat forecast, the
@@ -13,8 +11,15 @@ measurements tell a user which settings are worth benchmarking:
   shares of the total regret s and s'. Their total-variation distance,
   ``0.5 * sum_m |s_m - s'_m|``, is 0 when who bears the regret cannot depend on
   where the model errs (pure scale), and up to 1 when it depends entirely.
+- **conflict**: the mean regret that the perfect forecast of the public
+  signal leaves the agents, over persistence_daily's on the same split. Zero
+  exactly when the truth is every agent's best forecast (everyone pays under
+  the signal forecast); positive when some agents pay under a signal of
+  their own, so that no single forecast is best for all.
 - **q sweep**: a short training run at q = 0 and at q + 1 = 20 per setting;
-  the change in normalised entropy and in C95-C5 relative to the mean.
+  the mean regret beside the worst-served and the best-served tenth's, so
+  that a more even regret bought by raising the best-served tenth (levelling
+  down) shows as such.
 """
 
 from __future__ import annotations
@@ -27,13 +32,16 @@ import torch
 
 from eq_gym import data
 from eq_gym.forecasters import reference_forecast
-from eq_gym.tasks import Task
+from eq_gym.metrics import best_served
+from eq_gym.tasks import PAPER_SETTING, Task
 from trainers.evaluate import Forecaster, evaluate, task_of
 
 MORNING, EVENING = (6, 12), (16, 22)
 """Local hours [from, to) at which the windows a garbled forecaster gets wrong start."""
-SETTINGS = {"own": {}, "shared": {"timing": "shared", "features": "paper"}}
-"""The default setting (own hours, calendar features) and the paper's."""
+SETTINGS = {"default": {}, "hours": {"priorities": "shared"}, "payers": {"timing": "shared"}, "paper": PAPER_SETTING}
+"""The envs' defaults (own hours and own priorities; known-ahead inputs on EV), own hours alone, own
+priorities alone, and the paper's setting."""
+Q_SWEEP = (0.0, 19.0)
 
 
 def garbled_forecaster(task: Task, hours: tuple[int, int]) -> Forecaster:
@@ -49,6 +57,21 @@ def garbled_forecaster(task: Task, hours: tuple[int, int]) -> Forecaster:
     return forecast
 
 
+def perfect_forecaster(task: Task) -> Forecaster:
+    """The truth of the public signal."""
+    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(task.signal.values[start[:, None] + np.arange(task.horizon)[None, :]])
+
+    return forecast
+
+
+def conflict(task: Task) -> float:
+    """Mean regret the perfect public forecast leaves the agents, over persistence_daily's mean regret."""
+    _, perfect = evaluate(perfect_forecaster(task), task)
+    _, persistence = evaluate(lambda x, start: torch.from_numpy(reference_forecast(task, "persistence_daily", start)), task)
+    return float(perfect.mean() / persistence.mean())
+
+
 def share_divergence(task: Task) -> float:
     """Total-variation distance between the agents' regret shares under the morning- and evening-garbled forecasters."""
     shares = []
@@ -59,34 +82,33 @@ def share_divergence(task: Task) -> float:
 
 
 def q_sweep(env: str, setting: dict[str, Any], epochs: int, out: Path, seed: int = 0) -> dict[float, dict]:
-    """Test metrics of a short run at q = 0 and q + 1 = 20 (``diff`` where every agent is smooth, else ``rloo``)."""
+    """Test metrics of a short run at each q of ``Q_SWEEP`` (``diff`` where every agent is smooth, else ``rloo``)."""
     from trainers.config import TrainConfig
     from trainers.sweep import train_once
 
-    smooth = task_of(env, "train", {"agents": "different", **setting}).population.smooth
+    smooth = task_of(env, "train", setting).population.smooth
+    name = next(key for key, value in SETTINGS.items() if value == setting)
     runs = {}
-    for q in (0.0, 19.0):
-        config = TrainConfig(env=env, algo="diff" if smooth else "rloo", q=q, agents="different", epochs=epochs,
-                             seed=seed, form="power_mean", progress=False,
-                             out=out / f"{env}-{setting.get('timing', 'own')}-q{q:g}-epochs={epochs}",
+    for q in Q_SWEEP:
+        config = TrainConfig(env=env, algo="diff" if smooth else "rloo", q=q, epochs=epochs, seed=seed,
+                             form="power_mean", progress=False, out=out / f"{env}-{name}-q{q:g}-epochs={epochs}",
                              **setting)
         runs[q] = train_once(config)
     return runs
 
 
 def bench_room(envs: list[str], epochs: int, out: Path) -> list[dict]:
-    """Per env and setting ("different" agents): the share divergence and the q sweep's trend."""
+    """Per env and setting: the share divergence, the conflict and the q sweep's mean, worst and best tenth."""
     rows = []
     for env in envs:
         for name, setting in SETTINGS.items():
-            task = task_of(env, "test", {"agents": "different", **setting})
-            row = {"env": env, "setting": name, "divergence": share_divergence(task)}
+            task = task_of(env, "test", setting)
+            row = {"env": env, "setting": name, "divergence": share_divergence(task), "conflict": conflict(task)}
             if epochs > 0:
-                runs = q_sweep(env, setting, epochs, out)
-                for q, metrics in runs.items():
-                    row[f"entropy_q{q:g}"] = metrics["entropy"]
-                    row[f"spread_q{q:g}"] = metrics["c95_c5"] / metrics["mean"]
+                for q, metrics in q_sweep(env, setting, epochs, out).items():
                     row[f"mean_q{q:g}"] = metrics["mean"]
+                    row[f"worst10_q{q:g}"] = metrics["worst10"]
+                    row[f"best10_q{q:g}"] = best_served(np.asarray(metrics["agent_regret"]))
             rows.append(row)
     return rows
 
@@ -94,11 +116,14 @@ def bench_room(envs: list[str], epochs: int, out: Path) -> list[dict]:
 def print_room_rows(rows: list[dict]) -> None:
     from trainers.bench import machine
 
-    print(f"Room for q ('different' agents, test split) on {machine()}")
+    print(f"Room for q (test split) on {machine()}")
+    print("  settings: default = the env's keywords; hours = own hours, priorities='shared'; "
+          "payers = own priorities, timing='shared'; paper = " + ", ".join(f"{k}={v!r}" for k, v in PAPER_SETTING.items()))
     for row in rows:
-        line = f"  {row['env']:<22} {row['setting']:<7} share divergence {row['divergence']:.3f}"
-        if "entropy_q0" in row:
-            line += (f"  entropy {row['entropy_q0']:.5f} -> {row['entropy_q19']:.5f}"
-                     f"  (C95-C5)/mean {row['spread_q0']:.3f} -> {row['spread_q19']:.3f}"
-                     f"  mean {row['mean_q0']:.4g} -> {row['mean_q19']:.4g}  (q = 0 -> q + 1 = 20)")
+        line = f"  {row['env']:<22} {row['setting']:<8} share divergence {row['divergence']:.3f}  conflict {row['conflict']:.3f}"
+        if "mean_q0" in row:
+            line += "  " + "  ".join(
+                f"{label} {row[f'{key}_q0']:.4f} -> {row[f'{key}_q19']:.4f}"
+                for key, label in (("mean", "mean"), ("worst10", "worst tenth"), ("best10", "best tenth"))
+            ) + "  (q = 0 -> q + 1 = 20)"
         print(line)

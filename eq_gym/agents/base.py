@@ -135,10 +135,13 @@ class Agents(ABC):
     """The contexts :meth:`regret` reads."""
 
     def __init__(
-        self, pool: ContextPool, label: str, plug_in: Tensor | None = None, clock: dict[str, Tensor] | None = None
+        self, pool: ContextPool, label: str, plug_in: Tensor | None = None, clock: dict[str, Tensor] | None = None,
+        kind: str | None = None,
     ) -> None:
         self.pool = pool
         self.label = label
+        self.kind = kind or label
+        """What the agents are, shared by the groups of one kind that differ only in what they pay (``label``)."""
         self.clock = clock or {}
         self.plug_in = plug_in
         if plug_in is not None and (plug_in.shape != (pool.num_agents, 24) or (plug_in < 0).any()):

@@ -8,7 +8,14 @@ pays zeta times the true signal summed over them. Its regret is
                 - sum of truth over the truth's k cheapest slots)  >= 0,
 
 exact (no surrogate) and piecewise constant in the forecast: no useful
-gradient, hence the policy gradient. Per unit (``per_unit=True``), the regret
+gradient, hence the policy gradient.
+
+Own priorities (``paid`` given): the charger still picks its slots on the one
+public forecast, but pays under a signal of its own (its own weights on
+carbon, water and price), and its best choice is the k cheapest slots of that
+signal. The formula above holds with the truth replaced by the paid signal, so
+even a perfect forecast of the public signal leaves it regret wherever the
+two rank the hours differently. Per unit (``per_unit=True``), the regret
 is divided by the energy the agent buys, zeta * k kWh: what it overpays per
 kWh, the same for a small and a large car that need the same hours. Slots the forecast ties go to the
 earlier slot (a stable sort), so a flat forecast charges first-come.
@@ -61,20 +68,36 @@ def charging_regret(forecast: Tensor, truth: Tensor, rate: Tensor | None, slots:
     return slot_cost(slot_regret_table(forecast, truth), rate, slots)
 
 
+def hours_ahead(signal: Tensor, horizon: int) -> Tensor:
+    """A signal on the time axis (T,) as a clock table (H, T): row h holds the signal h hours later
+    (the last hours repeat the edge), so that ``table[:, start]`` is each window's H hours, (H, B)."""
+    padded = torch.cat([signal, signal[-1:].expand(horizon - 1)])
+    return torch.stack([padded[h : h + signal.shape[0]] for h in range(horizon)])
+
+
 class SlotChargers(Agents):
     """EVs or phone chargers; contexts: ``rate`` (kW), ``slots`` (k, int64), ``energy`` (kWh).
 
     Regret in signal units x kWh (``per_unit=False``, the paper's) or per kWh bought.
+    ``paid`` (H, T): the signal the group pays under, as a clock table (:func:`hours_ahead`);
+    ``None``: the public signal itself. Read on each window as the context ``paid``, (H, B).
     """
 
     smooth: ClassVar[bool] = False
     need: ClassVar[str] = "energy"
     context_keys: ClassVar[tuple[str, ...]] = ("rate", "slots")
 
-    def __init__(self, pool: ContextPool, label: str, per_unit: bool = False, plug_in: Tensor | None = None) -> None:
-        super().__init__(pool, label, plug_in=plug_in)
+    def __init__(
+        self, pool: ContextPool, label: str, per_unit: bool = False, plug_in: Tensor | None = None,
+        paid: Tensor | None = None, kind: str | None = None,
+    ) -> None:
+        super().__init__(pool, label, plug_in=plug_in, clock=None if paid is None else {"paid": paid}, kind=kind)
         self.per_unit = per_unit
+
+    def paid_truth(self, truth: Tensor, contexts: Contexts) -> Tensor:
+        """The signal the group pays under on each window, (B, H): its own, or the public ``truth``."""
+        return truth if "paid" not in contexts else contexts["paid"].T.to(truth.dtype)
 
     def regret(self, forecast: Tensor, truth: Tensor, contexts: Contexts) -> Tensor:
         rate = None if self.per_unit else contexts["rate"].to(forecast.dtype)
-        return charging_regret(forecast, truth, rate, contexts["slots"])
+        return charging_regret(forecast, self.paid_truth(truth, contexts), rate, contexts["slots"])

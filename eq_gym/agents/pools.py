@@ -48,6 +48,31 @@ peak, cut to 18-2 h: 22 h for every station ("similar"), peaks spread from
 19 h to 1 h across stations ("different"). This shape is our choice, guided
 by the study, not data.
 
+What the agents pay under (``priorities``): "shared" (the paper's): every
+agent pays under the public signal it acts on. "own": chargers act on the one
+public forecast but pay under their own mix of carbon, water and price
+(each part on its [0, 10] scale, the weights summing to the public index's
+total weight, so the cost keeps the index's scale), in a repeating cycle over
+the agents (index, price, index, footprint), so that every plug-in group and
+every size holds each priority:
+- "index", half the chargers: they pay what the public index measures (on EV
+  E_t itself, on Mixed the carbon): the index is published for them.
+- "price", a quarter: households on a dynamic tariff pay the day-ahead price
+  alone.
+- "footprint", a quarter: fleets with carbon and water targets on a flat
+  tariff pay carbon and water, equally weighted, and no price.
+Data centres under "own": a quarter (m % 4 == 1) run in the other CAISO
+region than the public signal's (SCE and PGE, hourly correlation 0.81), the
+rest in its region: each sizes capacity on the public forecast and pays
+under its own region's carbon, on the public signal's scale. (With half in
+the other region the agents' irreducible regret swamps where the forecast
+errs: share divergence 0.030 against 0.067 with a quarter, "different"
+data centres, ``eqpm bench room``.)
+This mix is our choice: three kinds of buyer a public index serves, with
+costs that rank a window's hours differently (on EV's training split the
+price and E_t rank a window's 12 hours with Spearman correlation 0.26 on
+average, the footprint and E_t 0.60).
+
 Regret per unit (``per_unit=True``): chargers per kWh bought, data centres
 relative to their mean cost of the best decision on the training windows
 (``eq_gym.agents.datacentre``).
@@ -61,8 +86,9 @@ import torch
 
 from eq_gym import data
 from eq_gym.agents.base import ContextPool
-from eq_gym.agents.charging import SlotChargers
+from eq_gym.agents.charging import SlotChargers, hours_ahead
 from eq_gym.agents.datacentre import DataCentres, best_cost
+from eq_gym.agents.newsvendor import Newsvendors
 
 CONSTRUCTION_SEED = 2024
 PERTURBED_FRACTION = 0.4
@@ -79,6 +105,11 @@ PHONE_HOURS = (18, 19, 20, 21, 22, 23, 0, 1, 2)
 PHONE_PEAKS = (19.0, 25.0)
 """Range of phone stations' peak plug-in hours ("different"; 25 is 1 h); "similar" all peak at 22 h."""
 PHONE_SPREAD_H = 1.5
+PRIORITY_SHARES = {"index": None, "price": (0.0, 0.0, 1.0), "footprint": (0.5, 0.5, 0.0)}
+"""Share of each part (carbon, water, price) in what a charger of each priority pays; "index": the
+public signal. Scaled by the index's total weight (3 for E_t, 1 for carbon)."""
+PRIORITY_CYCLE = ("index", "price", "index", "footprint")
+"""Charger m pays under ``PRIORITY_CYCLE[m % 4]`` with own priorities."""
 
 
 def _perturbed(num_agents: int) -> tuple[np.random.Generator, np.ndarray]:
@@ -93,21 +124,23 @@ def _lambdas(lambdas: str, num_agents: int) -> torch.Tensor:
 
 def datacentres(
     agents: str, lambdas: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared",
-    per_unit: bool = False, truth: data.Windows | None = None, region: str = "SCE",
+    per_unit: bool = False, truth: data.Windows | None = None, region: str = "SCE", priorities: str = "shared",
 ) -> DataCentres:
     """Data-centre agents of Eq. 12 on ``split``.
 
     ``truth``: the training windows of the carbon signal, needed for per-unit regret (each
-    agent's mean best cost) and, under own timing, for the window length H.
+    agent's mean best cost) and, under own timing or own priorities, for the window length H.
     """
     lam = _lambdas(lambdas, num_agents)
+    if (timing == "own" or priorities == "own") and truth is None:
+        raise ValueError("data centres on their own clock or region need the training windows (truth=...)")
+    clock: dict[str, torch.Tensor] = {}
+    if priorities == "own":
+        clock["carbon"] = _clock_carbon(num_agents, truth.targets.shape[1], region, train_fraction)
     if timing == "own":
-        if truth is None:
-            raise ValueError("data centres on their own clock need the training windows (truth=...)")
-        clock = _clock_demand(agents, num_agents, truth.targets.shape[1], region)
-        pool = ContextPool.from_agents([{"demand": row.numpy()} for row in clock])
-        group_kwargs = {"clock": {"demand": clock}}
-        demand = clock[:, torch.from_numpy(truth.start)]
+        clock["demand"] = _clock_demand(agents, num_agents, truth.targets.shape[1], region)
+        pool = ContextPool.from_agents([{"demand": row.numpy()} for row in clock["demand"]])
+        demand = clock["demand"][:, torch.tensor(truth.start)]
     else:
         slices = np.array_split(data.azure_demand(), num_agents)
         if agents == "different":
@@ -116,15 +149,26 @@ def datacentres(
                 shift = rng.uniform(0.0, PERTURB_MAX_SHIFT)
                 slices[m] = np.maximum(slices[m] + shift + rng.normal(0.0, 1.0, slices[m].shape), 0.0)
         pool = ContextPool.from_agents([{"demand": d.astype(np.float32)} for d in slices])
-        group_kwargs = {}
         demand = None
     pool_of_split = pool.split(train_fraction, split)
     unit_cost = None
     if per_unit:
         if truth is None:
             raise ValueError("per-unit data-centre regret needs the training windows (truth=...)")
-        unit_cost = _mean_best_cost(truth, demand if demand is not None else pool.split(train_fraction, "train"), lam)
-    return DataCentres(pool_of_split, lam, unit_cost=unit_cost, **group_kwargs)
+        carbon = torch.tensor(truth.targets).double().mean(dim=1)
+        if "carbon" in clock:
+            carbon = clock["carbon"][:, torch.tensor(truth.start)].double()
+        unit_cost = _mean_best_cost(carbon, demand if demand is not None else pool.split(train_fraction, "train"), lam)
+    return DataCentres(pool_of_split, lam, unit_cost=unit_cost, clock=clock or None)
+
+
+def _window_mean(table: np.ndarray, horizon: int) -> np.ndarray:
+    """The mean of each row of ``table`` (M, T) over the H hours from each hour on (the last hours repeat the edge)."""
+    if horizon == 1:
+        return table
+    padded = np.concatenate([table, np.repeat(table[:, -1:], horizon - 1, axis=1)], axis=1)
+    sums = np.cumsum(np.concatenate([np.zeros((table.shape[0], 1)), padded], axis=1), axis=1)
+    return (sums[:, horizon:] - sums[:, :-horizon]) / horizon
 
 
 def _clock_demand(agents: str, num_agents: int, horizon: int, region: str) -> torch.Tensor:
@@ -137,26 +181,35 @@ def _clock_demand(agents: str, num_agents: int, horizon: int, region: str) -> to
         for m in chosen:
             shift = rng.uniform(0.0, PERTURB_MAX_SHIFT)
             table[m] = np.maximum(table[m] + shift + rng.normal(0.0, 1.0, table.shape[1]), 0.0)
-    if horizon > 1:  # the mean over each window's H hours (the last hours repeat the edge)
-        padded = np.concatenate([table, np.repeat(table[:, -1:], horizon - 1, axis=1)], axis=1)
-        sums = np.cumsum(np.concatenate([np.zeros((num_agents, 1)), padded], axis=1), axis=1)
-        table = (sums[:, horizon:] - sums[:, :-horizon]) / horizon
-    return torch.from_numpy(table.astype(np.float32))
+    return torch.from_numpy(_window_mean(table, horizon).astype(np.float32))
 
 
-def _mean_best_cost(truth: data.Windows, demand: torch.Tensor | ContextPool, lam: torch.Tensor) -> torch.Tensor:
+def datacentre_regions(num_agents: int, region: str) -> list[str]:
+    """Own priorities: the grid region each data centre runs in; every fourth (m % 4 == 1) in the other one."""
+    return [data.other_region(region) if m % 4 == 1 else region for m in range(num_agents)]
+
+
+def _clock_carbon(num_agents: int, horizon: int, region: str, train_fraction: float) -> torch.Tensor:
+    """Each data centre's own region's carbon on the public scale, averaged over the H hours ahead, (M, T) float32."""
+    own = {r: data.carbon_of(r, region, train_fraction) for r in data.REGIONS}
+    table = np.stack([own[r] for r in datacentre_regions(num_agents, region)])
+    return torch.from_numpy(_window_mean(table, horizon).astype(np.float32))
+
+
+def _mean_best_cost(carbon: torch.Tensor, demand: torch.Tensor | ContextPool, lam: torch.Tensor) -> torch.Tensor:
     """Each agent's mean cost of the best decision on the training windows, (M,).
 
-    ``demand``: (M, N) demand at each window (own timing), or the training pools (shared timing:
-    every window with every context of the agent's pool, since the two are drawn independently).
+    ``carbon``: the window-mean carbon paid, (N,) for all or (M, N) each its own. ``demand``: (M, N)
+    demand at each window (own timing), or the training pools (shared timing: every window with
+    every context of the agent's pool, since the two are drawn independently).
     """
-    targets = torch.from_numpy(truth.targets).double()
     if isinstance(demand, torch.Tensor):
-        return best_cost(targets, demand.double(), lam.double()).mean(dim=1).float()
+        return best_cost(carbon, demand.double(), lam.double()).mean(dim=1).float()
     costs = []
     for m, values in enumerate(demand.agent_values("demand")):
         w = torch.from_numpy(values).double()
-        grid = best_cost(targets, w[:, None].expand(-1, targets.shape[0]).contiguous(), lam[m : m + 1].double().expand(len(w)))
+        paid = carbon if carbon.dim() == 1 else carbon[m]
+        grid = best_cost(paid, w[:, None].expand(-1, paid.shape[0]).contiguous(), lam[m : m + 1].double().expand(len(w)))
         costs.append(grid.mean())
     return torch.stack(costs).float()
 
@@ -192,9 +245,10 @@ def _thirds(num_agents: int) -> tuple[int, int, int]:
 
 
 def ev_chargers(
-    agents: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared", per_unit: bool = False
-) -> SlotChargers:
-    """EV agents of Eq. 13 on ``split``."""
+    agents: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared", per_unit: bool = False,
+    priorities: str = "shared", signal: str = "ev", region: str = "SCE", horizon: int = 12,
+) -> list[SlotChargers]:
+    """EV agents of Eq. 13 on ``split``: one group, or one per priority (own priorities on ``signal``)."""
     caltech = data.ev_sessions("caltech")
     if agents == "similar":
         pools, hours = _charging_pools(caltech, num_agents)
@@ -211,14 +265,15 @@ def ev_chargers(
             more, more_hours = _charging_pools(sessions, size, np.linspace(1.0, MAX_SCALE, size))
             pools, hours = pools + more, hours + more_hours
     plug_in = _hour_shares(hours) if timing == "own" else None
-    pool = ContextPool.from_agents(pools).split(train_fraction, split)
-    return SlotChargers(pool, "EV chargers", per_unit=per_unit, plug_in=plug_in)
+    paying = PayingUnder(priorities, signal, region, train_fraction, horizon)
+    return paying.groups(pools, "EV chargers", split, train_fraction, per_unit, plug_in)
 
 
 def phone_chargers(
-    agents: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared", per_unit: bool = False
-) -> SlotChargers:
-    """Phone-charging stations of paper A.4 on ``split``."""
+    agents: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared", per_unit: bool = False,
+    priorities: str = "shared", signal: str = "carbon", region: str = "SCE", horizon: int = 12,
+) -> list[SlotChargers]:
+    """Phone-charging stations of paper A.4 on ``split``: one group, or one per priority."""
     rng = np.random.default_rng(CONSTRUCTION_SEED + 1)
     shape = (num_agents, PHONE_SESSIONS)
     energy_kwh = rng.uniform(5.0, 15.0, shape) * PHONES_PER_STATION / 1000.0
@@ -228,8 +283,63 @@ def phone_chargers(
         for e, r in zip(energy_kwh, rate_kw)
     ]
     plug_in = _phone_hours(agents, num_agents) if timing == "own" else None
-    pool = ContextPool.from_agents(pools).split(train_fraction, split)
-    return SlotChargers(pool, "phone chargers", per_unit=per_unit, plug_in=plug_in)
+    paying = PayingUnder(priorities, signal, region, train_fraction, horizon)
+    return paying.groups(pools, "phone chargers", split, train_fraction, per_unit, plug_in)
+
+
+NEWSVENDOR_MIX = ((0.1, 0.9), (0.9, 0.1))
+"""``newsvendors``: (critical fractile, share of the agents) of each kind."""
+
+
+def newsvendors(num_agents: int, mix: tuple[tuple[float, float], ...] = NEWSVENDOR_MIX) -> Newsvendors:
+    """Agents with asymmetric costs (:mod:`eq_gym.agents.newsvendor`): by default nine in ten fear
+    surplus (fractile 0.1: booking too much costs nine times booking too little) and one in ten fears
+    shortfall (0.9), in that order. Every agent acts on every window alike."""
+    fractiles, shares = np.array(mix, dtype=np.float64).T
+    counts = np.round(shares / shares.sum() * num_agents).astype(int)
+    counts[-1] = num_agents - counts[:-1].sum()
+    if (counts < 1).any():
+        raise ValueError(f"num_agents={num_agents} leaves a kind of newsvendor with no agent; use at least {len(mix)} "
+                         "and shares that give each kind one")
+    return Newsvendors(torch.from_numpy(np.repeat(fractiles, counts).astype(np.float32)), "newsvendors")
+
+
+class PayingUnder:
+    """Who among a list of chargers pays under which signal (``PRIORITY_CYCLE``), for one public ``signal``."""
+
+    def __init__(self, priorities: str, signal: str, region: str, train_fraction: float, horizon: int) -> None:
+        self.priorities, self.signal, self.region = priorities, signal, region
+        self.train_fraction, self.horizon = train_fraction, horizon
+
+    def weights(self, priority: str) -> tuple[float, float, float] | None:
+        """The (carbon, water, price) weights a charger of ``priority`` pays under; None: the public signal."""
+        shares = PRIORITY_SHARES[priority]
+        total = sum(data.INDEX_WEIGHTS[self.signal])
+        return None if shares is None else tuple(total * share for share in shares)
+
+    def paid(self, priority: str) -> torch.Tensor | None:
+        """The clock table (H, T) of what chargers of ``priority`` pay; None for the public signal."""
+        weights = self.weights(priority)
+        if weights is None:
+            return None
+        return hours_ahead(torch.from_numpy(data.mix(weights, self.region, self.train_fraction)), self.horizon)
+
+    def groups(
+        self, pools: list[dict], label: str, split: str, train_fraction: float, per_unit: bool, plug_in: torch.Tensor | None,
+    ) -> list[SlotChargers]:
+        """The chargers of ``pools`` as one group ("shared") or one group per priority ("own"), agents in order."""
+        if self.priorities == "shared":
+            return [SlotChargers(ContextPool.from_agents(pools).split(train_fraction, split), label, per_unit, plug_in)]
+        cycle = np.resize(np.array(PRIORITY_CYCLE), len(pools))
+        groups = []
+        for priority in PRIORITY_SHARES:
+            members = np.flatnonzero(cycle == priority)
+            if len(members) == 0:
+                continue
+            pool = ContextPool.from_agents([pools[m] for m in members]).split(train_fraction, split)
+            shares = None if plug_in is None else plug_in[torch.from_numpy(members)]
+            groups.append(SlotChargers(pool, f"{label} paying {priority}", per_unit, shares, self.paid(priority), label))
+        return groups
 
 
 def _phone_hours(agents: str, num_agents: int) -> torch.Tensor:

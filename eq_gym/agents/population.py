@@ -102,9 +102,12 @@ class Population:
         return {g.label: g.plug_in.cpu().numpy() for g in self.groups if g.plug_in is not None}
 
     def wasserstein_range(self) -> dict[str, tuple[float, float]]:
-        """Per group: the smallest and largest 1-Wasserstein distance between two
-        of its agents' distributions of their need (demand or energy)."""
-        return {group.label: wasserstein_range(group.pool.agent_values(group.need)) for group in self.groups}
+        """Per kind of agents (groups that differ only in what they pay taken together): the smallest and
+        largest 1-Wasserstein distance between two of its agents' distributions of their need (demand or energy)."""
+        needs: dict[str, list[np.ndarray]] = {}
+        for group in self.groups:
+            needs.setdefault(group.kind, []).extend(group.pool.agent_values(group.need))
+        return {kind: wasserstein_range(samples) for kind, samples in needs.items()}
 
 
 def wasserstein_range(samples: list[np.ndarray]) -> tuple[float, float]:

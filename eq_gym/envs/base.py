@@ -75,14 +75,15 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
             )
         low, high = self.task.signal.bounds
         shape = (self.batch_size, self.task.lookback, self.task.num_features)
-        observation_low, observation_high = np.full(shape, -1.0, np.float32), np.full(shape, 1.0, np.float32)
-        observation_low[..., 0], observation_high[..., 0] = low, high  # the signal; the clock features lie in [-1, 1]
+        feature_low, feature_high = self.task.feature_bounds()
+        observation_low = np.broadcast_to(feature_low, shape).copy()
+        observation_high = np.broadcast_to(feature_high, shape).copy()
         self.observation_space = spaces.Box(observation_low, observation_high, shape, np.float32)
         self.action_space = spaces.Box(low, high, (self.batch_size, self.task.horizon), np.float32)
         self.steps_per_episode = self.task.num_windows // self.batch_size
         self._inputs = self.task.windows.inputs
-        self._targets = torch.from_numpy(self.task.windows.targets)
-        self._start = torch.from_numpy(self.task.windows.start)
+        self._targets = torch.tensor(self.task.windows.targets)
+        self._start = torch.tensor(self.task.windows.start)
         self._order: np.ndarray | None = None
         self._contexts: ContextSampler | None = None
         self._step = 0

@@ -14,6 +14,23 @@ class DataCentreEnv(EquitableForecastEnv):
     carbon c. Its regret, ``sqrt(lambda_j w / c_hat) (sqrt(c_hat) - sqrt(c))^2``,
     is smooth in the forecast, so this env also serves differentiable training.
 
+    With no keywords the data centres want different things of the one
+    forecast (``eqpm bench room``: share divergence 0.066, conflict 0.23); the
+    paper's setting is ``timing="shared", features="paper",
+    priorities="shared", regret="absolute"`` (``eq_gym.tasks.PAPER_SETTING``).
+
+    **What each data centre pays** (``priorities``):
+
+    - ``"own"`` (default): a quarter of the data centres (every fourth, m % 4
+      == 1) run in the other CAISO region (PGE when the public signal is
+      SCE's; hourly correlation 0.81) and pay under its carbon, on the public
+      signal's scale, while sizing capacity on the public forecast: the
+      regret above with c their region's carbon. Even the perfect public
+      forecast leaves them regret (conflict 0.23: 23 % of persistence_daily's
+      mean regret), so no forecast is best for all: q has a genuine conflict
+      to arbitrate.
+    - ``"shared"``: every data centre pays under the public signal (the paper's).
+
     **Who acts on which window** (``timing``): data centres run around the
     clock, so every one acts on every window; what differs is their demand.
 
@@ -25,7 +42,9 @@ class DataCentreEnv(EquitableForecastEnv):
       unequally to different data centres (demand at the busiest hour is about
       twice the quietest's), which gives q something, if little, to trade:
       regret grows only as sqrt(w), so the agents' shares move a little
-      (share divergence 0.06 against 0.01 under shared timing, ``eqpm bench room``).
+      (share divergence 0.06 against 0.01 under shared timing, ``eqpm bench room``),
+      and with shared priorities the perfect forecast is still every data
+      centre's best (conflict 0): timing alone only re-weights the data.
     - ``"shared"``: each agent pairs every window with a workload drawn from
       its own contiguous slice of the 2019 series (the paper's code release).
       A data centre's regret then factorises into sqrt(lambda_j w) times a
@@ -53,7 +72,11 @@ class DataCentreEnv(EquitableForecastEnv):
     ``Box(low, high, (batch_size, L, F), float32)``. ``features="calendar"``
     (default): L = 24 past hours, F = 5: the scaled carbon, then the sine and
     cosine of the local hour of the day and of the day of the week of each past
-    hour. ``features="paper"``: L = 12, F = 1, the carbon alone.
+    hour. ``features="ahead"``: the same 24 rows, then a row for the forecast
+    hour with its clock (carbon 0 there) and a last column ``observed`` (1 past,
+    0 ahead): L = 25, F = 6; nothing of the carbon is public ahead, so this
+    adds only the forecast hour's clock. ``features="paper"``: L = 12, F = 1,
+    the carbon alone.
 
     ## Rewards
 
@@ -97,7 +120,7 @@ class DataCentreEnv(EquitableForecastEnv):
     ```python
     >>> import gymnasium as gym
     >>> import eq_gym
-    >>> env = gym.make("EquitablePM-DC-v0", q=2.0, agents="different", lambdas="different")
+    >>> env = gym.make("EquitablePM-DC-v0", q=2.0, lambdas="different")
     >>> env.action_space.shape, env.observation_space.shape
     ((128, 1), (128, 24, 5))
 
@@ -108,10 +131,11 @@ class DataCentreEnv(EquitableForecastEnv):
     | ``q`` | 0.0 | 0 to 39 (the paper's tables show q + 1) |
     | ``batch_size`` | 128 | 1 to the split's number of windows |
     | ``split`` | "train" | "train", "test" |
-    | ``agents`` | "similar" | "similar", "different" (20 of 50 agents with shifted, noisy demand; own timing: zones around the clock) |
+    | ``agents`` | "different" | "similar", "different" (20 of 50 agents with shifted, noisy demand; own timing: zones around the clock) |
     | ``lambdas`` | "same" | "same" (2 for all), "different" (2, 4, ..., 100) |
     | ``timing`` | "own" | "own", "shared" |
-    | ``features`` | "calendar" | "calendar", "paper" |
+    | ``priorities`` | "own" | "own", "shared" |
+    | ``features`` | "calendar" | "calendar", "ahead", "paper" |
     | ``regret`` | per_unit (own), absolute (shared) | "per_unit", "absolute" |
     | ``num_agents`` | 50 | >= 2 |
     | ``reward_form`` | "power_mean" | "power_mean", "paper" |
@@ -122,7 +146,9 @@ class DataCentreEnv(EquitableForecastEnv):
     ## Version History
 
     - v0: initial release; ``timing``, ``features``, ``regret``, ``start_time``
-      and the window view added with own-hours timing as the default.
+      and the window view added with own-hours timing as the default;
+      ``priorities`` (default "own") and "different" agents as the default, so
+      that the defaults pose a genuine conflict.
     """
 
     task_name = "dc"

@@ -15,6 +15,28 @@ class EVChargingEnv(EquitableForecastEnv):
     k truly cheapest slots) is exact and piecewise constant in the forecast: no
     useful gradient, so this env is for policy-gradient training.
 
+    With no keywords (``gym.make("EquitablePM-EV-v0")``) the chargers want
+    different things of the one forecast, by their hours and by what they pay;
+    the paper's setting is ``timing="shared", features="paper",
+    priorities="shared", regret="absolute"`` (``eq_gym.tasks.PAPER_SETTING``).
+
+    **What each charger pays** (``priorities``):
+
+    - ``"own"`` (default): every charger picks its slots on the one public
+      forecast of E_t but pays under its own mix of the three parts (weights
+      summing to 3, E_t's total), in a repeating cycle over the agents: half
+      pay E_t itself (the index is published for them), a quarter are
+      households on a dynamic tariff paying ``3 * price``, a quarter fleets with
+      carbon and water targets on a flat tariff paying ``1.5 * carbon + 1.5 *
+      water``. Its regret is Eq. 13 with the truth replaced by what it pays, so
+      even the perfect forecast of E_t leaves the tariff and footprint chargers
+      regret: no forecast is best for every agent, and q has a genuine
+      conflict to arbitrate (conflict 0.46: the perfect forecast leaves 46 % of
+      persistence_daily's mean regret; 0 when everyone pays E_t;
+      ``eqpm bench room``). Agents are listed by what they pay: the E_t payers,
+      then the price payers, then the footprint payers.
+    - ``"shared"``: every charger pays under E_t (the paper's).
+
     **Who acts on which window** (``timing``):
 
     - ``"own"`` (default): each charger plugs in at the hours its own ACN
@@ -25,10 +47,11 @@ class EVChargingEnv(EquitableForecastEnv):
       its mean regret over its own windows. "different" agents: a third JPL
       (workplace, 68 % of plug-ins at 5-8 h), a third Caltech before 16 h (69 %
       at 8-12 h), a third Caltech from 16 h (evening); in each third the need
-      and rate scale 1x to 4.5x. This is the default because it is what lets q
-      trade: a forecast that errs in the morning hurts the JPL third and spares
-      the evening third (share divergence 0.98 here against 0.01 under shared
-      timing, ``eqpm bench room``).
+      and rate scale 1x to 4.5x. Who bears the regret then depends on where the
+      forecast errs (share divergence 0.98 against 0.01 under shared timing,
+      with shared priorities), but hours alone pose no conflict: the perfect
+      forecast is still best for every charger (conflict 0), so q can only
+      re-weight the data toward the worse-served hours.
     - ``"shared"``: every agent acts on every window alike, with sessions drawn
       independently of the window (the paper's code release). "different":
       half Caltech, half JPL scaled 1x to 4.5x. The agents then differ almost
@@ -57,11 +80,30 @@ class EVChargingEnv(EquitableForecastEnv):
 
     ## Observation Space
 
-    ``Box(low, high, (batch_size, L, F), float32)``. ``features="calendar"``
-    (default): L = 24 past hours (yesterday's same hours in view), F = 5: E_t,
-    then the sine and cosine of the local hour of the day and of the day of the
-    week of each past hour (in [-1, 1]). ``features="paper"``: L = 12, F = 1,
-    E_t alone.
+    ``Box(low, high, (batch_size, L, F), float32)``, a row per hour.
+
+    ``features="ahead"`` (default): L = 36 rows, the 24 past hours then the 12
+    forecast hours, F = 9 columns:
+
+    | column | name | past rows (0-23) | forecast rows (24-35) |
+    | --- | --- | --- | --- |
+    | 0 | signal | E_t | 0 (not known) |
+    | 1-4 | hour_sin, hour_cos, week_sin, week_cos | the local clock | the local clock |
+    | 5 | water | the water term | the water term (a typical year's weather: a function of the calendar) |
+    | 6 | price | the price | the day-ahead price, where published before the window starts; else the same hour a day earlier |
+    | 7 | price_public | 1 | 1 where column 6 is the hour's own price, else 0 |
+    | 8 | observed | 1 | 0 |
+
+    Water and price are on their [0, 10] scales (E_t's parts). The day-ahead
+    auction publishes a whole delivery day's prices by 13:00 Amsterdam time
+    on the day before (``eq_gym.data.price_published``), 11 to 35 hours ahead,
+    so every hour of a 12-hour window is public when the forecast is made
+    (column 7 is 1 throughout here; it varies for longer horizons). This is
+    the default because it serves the agents better, the worst-served most
+    (RESULTS.md, ``eqpm bench ahead``).
+
+    ``features="calendar"``: L = 24 past hours, F = 5: E_t and the clock
+    (columns 0-4 above). ``features="paper"``: L = 12, F = 1, E_t alone.
 
     ## Rewards
 
@@ -109,9 +151,9 @@ class EVChargingEnv(EquitableForecastEnv):
     ```python
     >>> import gymnasium as gym
     >>> import eq_gym
-    >>> env = gym.make("EquitablePM-EV-v0", q=19.0, agents="different")
+    >>> env = gym.make("EquitablePM-EV-v0", q=19.0)
     >>> env.action_space.shape, env.observation_space.shape
-    ((128, 12), (128, 24, 5))
+    ((128, 12), (128, 36, 9))
 
     ```
 
@@ -120,9 +162,10 @@ class EVChargingEnv(EquitableForecastEnv):
     | ``q`` | 0.0 | 0 to 39 (the paper's tables show q + 1) |
     | ``batch_size`` | 128 | 1 to the split's number of windows |
     | ``split`` | "train" | "train", "test" |
-    | ``agents`` | "similar" | "similar", "different" |
+    | ``agents`` | "different" | "similar", "different" |
     | ``timing`` | "own" | "own", "shared" |
-    | ``features`` | "calendar" | "calendar", "paper" |
+    | ``priorities`` | "own" | "own", "shared" |
+    | ``features`` | "ahead" | "ahead", "calendar", "paper" |
     | ``regret`` | per_unit (own), absolute (shared) | "per_unit", "absolute" |
     | ``num_agents`` | 70 | >= 2 ("different": >= 6 own, >= 4 shared) |
     | ``reward_form`` | "power_mean" | "power_mean", "paper" |
@@ -133,7 +176,9 @@ class EVChargingEnv(EquitableForecastEnv):
     ## Version History
 
     - v0: initial release; ``timing``, ``features``, ``regret``, ``start_time``
-      and the window view added with own-hours timing as the default.
+      and the window view added with own-hours timing as the default;
+      ``priorities`` and ``features="ahead"`` added as the defaults, with
+      "different" agents, so that the defaults pose a genuine conflict.
     """
 
     task_name = "ev"

@@ -15,6 +15,23 @@ class MixedAgentsEnv(EquitableForecastEnv):
     forecast (and pay under the mean of the truth); EV and phone chargers act
     on it slot by slot.
 
+    With no keywords the agents want different things of the one forecast
+    (``eqpm bench room``: share divergence 0.67, conflict 0.46); the paper's
+    setting is ``timing="shared", features="paper", priorities="shared",
+    regret="absolute"`` (``eq_gym.tasks.PAPER_SETTING``).
+
+    **What each agent pays** (``priorities``):
+
+    - ``"own"`` (default): EV and phone chargers pick their slots on the public
+      carbon forecast but pay under their own mix (``eq_gym.agents.pools``), in
+      a repeating cycle: half pay the carbon (the index), a quarter the
+      day-ahead price (dynamic tariffs), a quarter carbon and water equally
+      (footprint targets on a flat tariff); a quarter of the data centres run
+      in the other CAISO region and pay under its carbon. The perfect carbon
+      forecast leaves the others regret (conflict 0.46: 46 % of
+      persistence_daily's mean regret): no forecast is best for all.
+    - ``"shared"``: every agent pays under the public carbon (the paper's).
+
     **Who acts on which window** (``timing``):
 
     - ``"own"`` (default): data centres' demand follows the clock of their
@@ -24,9 +41,10 @@ class MixedAgentsEnv(EquitableForecastEnv):
       night, 18 h to 2 h (most phone charging starts in the evening and the
       longest runs overnight: Ferreira et al., Pervasive 2011; the exact shape
       is our choice, ``eq_gym.agents.pools``). Each agent's mean regret weighs
-      the batch's windows by its own hours. The default, because the kinds
-      then want different things of one forecast (share divergence 0.95,
-      ``eqpm bench room``).
+      the batch's windows by its own hours. Who bears the regret then depends
+      on where the forecast errs (share divergence 0.95 with shared
+      priorities), but hours alone pose no conflict (the perfect forecast is
+      every agent's best): q can only re-weight the data.
     - ``"shared"``: every agent acts on every window alike, contexts drawn
       independently of the window (the paper's setting).
 
@@ -35,7 +53,8 @@ class MixedAgentsEnv(EquitableForecastEnv):
     (first 67 % of hours). Data-centre workloads from the 2019 Azure Functions
     demand, EV sessions from ACN-Data, phone sessions of 5-15 Wh at 5-20 W per
     phone for stations of 100 phones. Agents are listed in that order: data
-    centres first, then EV chargers, then phone chargers.
+    centres first, then EV chargers, then phone chargers (under own
+    priorities each kind of charger by what it pays: carbon, price, footprint).
 
     ## Action Space
 
@@ -47,8 +66,10 @@ class MixedAgentsEnv(EquitableForecastEnv):
     ## Observation Space
 
     ``Box(low, high, (batch_size, L, F), float32)``: ``features="calendar"``
-    (default) L = 24, F = 5 (the carbon and the clock); ``features="paper"``
-    L = 12, F = 1.
+    (default) L = 24, F = 5 (the carbon and the clock); ``features="ahead"``
+    L = 36, F = 6 (the 24 past hours, then the 12 forecast hours with their
+    clock and carbon 0, and a last column ``observed``: nothing of the carbon
+    is public ahead); ``features="paper"`` L = 12, F = 1.
 
     ## Rewards
 
@@ -94,9 +115,10 @@ class MixedAgentsEnv(EquitableForecastEnv):
     | ``q`` | 0.0 | 0 to 39 |
     | ``batch_size`` | 128 | 1 to the split's number of windows |
     | ``split`` | "train" | "train", "test" |
-    | ``agents`` | "similar" | "similar", "different" (data centres and EVs as in the DC and EV envs; phones with peaks from 19 h to 1 h) |
+    | ``agents`` | "different" | "similar", "different" (data centres and EVs as in the DC and EV envs; phones with peaks from 19 h to 1 h) |
     | ``timing`` | "own" | "own", "shared" |
-    | ``features`` | "calendar" | "calendar", "paper" |
+    | ``priorities`` | "own" | "own", "shared" |
+    | ``features`` | "calendar" | "calendar", "ahead", "paper" |
     | ``regret`` | per_unit (own), absolute (shared) | "per_unit", "absolute" |
     | ``num_agents`` | 60 | >= 6 ("different": >= 18 own, >= 12 shared), split in thirds |
     | ``reward_form`` | "power_mean" | "power_mean", "paper" |
@@ -107,7 +129,9 @@ class MixedAgentsEnv(EquitableForecastEnv):
     ## Version History
 
     - v0: initial release; ``timing``, ``features``, ``regret``, ``start_time``
-      and the window view added with own-hours timing as the default.
+      and the window view added with own-hours timing as the default;
+      ``priorities`` (default "own") and "different" agents as the default, so
+      that the defaults pose a genuine conflict.
     """
 
     task_name = "mixed"

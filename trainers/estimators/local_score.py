@@ -39,16 +39,19 @@ from eq_gym.objective import WindowWeights
 
 
 def per_k_credit(population: Population, weights: Tensor, contexts: list[dict[str, Tensor]],
-                 weight: WindowWeights | None, horizon: int) -> Tensor:
-    """n (B, H + 1): the credit of charging k slots, summed over the slot-choosing agents of each window.
+                 weight: WindowWeights | None, truth: Tensor) -> list[tuple[Tensor, Tensor]]:
+    """Per signal the slot-choosing agents pay under: that signal (B, H) and n (B, H + 1), the credit of
+    charging k slots summed over those agents of each window.
 
     n[i, k] = sum over chargers m with k_{m,i} = k of w_m rho_{m,i} (per kWh: / k; absolute: * rate),
     so that the window's credit sum_m w_m rho_{m,i} C_{m,i} is sum_k n[i, k] (chosen_k - best_k).
-    ``weights`` (M,): every agent's weight (the others' rows are not read).
+    ``weights`` (M,): every agent's weight (the others' rows are not read). ``truth`` (B, H): the
+    public signal. Groups that pay under the same signal share one credit (EV and phone chargers of one
+    priority on Mixed), so the local score runs once per distinct signal.
     """
     dense = None if weight is None else weight.dense()
-    size = contexts[0][next(iter(contexts[0]))].shape[1]
-    credit = torch.zeros((size, horizon + 1), dtype=torch.float32, device=weights.device)
+    size, horizon = truth.shape
+    credits: list[tuple[Tensor, Tensor]] = []
     start = 0
     for group, ctx in zip(population.groups, contexts):
         rows = slice(start, start + group.num_agents)
@@ -60,8 +63,13 @@ def per_k_credit(population: Population, weights: Tensor, contexts: list[dict[st
             value = value * dense[rows].float()
         slots = ctx["slots"]
         value = value / slots.clamp_min(1).float() if group.per_unit else value * ctx["rate"].float()
+        paid = group.paid_truth(truth, ctx)
+        credit = next((c for t, c in credits if t is paid or torch.equal(t, paid)), None)
+        if credit is None:
+            credit = torch.zeros((size, horizon + 1), dtype=torch.float32, device=weights.device)
+            credits.append((paid, credit))
         credit.scatter_add_(1, slots.T, value.T)
-    return credit
+    return credits
 
 
 def local_score(mean: Tensor, std: Tensor, samples: Tensor, truth: Tensor, credit: Tensor) -> tuple[Tensor, Tensor]:

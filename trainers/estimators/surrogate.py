@@ -75,13 +75,18 @@ class SlotSurrogate(WeightedSurrogate):
 
     @abstractmethod
     def table(self, forecast: Tensor, truth: Tensor, batch: Batch) -> Tensor:
-        """The surrogate per unit rate of charging in k slots, for every k: (H + 1, B), row 0 zero."""
+        """The surrogate per unit rate of charging in k slots, for every k: (H + 1, B), row 0 zero; ``truth``
+        (B, H) the signal the agents pay under."""
 
     def surrogate(self, mean: Tensor, batch: Batch) -> Tensor:
-        parts, table = [], None
+        parts, public_table = [], None
         for group, contexts in zip(self.population.groups, batch.contexts):
             if isinstance(group, SlotChargers):
-                table = self.table(mean, batch.targets, batch) if table is None else table
+                if "paid" in contexts:  # a group paying under its own signal: its own table
+                    table = self.table(mean, group.paid_truth(batch.targets, contexts), batch)
+                else:
+                    public_table = self.table(mean, batch.targets, batch) if public_table is None else public_table
+                    table = public_table
                 rate = None if group.per_unit else contexts["rate"].to(mean.dtype)
                 parts.append(slot_cost(table, rate, contexts["slots"]))
             else:

@@ -1,0 +1,67 @@
+"""``eqpm bench ahead``: does knowing what is public ahead serve the agents better?
+
+Trains on ``EquitablePM-EV-v0`` with the env's defaults ("different" agents on
+their own hours, paying under their own priorities) at q = 0, over seeds, the
+Plain PM (``mse``) and ``spo``, each with the known-ahead inputs
+(``features="ahead"``: the day-ahead price where it was published before the
+window starts, the typical year's water term and the clock of the 12
+forecast hours) and without them (``features="calendar"``: the past 24 hours
+and their clock), for the same number of updates. Prints the test mean regret
+and the worst-served tenth's (mean ± std over seeds) beside
+persistence_daily, and checks that each model with the inputs beats the same
+model without them on both, and beats persistence_daily.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from trainers.config import TrainConfig
+from trainers.evaluate import evaluate_forecaster
+from trainers.sweep import finished, over_seeds, run_all, train_once
+
+ENV = "EquitablePM-EV-v0"
+FEATURES = ("ahead", "calendar")
+STATS = ("mean", "worst10", "mse")
+
+
+def configs(algos: tuple[str, ...], seeds: int, epochs: int, out: Path) -> list[TrainConfig]:
+    """Each algo at q = 0 with and without the known-ahead inputs, over the seeds."""
+    return [
+        TrainConfig(env=ENV, algo=algo, q=0.0, epochs=epochs, seed=seed, features=features, progress=False,
+                    out=out / f"{algo}-{features}-epochs={epochs}-seed={seed}")
+        for algo in algos for features in FEATURES for seed in range(seeds)
+    ]
+
+
+def bench_known_ahead(algos: tuple[str, ...] = ("mse", "spo"), seeds: int = 3, epochs: int = 3,
+                      out: Path = Path("runs/bench-ahead"), jobs: int = 1) -> dict[str, Any]:
+    """Run (or read) every run, then one row per (algo, features) and the checks."""
+    runs = configs(algos, seeds, epochs, out)
+    run_all(train_once, runs, jobs, desc="bench ahead")
+    reference = evaluate_forecaster("persistence_daily", ENV)
+    rows = [{"algo": "persistence_daily", "features": "-", "seeds": 1, **over_seeds([reference], STATS)}]
+    for algo, features in dict.fromkeys((c.algo, c.features) for c in runs):
+        records = [r for c in runs if (c.algo, c.features) == (algo, features) and (r := finished(c.out))]
+        rows.append({"algo": algo, "features": features, "seeds": len(records), **over_seeds(records, STATS)})
+    by = {(r["algo"], r["features"]): r for r in rows}
+    checks = {}
+    for algo in algos:
+        ahead, calendar = by[(algo, "ahead")], by[(algo, "calendar")]
+        for stat, title in (("mean", "mean regret"), ("worst10", "worst-served tenth's regret")):
+            checks[f"{algo}: known-ahead inputs lower the {title}"] = ahead[stat] < calendar[stat]
+            checks[f"{algo} with known-ahead inputs: lower {title} than persistence_daily"] = ahead[stat] < reference[stat]
+    return {"rows": rows, "checks": checks}
+
+
+def print_known_ahead_rows(result: dict[str, Any]) -> None:
+    from trainers.bench import machine
+
+    print(f"Known-ahead inputs on {ENV}, env defaults, q = 0; test split, mean ± std over seeds; on {machine()}")
+    print(f"{'algo':<18} {'features':<9} {'seeds':>5} {'mean':>17} {'worst10':>17} {'mse':>17}")
+    for r in result["rows"]:
+        cell = lambda k: f"{r[k]:.4f} ± {r[k + '_std']:.4f}"  # noqa: E731
+        print(f"{r['algo']:<18} {r['features']:<9} {r['seeds']:>5} {cell('mean'):>17} {cell('worst10'):>17} {cell('mse'):>17}")
+    for claim, holds in result["checks"].items():
+        print(f"  {'holds' if holds else 'does not hold'}: {claim}")
