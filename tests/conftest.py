@@ -5,8 +5,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from eq_gym.tasks import make_task
+
+torch.set_num_threads(1)  # small tensors: more threads only slow the suite on a shared machine (as eqpm's --threads 1)
 
 
 @pytest.fixture(scope="session")

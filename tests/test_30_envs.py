@@ -3,13 +3,16 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 
 import eq_gym
 import eq_gym.envs.dc
+from eq_gym.tasks import PAPER_SETTING
 
 ENV_IDS = list(eq_gym.ENV_IDS)
 TIMINGS = pytest.mark.parametrize("timing", ["own", "shared"])
+SETTINGS = pytest.mark.parametrize("setting", [{}, PAPER_SETTING], ids=["default", "paper"])
 
 
 def truth_action(env, info):
@@ -29,22 +32,22 @@ def rollout(env, seed, steps, rng_seed=0):
     return trace
 
 
-@TIMINGS
+@SETTINGS
 @pytest.mark.parametrize("env_id", ENV_IDS)
 @pytest.mark.parametrize("split", ["train", "test"])
-def test_gymnasium_check_env(env_id, split, timing):
-    env = gym.make(env_id, split=split, batch_size=32, timing=timing)
+def test_gymnasium_check_env(env_id, split, setting):
+    env = gym.make(env_id, split=split, batch_size=32, **setting)
     check_env(env.unwrapped, skip_render_check=True)
 
 
-@TIMINGS
+@SETTINGS
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_same_seed_and_actions_give_the_same_episode(env_id, timing):
-    first = rollout(gym.make(env_id, timing=timing), seed=7, steps=3)
-    second = rollout(gym.make(env_id, timing=timing), seed=7, steps=3)
+def test_same_seed_and_actions_give_the_same_episode(env_id, setting):
+    first = rollout(gym.make(env_id, **setting), seed=7, steps=3)
+    second = rollout(gym.make(env_id, **setting), seed=7, steps=3)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
-    other = rollout(gym.make(env_id, timing=timing), seed=8, steps=3)
+    other = rollout(gym.make(env_id, **setting), seed=8, steps=3)
     assert not np.array_equal(first[0], other[0])
 
 
@@ -80,12 +83,12 @@ def test_with_own_priorities_the_perfect_public_forecast_leaves_regret_to_those_
     assert (total[~pays_public] > 0).mean() > 0.9  # an agent with no window of its own hours in 3 batches may see none
 
 
-@TIMINGS
+@SETTINGS
 @pytest.mark.parametrize("env_id", ENV_IDS)
 @pytest.mark.parametrize("q", [0.0, 1.5, 39.0])
-def test_reward_is_the_q_aggregate_of_agent_regret_in_both_forms(env_id, q, timing):
+def test_reward_is_the_q_aggregate_of_agent_regret_in_both_forms(env_id, q, setting):
     for form in ("paper", "power_mean"):
-        env = gym.make(env_id, q=q, reward_form=form, timing=timing, agents="different")
+        env = gym.make(env_id, q=q, reward_form=form, **setting)
         obs, info = env.reset(seed=1)
         action = truth_action(env, info) + np.random.default_rng(0).normal(0.0, 2.0, env.action_space.shape)
         obs, reward, terminated, truncated, info = env.step(action)
@@ -171,3 +174,18 @@ def test_step_before_reset_is_refused():
     env = eq_gym.envs.dc.DataCentreEnv(batch_size=4)
     with pytest.raises(RuntimeError, match="before reset"):
         env.step(np.ones((4, 1), np.float32))
+
+
+def test_a_step_runs_on_one_thread_and_restores_the_callers_setting(monkeypatch):
+    env = gym.make("EquitablePM-EV-v0", batch_size=16).unwrapped
+    seen = []
+    regret = env.task.population.regret
+    monkeypatch.setattr(env.task.population, "regret", lambda *a: seen.append(torch.get_num_threads()) or regret(*a))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        env.reset(seed=0)
+        env.step(np.full(env.action_space.shape, 10.0, np.float32))
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

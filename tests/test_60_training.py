@@ -67,8 +67,8 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, setting):
     straight = run(tmp_path, "straight", epochs=2, **setting)
     run(tmp_path, "resumed", epochs=1, **setting)
     resumed = run(tmp_path, "resumed", epochs=2, resume=True, **setting)
-    a = torch.load(tmp_path / "straight" / CHECKPOINT, weights_only=False)
-    b = torch.load(tmp_path / "resumed" / CHECKPOINT, weights_only=False)
+    a = torch.load(tmp_path / "straight" / CHECKPOINT, weights_only=True)
+    b = torch.load(tmp_path / "resumed" / CHECKPOINT, weights_only=True)
     for name, tensor in a["model"].items():
         assert torch.equal(tensor, b["model"][name]), name
     assert a["estimator"]["scale"] == b["estimator"]["scale"]
@@ -118,5 +118,5 @@ def test_beta_moves_the_model_in_the_power_mean_form(tmp_path):
     heads = []
     for beta in (0.0, 0.8):
         run(tmp_path, f"beta{beta}", beta=beta, **setting)
-        heads.append(torch.load(tmp_path / f"beta{beta}" / CHECKPOINT, weights_only=False)["model"]["head.weight"])
+        heads.append(torch.load(tmp_path / f"beta{beta}" / CHECKPOINT, weights_only=True)["model"]["head.weight"])
     assert not torch.equal(*heads)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from eq_gym.tasks import make_task
 from trainers.cli import main, parser
 from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS
@@ -93,4 +94,18 @@ def test_a_resumed_run_says_so_and_from_which_epoch(tmp_path, capsys):
     assert main([*args, "--epochs", "1"]) == 0
     capsys.readouterr()
     assert main([*args, "--epochs", "2", "--resume"]) == 0
-    assert f"resuming {tmp_path / 'r'} after epoch 1 of 2" in capsys.readouterr().out
+    steps = make_task("dc").num_windows // 128  # the updates of one epoch
+    assert f"resuming {tmp_path / 'r'} after {steps} of {2 * steps} updates (epoch 2, step 0)" in capsys.readouterr().out
+
+
+def test_threads_sets_torchs_intra_op_threads_and_refuses_zero(capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["evaluate", "--forecaster", "persistence_daily", "--env", "EquitablePM-DC-v0", "--threads", "2"]) == 0
+        assert torch.get_num_threads() == 2
+        assert main(["evaluate", "--forecaster", "persistence_daily", "--threads", "0"]) == 2
+        assert "--threads 0 is not allowed" in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)

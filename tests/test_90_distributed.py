@@ -52,8 +52,8 @@ def test_two_processes_end_where_one_process_ends_and_resume_under_torchrun(tmp_
     single = train(cli_config(args, tmp_path / "one", epochs=2))
     torchrun(args, tmp_path / "two", epochs=1)
     torchrun(args, tmp_path / "two", epochs=2, resume=True)
-    a = torch.load(tmp_path / "one" / CHECKPOINT, weights_only=False)["model"]
-    b = torch.load(tmp_path / "two" / CHECKPOINT, weights_only=False)["model"]
+    a = torch.load(tmp_path / "one" / CHECKPOINT, weights_only=True)["model"]
+    b = torch.load(tmp_path / "two" / CHECKPOINT, weights_only=True)["model"]
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5, msg=name)
     assert np.isclose(single["mean"], __import__("json").loads((tmp_path / "two" / "metrics.json").read_text())["mean"], rtol=1e-4)

@@ -146,16 +146,20 @@ def parser() -> argparse.ArgumentParser:
 
     root = argparse.ArgumentParser(prog="eqpm", description="Train and evaluate socially-equitable public models.")
     commands = root.add_subparsers(dest="command", required=True)
+    threads = argparse.ArgumentParser(add_help=False)
+    threads.add_argument("--threads", type=int, default=1,
+                         help="torch's intra-op threads in this process (default: 1: the windows are small, and more "
+                              "threads slow them many times over on a machine other work shares)")
 
     train = commands.add_parser(
-        "train", help="train a public model; writes TensorBoard events, checkpoint.pt, metrics.json",
+        "train", parents=[threads], help="train a public model; writes TensorBoard events, checkpoint.pt, metrics.json",
         epilog="algorithms (--algo):\n" + "\n".join(f"  {line}" for line in algorithm_lines()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_flags(train)
     train.set_defaults(run_command=cmd_train)
 
-    evaluate = commands.add_parser("evaluate", help="metrics of a trained run or a reference forecaster on a split")
+    evaluate = commands.add_parser("evaluate", parents=[threads], help="metrics of a trained run or a reference forecaster on a split")
     evaluate.add_argument("--run", type=Path, help="run folder of `eqpm train` (uses its checkpoint.pt)")
     evaluate.add_argument("--forecaster", choices=FORECASTERS, help="a reference forecaster instead of a run")
     evaluate.add_argument("--env", choices=CHOICES["env"], default="EquitablePM-DC-v0", help="env of --forecaster")
@@ -167,7 +171,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, help="folder to write metrics.json into")
     evaluate.set_defaults(run_command=cmd_evaluate)
 
-    reproduce = commands.add_parser("reproduce", help="the paper's experiments over seeds: tables (Markdown, CSV) and figures")
+    reproduce = commands.add_parser("reproduce", parents=[threads], help="the paper's experiments over seeds: tables (Markdown, CSV) and figures")
     reproduce.add_argument("experiment", choices=("dc", "ev", "mixed", "beta", "all"),
                            help="dc: Table 1; ev: Figure 3 and Table 2; mixed: Table 3; beta: Figure 6 and Table 4")
     reproduce.add_argument("--quick", action="store_true", help="fewer epochs (dc: 5, ev/mixed/beta: 2)")
@@ -178,7 +182,7 @@ def parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--epochs", type=int, help="override the epochs of every run")
     reproduce.set_defaults(run_command=cmd_reproduce)
 
-    board = commands.add_parser("benchmark", help="every algorithm on each env for the same budget: a leaderboard and learning curves")
+    board = commands.add_parser("benchmark", parents=[threads], help="every algorithm on each env for the same budget: a leaderboard and learning curves")
     board.add_argument("--envs", nargs="+", default=list(ENV_IDS), help="env ids (default: the three built-in envs)")
     board.add_argument("--algos", nargs="+", default=["mse", "diff", "pg", "rloo", "ppo", "a2c"],
                        help="algorithms (default: mse diff pg rloo ppo a2c; also spo pfy forml; diff only where every agent is smooth)")
@@ -191,7 +195,7 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.benchmark.algorithm) or envs")
     board.set_defaults(run_command=cmd_benchmark)
 
-    bench = commands.add_parser("bench", help="throughput benchmarks (medians, with the machine named)")
+    bench = commands.add_parser("bench", parents=[threads], help="throughput benchmarks (medians, with the machine named)")
     bench.add_argument("what", choices=("env", "train", "room", "estimators", "ahead"),
                        help="env: EV env steps/s; train: training windows/s; room: how much room each env leaves to q "
                             "(share divergence, conflict, a short q sweep); estimators: the equity targets of rloo and spo on EV; "
@@ -214,11 +218,25 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    import torch
+
+    from trainers.interrupts import Interrupted
+
+    if args.threads < 1:
+        print(f"eqpm: error: --threads {args.threads} is not allowed; use 1 or more", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
     try:
         args.run_command(args)
     except ValueError as error:
         print(f"eqpm: error: {error}", file=sys.stderr)
         return 2
+    except Interrupted as stopped:
+        print(f"eqpm: {stopped}", file=sys.stderr)
+        return stopped.exit_code
+    except KeyboardInterrupt:  # before or after the training loop: nothing was being written
+        print("eqpm: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -125,7 +125,7 @@ def evaluate_run(run: Path, split: str = "test", device: str = "auto") -> dict[s
     path = Path(run) / checkpoint.CHECKPOINT
     if not path.is_file():
         raise ValueError(f"--run {run}: no {checkpoint.CHECKPOINT} there; train first with `eqpm train --out {run}`")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = checkpoint.read(path)
     config = TrainConfig(**{**state["config"], "out": Path(state["config"]["out"])})
     task = task_of(config.env, split, config.env_kwargs())
     policy = build_policy(config, task)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from trainers import checkpoint, distributed
 from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS, Batch, Estimator, StepResult
 from trainers.evaluate import evaluate, record, task_of
+from trainers.interrupts import Interrupted, StopOnSignal
 from trainers.logging import RunLog
 from trainers.policy import GaussianPolicy, build_policy, entropy
 
@@ -59,7 +61,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if config.form not in REWARD_FORMS:
         raise ValueError(f"form={config.form!r} is not allowed; use one of {REWARD_FORMS}")
     check_q(config.q)
-    checkpoint.check_out(Path(config.out), config.resume)
+    resume = checkpoint.check_out(Path(config.out), config.resume)
 
     # --- processes, seeds, device ----------------------------------------------
     world = distributed.setup(config.device)
@@ -95,8 +97,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         model = torch.nn.parallel.DistributedDataParallel(policy, device_ids=device_ids)
     optimizer = torch.optim.Adam([p for p in policy.parameters() if p.requires_grad], lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
-    first_epoch, wall_before, history = 0, 0.0, []
-    if config.resume:
+    first_epoch, first_step, streams, wall_before, history = 0, 0, {}, 0.0, []
+    if resume:
         state = checkpoint.load(out, config.as_dict())
         policy.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -104,16 +106,25 @@ def train(config: TrainConfig) -> dict[str, Any]:
         checkpoint.restore_rng_states(state["rng"])
         estimator.load_state_dict(state["estimator"])
         first_epoch, wall_before, history = state["epoch"], state["wall_s"], state["history"]
+        first_step, streams = state.get("step", 0), state.get("streams", {})
+        done = first_epoch * steps_per_epoch + first_step
+        if done >= total_steps and (out / METRICS_FILE).is_file():  # nothing left to do: say so, write nothing
+            if world.is_main:
+                print(f"{out} is a finished run ({done} updates of {total_steps}); nothing to resume. "
+                      f"Evaluate it with `eqpm evaluate --run {out}`, or give more --epochs to train on.")
+            distributed.teardown()
+            return json.loads((out / METRICS_FILE).read_text())
         if world.is_main:
-            print(f"resuming {out} after epoch {first_epoch} of {epochs} ({first_epoch * steps_per_epoch} updates done)")
+            print(f"resuming {out} after {done} of {total_steps} updates (epoch {first_epoch + 1}, step {first_step})")
 
     # --- logging -----------------------------------------------------------------
     if world.is_main:
         out.mkdir(parents=True, exist_ok=True)
-    log = RunLog(out, world.is_main, purge_step=first_epoch * steps_per_epoch if config.resume else None)
+    done_before = first_epoch * steps_per_epoch + first_step
+    log = RunLog(out, world.is_main, purge_step=done_before if resume else None)
     share = world.share(config.batch_size)
     progress = tqdm(
-        total=max(0, total_steps - first_epoch * steps_per_epoch),
+        total=max(0, total_steps - done_before),
         disable=not (world.is_main and config.progress),
         desc=f"{config.algo} q={config.q:g} {config.env}",
         unit="batch",
@@ -136,52 +147,72 @@ def train(config: TrainConfig) -> dict[str, Any]:
             )[:, share],
         )
 
-    for epoch in range(first_epoch, epochs):
-        seed = epoch_seed(config.seed, epoch)
-        order = torch.from_numpy(np.random.default_rng(seed).permutation(train_task.num_windows)).to(world.device)
-        generator = torch.Generator(device=world.device).manual_seed(seed)
-        contexts = population.sampler(config.batch_size, generator)
-        held_order, held_generator, held_contexts = None, None, None
-        if estimator.needs_held_out:  # a second stream of training batches, in its own order
-            held_order = torch.from_numpy(np.random.default_rng([seed, 1]).permutation(train_task.num_windows)).to(world.device)
-            held_generator = torch.Generator(device=world.device).manual_seed(seed + 1)
-            held_contexts = population.sampler(config.batch_size, held_generator)
+    with StopOnSignal() as stop:
+        for epoch in range(first_epoch, epochs):
+            seed = epoch_seed(config.seed, epoch)
+            order = torch.from_numpy(np.random.default_rng(seed).permutation(train_task.num_windows)).to(world.device)
+            generator = torch.Generator(device=world.device).manual_seed(seed)
+            contexts = population.sampler(config.batch_size, generator)
+            held_order, held_generator, held_contexts = None, None, None
+            if estimator.needs_held_out:  # a second stream of training batches, in its own order
+                held_order = torch.from_numpy(np.random.default_rng([seed, 1]).permutation(train_task.num_windows)).to(world.device)
+                held_generator = torch.Generator(device=world.device).manual_seed(seed + 1)
+                held_contexts = population.sampler(config.batch_size, held_generator)
+            start_step = first_step if epoch == first_epoch else 0
+            if start_step:  # resume inside the epoch: the streams where the interrupted run left them
+                generator.set_state(streams["generator"])
+                if held_generator is not None:
+                    held_generator.set_state(streams["held_out"])
 
-        epoch_start, running = time.perf_counter(), []
-        model.train()
-        epoch_steps = min(steps_per_epoch, total_steps - epoch * steps_per_epoch)
-        for step in range(epoch_steps):
-            window_slice = slice(step * config.batch_size, (step + 1) * config.batch_size)
-            batch = batch_of(order[window_slice], contexts, generator)
-            if held_order is not None:
-                batch.held_out = batch_of(held_order[window_slice], held_contexts, held_generator)
-            result = train_step(model, estimator, optimizer, batch)
-            global_step = epoch * steps_per_epoch + step
-            running.append(float(result.objective))
-            log.scalars(
-                {"losses/loss": result.loss.item(), "losses/objective": running[-1], "losses/mse": float(result.mse)},
-                global_step,
-            )
-            progress.update()
-            progress.set_postfix(objective=f"{np.mean(running[-20:]):.4g}", epoch=epoch + 1, refresh=False)  # redraw at tqdm's pace
-        scheduler.step()
-        windows_per_s = epoch_steps * config.batch_size / (time.perf_counter() - epoch_start)
+            epoch_start, running = time.perf_counter(), []
+            model.train()
+            epoch_steps = min(steps_per_epoch, total_steps - epoch * steps_per_epoch)
+            for step in range(start_step, epoch_steps):
+                window_slice = slice(step * config.batch_size, (step + 1) * config.batch_size)
+                batch = batch_of(order[window_slice], contexts, generator)
+                if held_order is not None:
+                    batch.held_out = batch_of(held_order[window_slice], held_contexts, held_generator)
+                result = train_step(model, estimator, optimizer, batch)
+                global_step = epoch * steps_per_epoch + step
+                running.append(float(result.objective))
+                log.scalars(
+                    {"losses/loss": result.loss.item(), "losses/objective": running[-1], "losses/mse": float(result.mse)},
+                    global_step,
+                )
+                progress.update()
+                progress.set_postfix(objective=f"{np.mean(running[-20:]):.4g}", epoch=epoch + 1, refresh=False)  # redraw at tqdm's pace
+                if stop.requested(world.size > 1, world.device):  # Ctrl-C or SIGTERM: keep this update, then stop
+                    where = {"generator": generator.get_state()}
+                    if held_generator is not None:
+                        where["held_out"] = held_generator.get_state()
+                    if world.is_main:
+                        checkpoint.save(out, _state(policy, optimizer, scheduler, estimator, config, epoch, wall_before,
+                                                    started, history, step + 1, where))
+                    progress.close()
+                    log.close()
+                    distributed.teardown()
+                    raise Interrupted(
+                        f"stopped after update {global_step + 1} of {total_steps}; kept {out / checkpoint.CHECKPOINT} "
+                        f"(epoch {epoch + 1}, step {step + 1}); continue with the same command and --resume",
+                        stop.received or signal.SIGTERM)
+            scheduler.step()
+            windows_per_s = (epoch_steps - start_step) * config.batch_size / (time.perf_counter() - epoch_start)
 
-        # --- end of epoch: test charts and a checkpoint, on rank 0 -------------------
-        if world.is_main:
-            metrics, agent_regret = evaluate(lambda x, _: policy.predict(x), test_task, world.device)
-            log.epoch(metrics, agent_regret, epoch + 1)
-            history.append({"epoch": epoch + 1, "steps": epoch * steps_per_epoch + epoch_steps, **metrics})
-            log.scalars(
-                {
-                    "policy/std": policy.log_std.detach().exp().mean().item(),
-                    "policy/entropy": entropy(policy.log_std.detach()).item(),
-                    "perf/windows_per_s": windows_per_s,
-                    "losses/learning_rate": scheduler.get_last_lr()[0],
-                },
-                epoch + 1,
-            )
-            checkpoint.save(out, _state(policy, optimizer, scheduler, estimator, config, epoch + 1, wall_before, started, history))
+            # --- end of epoch: test charts and a checkpoint, on rank 0 -------------------
+            if world.is_main:
+                metrics, agent_regret = evaluate(lambda x, _: policy.predict(x), test_task, world.device)
+                log.epoch(metrics, agent_regret, epoch + 1)
+                history.append({"epoch": epoch + 1, "steps": epoch * steps_per_epoch + epoch_steps, **metrics})
+                log.scalars(
+                    {
+                        "policy/std": policy.log_std.detach().exp().mean().item(),
+                        "policy/entropy": entropy(policy.log_std.detach()).item(),
+                        "perf/windows_per_s": windows_per_s,
+                        "losses/learning_rate": scheduler.get_last_lr()[0],
+                    },
+                    epoch + 1,
+                )
+                checkpoint.save(out, _state(policy, optimizer, scheduler, estimator, config, epoch + 1, wall_before, started, history))
     progress.close()
 
     # --- the test metrics of the final model (the last epoch's, or a fresh evaluation) ---
@@ -205,8 +236,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
     return result
 
 
-def _state(policy: GaussianPolicy, optimizer, scheduler, estimator, config: TrainConfig, epoch, wall_before, started, history) -> dict:
+def _state(policy: GaussianPolicy, optimizer, scheduler, estimator, config: TrainConfig, epoch, wall_before, started, history,
+           step: int = 0, streams: dict | None = None) -> dict:
+    """A checkpoint: ``epoch`` epochs done and ``step`` updates into the next (with its random ``streams``' states)."""
     return {
+        "step": step,
+        "streams": streams or {},
         "history": history,
         "model": policy.state_dict(),
         "estimator": estimator.state_dict(),
