@@ -189,3 +189,10 @@ def test_a_step_runs_on_one_thread_and_restores_the_callers_setting(monkeypatch)
         assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("num_agents", [10**6, 9661])
+def test_too_many_agents_are_refused_in_one_short_line_naming_the_limit(num_agents):
+    with pytest.raises(ValueError, match="num_agents is too large.*at most") as refused:
+        gym.make("EquitablePM-EV-v0", num_agents=num_agents)
+    assert len(str(refused.value)) < 400 and "\n" not in str(refused.value)

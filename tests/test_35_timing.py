@@ -188,3 +188,17 @@ def test_the_room_sweep_can_be_run_again_into_the_same_folder(tmp_path):
     again = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path)  # reused, not refused
     assert again == first and sorted(p.name for p in tmp_path.iterdir()) == [
         "EquitablePM-DC-v0-default-q0-epochs=0", "EquitablePM-DC-v0-default-q19-epochs=0"]
+
+
+def test_the_window_view_refuses_its_own_keywords_by_name_and_counts_clipped_hours():
+    with pytest.raises(ValueError, match="memroy=10 is not a keyword.*num_envs, memory"):
+        gym.make_vec("EquitablePM-EV-v0", vectorization_mode="vector_entry_point", memroy=10)
+    with pytest.raises(ValueError, match="num_envs=0 is not allowed"):
+        gym.make_vec("EquitablePM-EV-v0", num_envs=0, vectorization_mode="vector_entry_point")
+    envs = gym.make_vec("EquitablePM-EV-v0", num_envs=4, vectorization_mode="vector_entry_point")
+    envs.reset(seed=0)
+    action = np.full(envs.action_space.shape, 10.0, np.float32)
+    action[1, :3] = 1e4
+    info = envs.step(action)[-1]
+    np.testing.assert_array_equal(info["clipped"], [0, 3, 0, 0])
+    assert info["_clipped"].all()

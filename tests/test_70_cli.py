@@ -109,3 +109,15 @@ def test_threads_sets_torchs_intra_op_threads_and_refuses_zero(capsys):
         assert "--threads 0 is not allowed" in capsys.readouterr().err
     finally:
         torch.set_num_threads(before)
+
+
+def test_evaluate_refuses_env_keywords_with_a_run_and_help_reads_cleanly(tmp_path, capsys):
+    assert main(["evaluate", "--run", str(tmp_path), "--agents", "different"]) == 2
+    assert "a --run is scored on the env and keywords it was trained with" in capsys.readouterr().err
+    train_help = " ".join(parser()._subparsers._group_actions[0].choices["train"].format_help().split())
+    assert "(default: None)" not in train_help and "see `eqpm train --help`" not in train_help
+    assert "0 to 39" in train_help
+    reproduce_help = " ".join(parser()._subparsers._group_actions[0].choices["reproduce"].format_help().split())
+    assert "ev/mixed/beta: 1" in reproduce_help and "bootstrap interval" in reproduce_help and "±" not in reproduce_help
+    board_help = " ".join(parser()._subparsers._group_actions[0].choices["benchmark"].format_help().split())
+    assert "ppo-windows a2c-windows" in board_help

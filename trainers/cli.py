@@ -54,7 +54,7 @@ def add_config_flags(parser: argparse.ArgumentParser, fields: typing.Iterable[st
             continue
         flag = "--" + f.name.replace("_", "-")
         kind = _scalar_type(str(f.type))
-        help_text = f"{f.metadata['help']} (default: {f.default})"
+        help_text = f.metadata["help"] + ("" if f.default is None else f" (default: {f.default})")
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:
@@ -80,6 +80,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     if (args.run is None) == (args.forecaster is None):
         raise ValueError("give either --run DIR (a trained model) or --forecaster NAME (a reference forecaster)")
+    given = [k for k in ENV_KEYWORDS if getattr(args, k) is not None]
+    if args.run is not None and given:
+        raise ValueError(f"--{given[0].replace('_', '-')} is an env keyword of --forecaster; a --run is scored on the "
+                         "env and keywords it was trained with (see its metrics.json)")
     if args.run is not None:
         metrics = evaluate_run(Path(args.run), args.split, args.device)
     else:
@@ -174,8 +178,11 @@ def parser() -> argparse.ArgumentParser:
     reproduce = commands.add_parser("reproduce", parents=[threads], help="the paper's experiments over seeds: tables (Markdown, CSV) and figures")
     reproduce.add_argument("experiment", choices=("dc", "ev", "mixed", "beta", "all"),
                            help="dc: Table 1; ev: Figure 3 and Table 2; mixed: Table 3; beta: Figure 6 and Table 4")
-    reproduce.add_argument("--quick", action="store_true", help="fewer epochs (dc: 5, ev/mixed/beta: 2)")
-    reproduce.add_argument("--seeds", type=int, default=3, help="seeds per configuration, reported as mean ± std (default: 3)")
+    reproduce.add_argument("--quick", action="store_true",
+                           help="fewer epochs (dc: 5, ev/mixed/beta: 1), fewer q + 1 values per block, and only the blocks "
+                                "with a quick grid (trainers/reproduce.py: quick_q_plus_one)")
+    reproduce.add_argument("--seeds", type=int, default=3,
+                           help="seeds per configuration, each cell reported as the mean with its 95 %% bootstrap interval (default: 3)")
     reproduce.add_argument("--out", type=Path, default=Path("runs/reproduce"), help="folder of runs/ and summaries (default: runs/reproduce)")
     reproduce.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, each single-threaded (default: 1)")
     reproduce.add_argument("--shard", default="0/1", help="i/n: run only every n-th run from the i-th, for n machines (default: 0/1)")
@@ -185,10 +192,11 @@ def parser() -> argparse.ArgumentParser:
     board = commands.add_parser("benchmark", parents=[threads], help="every algorithm on each env for the same budget: a leaderboard and learning curves")
     board.add_argument("--envs", nargs="+", default=list(ENV_IDS), help="env ids (default: the three built-in envs)")
     board.add_argument("--algos", nargs="+", default=["mse", "diff", "pg", "rloo", "ppo", "a2c"],
-                       help="algorithms (default: mse diff pg rloo ppo a2c; also spo pfy forml; diff only where every agent is smooth)")
+                       help="algorithms (default: mse diff pg rloo ppo a2c; also spo pfy forml, ppo-windows a2c-windows "
+                            "(SB3 on the window view) and any a --plugin registers; diff only where every agent is smooth)")
     board.add_argument("--budget", type=int, default=500, help="env steps of 128 windows each algorithm may train on (default: 500)")
     board.add_argument("--seeds", type=int, default=1, help="seeds per algorithm and env (default: 1)")
-    board.add_argument("--q", type=float, default=1.0, help="fairness knob q of every run (default: 1)")
+    board.add_argument("--q", type=float, default=1.0, help="fairness knob q of every run, 0 to 39 (default: 1)")
     board.add_argument("--out", type=Path, default=Path("runs/benchmark"), help="folder of runs/, leaderboard and curves (default: runs/benchmark)")
     board.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, each single-threaded (default: 1)")
     board.add_argument("--shard", default="0/1", help="i/n: run only every n-th run from the i-th, for n machines (default: 0/1)")

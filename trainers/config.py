@@ -34,13 +34,13 @@ class TrainConfig:
     """A training run. Defaults are the paper's where it gives them."""
 
     env: str = _field("EquitablePM-EV-v0", "registered env id whose task to train on")
-    algo: str = _field("rloo", "estimator: see `eqpm train --help` for the list")
-    q: float = _field(0.0, "fairness knob q >= 0 of L_q (the paper's tables show q + 1)")
+    algo: str = _field("rloo", "estimator, one of the algorithms listed at the end of this help")
+    q: float = _field(0.0, "fairness knob q of L_q, 0 to 39 (the paper's tables show q + 1, up to 40)")
     beta: float = _field(0.0, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper A.5")
     form: str = _field("power_mean", "form of L_q trained on: 'power_mean' (the env's default reward; same minimiser, the scale of one agent's regret at any q) or 'paper' (sum of Cbar^(q+1), Eq. 2)")
     backbone: str | None = _field(None, "lstm or transformer; default: the paper's for the env (DC lstm, EV/Mixed transformer)")
     epochs: int = _field(20, "passes over the training split")
-    steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short (default: no limit)")
+    steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short; none: every epoch whole")
     batch_size: int = _field(128, "global batch of windows per step (split across processes under torchrun)")
     lr: float | None = _field(None, "Adam learning rate; default: measured per env and algo (trainers/config.py:DEFAULT_LEARNING_RATE)")
     lr_step: int = _field(50, "StepLR step size, in epochs")

@@ -48,7 +48,8 @@ class ContextPool:
         """Pad a list of per-agent pools (name -> (P_m,) array) into one rectangle."""
         count = np.array([len(next(iter(pool.values()))) for pool in per_agent])
         if (count < 1).any():
-            raise ValueError(f"agents {np.flatnonzero(count < 1).tolist()} have no context; use fewer agents")
+            empty = np.flatnonzero(count < 1)
+            raise ValueError(f"{len(empty)} agents have no context (the first: {empty[:5].tolist()}); use fewer agents")
         width = int(count.max())
         values = {}
         for name in per_agent[0]:
@@ -70,9 +71,10 @@ class ContextPool:
         """
         count = self.count.numpy()
         if (count < 2).any():
+            short = np.flatnonzero(count < 2)
             raise ValueError(
-                f"agents {np.flatnonzero(count < 2).tolist()} have fewer than 2 contexts to split "
-                "into train and test; use fewer agents"
+                f"{len(short)} agents have fewer than 2 contexts to split into train and test (the first: "
+                f"{short[:5].tolist()}); use fewer agents"
             )
         cut = np.clip(np.round(count * fraction).astype(int), 1, count - 1)
         bounds = [(0, c) if part == "train" else (c, n) for c, n in zip(cut, count)]

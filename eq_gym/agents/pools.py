@@ -222,6 +222,12 @@ def _hour_shares(hours: list[np.ndarray]) -> torch.Tensor:
 
 def _charging_pools(sessions: data.Sessions, num_agents: int, scale: np.ndarray | None = None) -> tuple[list[dict], list[np.ndarray]]:
     """Chronological pools of ``num_agents`` agents, and each agent's plug-in hours."""
+    most = len(sessions.energy_kwh) // 2
+    if num_agents > most:
+        raise ValueError(
+            f"num_agents is too large: {num_agents} agents of one group would share its {len(sessions.energy_kwh)} "
+            f"sessions, fewer than 2 each (one to train on, one to test); that group takes at most {most} agents "
+            "(with 'different' agents it holds a third or a half of num_agents)")
     energy, duration, hours = (np.array_split(x, num_agents) for x in (sessions.energy_kwh, sessions.duration_h, sessions.start_hour))
     scale = np.ones(num_agents) if scale is None else scale
     pools = [

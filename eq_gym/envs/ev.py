@@ -167,7 +167,7 @@ class EVChargingEnv(EquitableForecastEnv):
     | ``priorities`` | "own" | "own", "shared" |
     | ``features`` | "ahead" | "ahead", "calendar", "paper" |
     | ``regret`` | per_unit (own), absolute (shared) | "per_unit", "absolute" |
-    | ``num_agents`` | 70 | >= 2 ("different": >= 6 own, >= 4 shared) |
+    | ``num_agents`` | 70 | >= 2 ("different": >= 6 own, >= 4 shared); at most 4,830 "similar" (two of Caltech's 9,660 sessions each), 2,003 "different" under own timing (its evening third has 1,335 sessions), 9,660 "different" under shared timing; more is refused naming the limit |
     | ``reward_form`` | "power_mean" | "power_mean", "paper" |
     | ``region`` | "SCE" | "SCE", "PGE" |
 

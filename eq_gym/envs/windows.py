@@ -34,8 +34,9 @@ order for the same seed: a shuffled pass over the split, then another.
 ``info`` after a step, every array with the sub-envs first: ``agent_regret``
 (B, M) C_{m,i}, ``window_weight`` (B, M) rho_{m,i}, ``agent_weights`` (B, M)
 w_m (the same row for every window), ``target`` (B, H), ``time_index`` and
-``start_time`` (B,) of the acted windows, and ``objective`` (B,) the step's
-paper-form L_q (the same for every window). The reward is
+``start_time`` (B,) of the acted windows, ``objective`` (B,) the step's
+paper-form L_q (the same for every window), and ``clipped`` (B,) how many of
+each window's forecast hours were clipped into the action bounds. The reward is
 ``-(agent_weights * window_weight * agent_regret).sum(axis=1)``.
 """
 
@@ -48,11 +49,12 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from eq_gym.envs.base import EquitableForecastEnv
+from eq_gym.envs.base import ENV_KEYWORDS, EquitableForecastEnv
 from eq_gym.envs.dc import DataCentreEnv
 from eq_gym.envs.ev import EVChargingEnv
 from eq_gym.envs.mixed import MixedAgentsEnv
 from eq_gym.objective import RunningMeanRegret, agent_weights, equitable_objective
+from eq_gym.tasks import positive_int, refuse_unknown, task_keywords
 
 
 class WindowVectorEnv(VectorEnv):
@@ -64,6 +66,9 @@ class WindowVectorEnv(VectorEnv):
     batched: ClassVar[type[EquitableForecastEnv]]
 
     def __init__(self, num_envs: int = 128, memory: float = 1280.0, **kwargs: Any) -> None:
+        positive_int("num_envs", num_envs)
+        allowed = ("num_envs", "memory") + tuple(k for k in ENV_KEYWORDS if k != "batch_size")
+        refuse_unknown(kwargs, allowed + task_keywords(self.batched.task_name), f"{type(self).__name__} (the window view)")
         self.env = self.batched(batch_size=num_envs, **kwargs)
         self.num_envs = self.env.batch_size
         self.running = RunningMeanRegret(memory)
@@ -89,6 +94,7 @@ class WindowVectorEnv(VectorEnv):
     def step(self, actions: np.ndarray):
         acted = self.env.current_observation()
         outcome = self.env.act(actions)
+        clipped = np.count_nonzero((actions < self.env.action_space.low) | (actions > self.env.action_space.high), axis=1)
         weights = agent_weights(self.running.update(outcome.agent_regret, self.num_envs), self.env.q, self.env.reward_form)
         own = torch.ones_like(outcome.regret) if outcome.weight is None else outcome.weight.dense().to(outcome.regret.dtype)
         credit = (weights[:, None] * own * outcome.regret).sum(dim=0)
@@ -104,11 +110,12 @@ class WindowVectorEnv(VectorEnv):
             "time_index": outcome.start,
             "start_time": self.env.task.start_time(outcome.start),
             "objective": np.full(size, float(equitable_objective(outcome.agent_regret, self.env.q, "paper"))),
+            "clipped": clipped,
             "final_obs": acted,
             "_final_obs": every,
         }
         info |= {f"_{key}": every for key in ("agent_regret", "window_weight", "agent_weights", "target", "time_index",
-                                              "start_time", "objective")}
+                                              "start_time", "objective", "clipped")}
         return self.env.current_observation(), -credit.double().numpy(), every.copy(), np.zeros(size, bool), info
 
 
