@@ -196,3 +196,14 @@ def test_too_many_agents_are_refused_in_one_short_line_naming_the_limit(num_agen
     with pytest.raises(ValueError, match="num_agents is too large.*at most") as refused:
         gym.make("EquitablePM-EV-v0", num_agents=num_agents)
     assert len(str(refused.value)) < 400 and "\n" not in str(refused.value)
+
+
+def test_writing_into_an_observation_changes_no_env_data():
+    """A wrapper that normalises observations in place must not reach the windows every env shares."""
+    first = gym.make("EquitablePM-EV-v0", batch_size=8)
+    obs, _ = first.reset(seed=3)
+    kept = obs.copy()
+    obs[:] = 0.0
+    first.step(np.full(first.action_space.shape, 10.0, np.float32))[0][:] = -1.0
+    again, _ = gym.make("EquitablePM-EV-v0", batch_size=8).reset(seed=3)
+    np.testing.assert_array_equal(again, kept)
