@@ -18,12 +18,12 @@ window of the current observation) and returns the action (B, H)::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eq_gym import data
-from eq_gym.tasks import Task, choose
+if TYPE_CHECKING:
+    from eq_gym.tasks import Task
 
 FORECASTERS = ("persistence_daily", "persistence_last", "vendor")
 HOURS_PER_DAY = 24
@@ -31,6 +31,9 @@ HOURS_PER_DAY = 24
 
 def reference_forecast(task: Task, name: str, start: np.ndarray) -> np.ndarray:
     """Forecast (B, H) float32 of ``name`` for windows whose first target hour is ``start`` (B,)."""
+    from eq_gym import data  # here, so that the names above load without the data and torch (eqpm --help)
+    from eq_gym.tasks import choose
+
     choose("forecaster", name, FORECASTERS)
     series = task.signal.values
     ahead = start[:, None] + np.arange(task.horizon)[None, :]
@@ -54,6 +57,8 @@ class ReferenceForecaster:
 
     def __init__(self, env: Any, name: str) -> None:
         self.task: Task = env.unwrapped.task
+        from eq_gym.tasks import choose
+
         self.name = choose("forecaster", name, FORECASTERS)
         reference_forecast(self.task, name, self.task.windows.start[:1])  # refuse early if it does not apply
 

@@ -121,3 +121,10 @@ def test_evaluate_refuses_env_keywords_with_a_run_and_help_reads_cleanly(tmp_pat
     assert "ev/mixed/beta: 1" in reproduce_help and "bootstrap interval" in reproduce_help and "±" not in reproduce_help
     board_help = " ".join(parser()._subparsers._group_actions[0].choices["benchmark"].format_help().split())
     assert "ppo-windows a2c-windows" in board_help
+
+
+def test_help_loads_no_torch_and_the_registry_names_its_classes():
+    """eqpm --help starts fast because it imports neither torch nor the data; every lazy entry is the class named."""
+    probe = "import sys, trainers.cli; trainers.cli.parser().format_help(); print(sorted({'torch', 'pandas'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT).stdout.strip() == "[]"
+    assert all(ESTIMATORS[name].name == name for name in ESTIMATORS)

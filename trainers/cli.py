@@ -19,7 +19,7 @@ from pathlib import Path
 
 from eq_gym import ENV_IDS
 from trainers.config import TrainConfig
-from trainers.estimators import ESTIMATORS
+from trainers.estimators import ESTIMATORS, estimator_summary
 
 CHOICES = {
     "env": tuple(ENV_IDS),
@@ -136,7 +136,7 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
 
 def algorithm_lines() -> list[str]:
     """One line per registered estimator: the first line of its module's docstring ("name -- idea")."""
-    return [(sys.modules[cls.__module__].__doc__ or name).strip().splitlines()[0] for name, cls in ESTIMATORS.items()]
+    return [estimator_summary(name) for name in ESTIMATORS]
 
 
 def format_metrics(metrics: dict) -> str:

@@ -1,20 +1,63 @@
-"""Gradient estimators, by name: the registry gives ``--algo`` its choices and drives the tests."""
+"""Gradient estimators, by name: the registry gives ``--algo`` its choices and drives the tests.
 
-from trainers.estimators.base import Batch, Estimator, StepResult
-from trainers.estimators.diff import Differentiable
-from trainers.estimators.forml import FairnessReweighting
-from trainers.estimators.mse import MSE
-from trainers.estimators.pfy import PerturbedFenchelYoung
-from trainers.estimators.pg import PaperPolicyGradient
-from trainers.estimators.rloo import LeaveOneOutPolicyGradient
-from trainers.estimators.spo import SPOPlus
+``ESTIMATORS`` maps each name to its class, imported on first use (so that
+``eqpm --help`` need not load torch); ``estimator_summary(name)`` is the first
+line of its module's docstring, read without importing it.
+"""
 
-ESTIMATORS: dict[str, type[Estimator]] = {
-    cls.name: cls
-    for cls in (
-        MSE, Differentiable, PaperPolicyGradient, LeaveOneOutPolicyGradient, SPOPlus, PerturbedFenchelYoung,
-        FairnessReweighting,
-    )
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+MODULES = {
+    "mse": "trainers.estimators.mse:MSE",
+    "diff": "trainers.estimators.diff:Differentiable",
+    "pg": "trainers.estimators.pg:PaperPolicyGradient",
+    "rloo": "trainers.estimators.rloo:LeaveOneOutPolicyGradient",
+    "spo": "trainers.estimators.spo:SPOPlus",
+    "pfy": "trainers.estimators.pfy:PerturbedFenchelYoung",
+    "forml": "trainers.estimators.forml:FairnessReweighting",
 }
+"""Each estimator's name and where its class lives (``module:Class``); the class's ``name`` is the key."""
 
-__all__ = ["ESTIMATORS", "Batch", "Estimator", "StepResult"]
+
+class Registry(Mapping):
+    """Name -> estimator class, each imported when first asked for."""
+
+    def __init__(self, paths: dict[str, str]) -> None:
+        self.paths, self.loaded = paths, {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.loaded:
+            module, cls = self.paths[name].split(":")
+            self.loaded[name] = getattr(importlib.import_module(module), cls)
+        return self.loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+ESTIMATORS = Registry(MODULES)
+
+
+def estimator_summary(name: str) -> str:
+    """The first line of the estimator's module docstring ("name -- idea"), read from its source."""
+    origin = importlib.util.find_spec(MODULES[name].split(":")[0]).origin
+    return (ast.get_docstring(ast.parse(Path(origin).read_text())) or name).strip().splitlines()[0]
+
+
+def __getattr__(name: str) -> Any:  # Batch, Estimator, StepResult: from base, on first use
+    if name in ("Batch", "Estimator", "StepResult"):
+        return getattr(importlib.import_module("trainers.estimators.base"), name)
+    raise AttributeError(name)
+
+
+__all__ = ["ESTIMATORS", "MODULES", "Batch", "Estimator", "StepResult", "estimator_summary"]
