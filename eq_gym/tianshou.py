@@ -57,7 +57,7 @@ class SharedView:
                                  "steps all its windows together: step every env of the Tianshou vector env at once")
             self.result, self.pending = self.view.step(self.actions), set()
         observation, reward, terminated, truncated, info = self.result
-        row = {key: value[index] for key, value in info.items() if not key.startswith("_") and key != "final_obs"}
+        row = {key: value[index] for key, value in info.items() if not key.startswith("_") and not key.startswith("final_")}
         return observation[index], reward[index], terminated[index], truncated[index], row
 
     def reset_result(self, index: int, seed: int | None) -> tuple[np.ndarray, dict]:

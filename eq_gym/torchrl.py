@@ -18,12 +18,13 @@ data:
 - TorchRL resets the finished sub-envs after every step; a reset without a
   seed therefore keeps the windows the view has already moved on to, so a
   rollout sees the windows in the view's own order (a shuffled pass).
-- A step's info is also given as ``info["final_info"]``, where TorchRL reads
-  the info of a finished episode: ``rollout["next", "agent_regret"]`` is the
-  step's.
 - ``info["start_time"]`` (datetime64) is left out: a TensorDict holds no
   datetimes; ``info["time_index"]`` is kept, and the env's
   ``task.start_time(time_index)`` turns it into UTC times.
+
+The view itself gives a step's info also as ``info["final_info"]``, as
+Gymnasium's vector envs do under same-step autoreset (and TorchRL reads):
+``rollout["next", "agent_regret"]`` is the step's.
 
 Every other info key of a step (``agent_regret``, ``window_weight``,
 ``agent_weights``, ``target``, ``objective``) is in the rollout. Needs the
@@ -67,11 +68,9 @@ class TorchRLWindows(gym.vector.VectorWrapper):
         return observation, self._kept(info)
 
     def step(self, actions: np.ndarray):
-        """The view's step; its info also as ``final_info``, where TorchRL reads a finished episode's info."""
+        """The view's step, its info without the datetimes."""
         observation, reward, terminated, truncated, info = self.env.step(actions)
-        kept = self._kept(info)
-        step_info = {key: value for key, value in kept.items() if "final_obs" not in key}
-        return observation, reward, terminated, truncated, kept | {"final_info": step_info, "_final_info": info["_final_obs"]}
+        return observation, reward, terminated, truncated, self._kept(info)
 
 
 def torchrl_env(env_id: str, num_envs: int | None = None, device: str = "cpu", **kwargs: Any) -> EnvBase:

@@ -202,3 +202,7 @@ def test_the_window_view_refuses_its_own_keywords_by_name_and_counts_clipped_hou
     info = envs.step(action)[-1]
     np.testing.assert_array_equal(info["clipped"], [0, 3, 0, 0])
     assert info["_clipped"].all()
+    # a finished episode's info where Gymnasium's vector envs put it under same-step autoreset
+    assert info["_final_info"].all() and info["_final_obs"].all()
+    for key in ("agent_regret", "window_weight", "target", "clipped", "objective"):
+        np.testing.assert_array_equal(info["final_info"][key], info[key])

@@ -36,7 +36,9 @@ order for the same seed: a shuffled pass over the split, then another.
 w_m (the same row for every window), ``target`` (B, H), ``time_index`` and
 ``start_time`` (B,) of the acted windows, ``objective`` (B,) the step's
 paper-form L_q (the same for every window), and ``clipped`` (B,) how many of
-each window's forecast hours were clipped into the action bounds. The reward is
+each window's forecast hours were clipped into the action bounds; the same
+(but ``start_time``) again as ``final_info``, where Gymnasium's vector envs
+put a finished episode's info under same-step autoreset. The reward is
 ``-(agent_weights * window_weight * agent_regret).sum(axis=1)``.
 """
 
@@ -116,6 +118,10 @@ class WindowVectorEnv(VectorEnv):
         }
         info |= {f"_{key}": every for key in ("agent_regret", "window_weight", "agent_weights", "target", "time_index",
                                               "start_time", "objective", "clipped")}
+        # as Gymnasium's vector envs give a finished episode's info under same-step autoreset
+        # (start_time left out there: datetimes are no array a vector-env client can index per sub-env)
+        final = {k: v for k, v in info.items() if "final_obs" not in k and "start_time" not in k}
+        info |= {"final_info": final, "_final_info": every.copy()}
         return self.env.current_observation(), -credit.double().numpy(), every.copy(), np.zeros(size, bool), info
 
 
