@@ -152,6 +152,17 @@ def test_the_window_view_learners_join_the_leaderboard_with_their_budget(tmp_pat
     assert "| EquitablePM-EV-v0 | ppo-windows |" in board
 
 
+def test_an_sb3_learning_curve_scores_each_update_and_ends_on_the_tables_model(tmp_path):
+    """Points come after updates (no repeated pairs from scoring mid-rollout), the last one is the table's value."""
+    import json
+
+    rows = benchmark(["EquitablePM-EV-v0"], ["ppo"], budget=32, out=tmp_path)
+    history = json.loads(next(tmp_path.glob("runs/*/metrics.json")).read_text())["history"]
+    means = [point["mean"] for point in history]
+    assert len(means) >= 3 and history[-1]["steps"] == 32 and means[-1] == rows[0]["mean"]
+    assert all(a != b for a, b in zip(means, means[1:]))  # each point follows an update that changed the policy
+
+
 def test_the_single_file_ppo_joins_the_leaderboard_as_a_plugin(tmp_path):
     load_example("ppo_windows")  # what --plugin ppo_windows imports, with examples/ on PYTHONPATH
     rows = benchmark(["EquitablePM-EV-v0"], ["ppo-example"], budget=8, out=tmp_path, plugins=("ppo_windows",))

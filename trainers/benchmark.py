@@ -124,10 +124,24 @@ def _learn_and_score(run: BenchmarkRun, algo: str, model: Any, forecaster: Calla
     history: list[dict[str, Any]] = []
 
     class Curve(BaseCallback):
+        """Scores the policy after the updates: at a rollout's start (the previous rollout's update done) once
+        another ``every`` timesteps have passed, and at the end of training (the table's model)."""
+
+        scored = 0
+
         def _on_step(self) -> bool:
-            if self.num_timesteps % every < model.n_envs:  # once per `every` timesteps, whatever the sub-envs
-                history.append({"steps": self.num_timesteps * windows_per_timestep / BATCH, **evaluate(forecaster, test)[0]})
             return True
+
+        def _on_rollout_start(self) -> None:
+            if self.num_timesteps // every > self.scored:
+                self._score()
+
+        def _on_training_end(self) -> None:
+            self._score()
+
+        def _score(self) -> None:
+            self.scored = self.num_timesteps // every
+            history.append({"steps": self.num_timesteps * windows_per_timestep / BATCH, **evaluate(forecaster, test)[0]})
 
     model.learn(total_timesteps=timesteps, callback=Curve())
     metrics, agent_regret = evaluate(forecaster, test)
