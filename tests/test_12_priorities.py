@@ -19,6 +19,7 @@ from eq_gym.tasks import PAPER_SETTING, contexts_generator, custom_task, make_ta
 
 HORIZON = 6
 window = arrays(np.float64, (1, HORIZON), elements=st.floats(-5.0, 30.0, allow_nan=False, width=32))
+ONE_POOL = make_task("ev", num_agents=6).population.groups[0].pool  # any pool: the regret reads only the contexts
 
 
 @settings(max_examples=60, deadline=None)
@@ -29,8 +30,7 @@ def test_own_priority_regret_is_a_brute_force_over_slot_choices(forecast, truth,
     chosen = np.argsort(forecast[0], kind="stable")[:k]
     best = min(paid[0, list(subset)].sum() for subset in itertools.combinations(range(HORIZON), k))
     expected = paid[0, chosen].sum() - best
-    group = SlotChargers(make_task("ev", num_agents=6).population.groups[0].pool, "one", per_unit=False,
-                         paid=torch.zeros(HORIZON, 1))
+    group = SlotChargers(ONE_POOL, "one", per_unit=False, paid=torch.zeros(HORIZON, 1))
     contexts = {"rate": torch.ones(1, 1, dtype=torch.float64), "slots": torch.tensor([[k]]),
                 "paid": torch.from_numpy(paid.T)}  # (H, B): as the sampler reads a clock table
     got = group.regret(torch.from_numpy(forecast), torch.from_numpy(truth), contexts)

@@ -88,7 +88,9 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
             for r in mine:
                 if r["seeds"]:
                     continue
-                if x_range[0] <= r["mean"] <= x_range[1] and y_range[0] <= r[stat] <= y_range[1]:
+                near = x_range[0] <= r["mean"] <= x_range[1] and y_range[0] <= r[stat] <= y_range[1]
+                dominates = any(r["mean"] <= t["mean"] and r[stat] <= t[stat] for t in trained)  # must be seen
+                if near or dominates:
                     axis.plot([r["mean"]], [r[stat]], marker="x", markersize=8, linestyle="none", label=r["method"])
                 else:
                     away.append(f"{r['algo']}: ({r['mean']:.3g}, {r[stat]:.3g})")
@@ -100,8 +102,9 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
             axis.set_title(f"{setting.title} ({setting.setup} setup)", fontsize=9)
             axis.grid(alpha=0.3)
         row_axes[0].legend(fontsize=7)
-    return _save(figure, f"{experiment.upper()}: equity frontier (test split; bars: 95 % bootstrap over seeds; "
-                         "lower left is better)", path)
+    return _save(figure, f"{experiment.upper()}: equity frontier (test split; bars: 95 % bootstrap over seeds). A point "
+                         "up and to the right of another is worse on both axes; references that beat a trained model "
+                         "are always drawn", path)
 
 
 def _panel_title(label: str, regret: np.ndarray) -> str:
