@@ -102,9 +102,9 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
             axis.set_title(f"{setting.title} ({setting.setup} setup)", fontsize=9)
             axis.grid(alpha=0.3)
         row_axes[0].legend(fontsize=7)
-    return _save(figure, f"{experiment.upper()}: equity frontier (test split; bars: 95 % bootstrap over seeds). A point "
-                         "up and to the right of another is worse on both axes; references that beat a trained model "
-                         "are always drawn", path)
+    return _save(figure, f"{experiment.upper()}: equity frontier (test split; bars: 95 % bootstrap over seeds)\n"
+                         "a point up and to the right of another is worse on both axes; "
+                         "references that beat a trained model are always drawn", path)
 
 
 def _panel_title(label: str, regret: np.ndarray) -> str:
