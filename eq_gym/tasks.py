@@ -109,46 +109,41 @@ class Task:
         low, high = self.signal.bounds
         if "observed" in self.feature_names:  # the forecast hours' rows hold 0 where the signal would be
             low = min(low, 0.0)
-        parts = data.scaled_parts(self.region, self.train_fraction)
         units = {"signal": (low, high)} | {
-            name: (float(np.floor(part.min()) - 1.0), float(np.ceil(part.max()) + 1.0))
-            for name, part in zip(("water", "price"), parts[1:])
+            name: (float(np.floor(part.min()) - 1.0), float(np.ceil(part.max()) + 1.0)) for name, part in self._parts().items()
         }
         bounds = [units.get(name, (-1.0, 1.0) if name in data.CALENDAR_FEATURES else (0.0, 1.0)) for name in self.feature_names]
         return np.array([b[0] for b in bounds], np.float32), np.array([b[1] for b in bounds], np.float32)
 
+    def _parts(self) -> dict[str, np.ndarray]:
+        """The parts that can be input features (water, price), scaled, over the whole axis: name -> (T,)."""
+        return dict(zip(data.PARTS[1:], data.scaled_parts(self.region, self.train_fraction)[1:]))
+
     def known_ahead_weights(self) -> np.ndarray:
         """(F,): the weight of each input feature in the signal at the forecast rows (the parts of the
         signal known ahead: E_t's water and day-ahead price); zeros where nothing of it is known ahead."""
-        weights = np.zeros(self.num_features)
+        if "observed" not in self.feature_names:
+            return np.zeros(self.num_features)
         index = dict(zip(data.PARTS, data.INDEX_WEIGHTS[self.signal_kind]))
-        if "observed" in self.feature_names:
-            for column, name in enumerate(self.feature_names):
-                weights[column] = index.get(name, 0.0)
-        return weights
+        return np.array([index.get(name, 0.0) if name in self._parts() else 0.0 for name in self.feature_names])
 
     def output_standardisation(self) -> tuple[float, float]:
         """Mean and std, over the training part, of what a model must forecast: the signal less its
         known-ahead parts (:meth:`known_ahead_weights`)."""
-        index = dict(zip(data.PARTS, data.INDEX_WEIGHTS[self.signal_kind]))
-        parts = dict(zip(data.PARTS, data.scaled_parts(self.region, self.train_fraction)))
-        unknown = self.signal.values[: self.signal.cut]
-        known = [name for name in self.feature_names if name in ("water", "price") and "observed" in self.feature_names]
-        if known:
-            unknown = unknown - sum(index[name] * parts[name][: self.signal.cut] for name in known)
+        cut, parts = self.signal.cut, self._parts()
+        known = [(weight, parts[name][:cut]) for name, weight in zip(self.feature_names, self.known_ahead_weights()) if weight]
+        unknown = self.signal.values[:cut] - sum(weight * part for weight, part in known) if known else self.signal.values[:cut]
         return float(unknown.mean()), float(unknown.std())
 
     def input_standardisation(self) -> tuple[np.ndarray, np.ndarray]:
         """Location and scale of each input feature for a model, (F,) and (F,) float64: the signal's
         (and the water's and price's) mean and std over the training part; 0 and 1 for the clock and flags."""
         loc, scale = np.zeros(self.num_features), np.ones(self.num_features)
-        train = self.signal.values[: self.signal.cut]
-        loc[0], scale[0] = float(train.mean()), float(train.std())
-        parts = dict(zip(data.PARTS, data.scaled_parts(self.region, self.train_fraction)))
+        train = {"signal": self.signal.values} | self._parts()
         for column, name in enumerate(self.feature_names):
-            if name in ("water", "price"):
-                values = parts[name][: self.signal.cut]
-                loc[column], scale[column] = values.mean(), values.std()
+            if name in train:
+                values = train[name][: self.signal.cut]
+                loc[column], scale[column] = float(values.mean()), float(values.std())
         return loc, scale
 
     def start_time(self, start: np.ndarray) -> np.ndarray:
@@ -203,13 +198,13 @@ def _windows(kind: str, region: str, train_fraction: float, split: str, horizon:
     return data.windows(_signal(kind, region, train_fraction), split, FEATURES[features], horizon, clock, ahead)
 
 
-def _known_ahead(kind: str, region: str, train_fraction: float, published_hour: float = data.PRICE_PUBLISHED_HOUR):
+def _known_ahead(kind: str, region: str, train_fraction: float):
     """What the forecast hours of ``kind``'s windows have public ahead: water and day-ahead price for E_t
     (``data.known_ahead``), nothing beyond the clock for carbon or price alone."""
     if kind != "ev":
         return lambda start, horizon: np.zeros((len(start), horizon, 0), np.float32)
     parts, times = data.scaled_parts(region, train_fraction), data.hours(region).to_numpy()
-    published = data.price_published(region, published_hour)
+    published = data.price_published(region)
     return lambda start, horizon: data.known_ahead(parts, published, times, start, horizon)
 
 

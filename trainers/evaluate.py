@@ -108,10 +108,15 @@ def record(metrics: dict, agent_regret: np.ndarray, task: Task, env: str, **fiel
     return {**metrics, "agent_regret": agent_regret.tolist(), "env": env, "env_kwargs": env_kwargs, "split": task.split, **fields}
 
 
+def reference_forecaster(task: Task, name: str) -> Forecaster:
+    """A reference forecaster (persistence, vendor) of ``task`` as a :data:`Forecaster`."""
+    return lambda inputs, start: torch.from_numpy(reference_forecast(task, name, start))
+
+
 def evaluate_forecaster(name: str, env: str, split: str = "test", env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The metrics.json record of a reference forecaster (persistence, vendor) on ``split``."""
     task = task_of(env, split, env_kwargs or {})
-    metrics, agent_regret = evaluate(lambda x, start: torch.from_numpy(reference_forecast(task, name, start)), task)
+    metrics, agent_regret = evaluate(reference_forecaster(task, name), task)
     return record(metrics, agent_regret, task, env, algo=name, q=None, beta=None, seed=None, backbone=None, wall_s=0.0)
 
 

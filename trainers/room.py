@@ -31,10 +31,9 @@ import numpy as np
 import torch
 
 from eq_gym import data
-from eq_gym.forecasters import reference_forecast
 from eq_gym.metrics import best_served
 from eq_gym.tasks import PAPER_SETTING, Task
-from trainers.evaluate import Forecaster, evaluate, task_of
+from trainers.evaluate import Forecaster, evaluate, reference_forecaster, task_of
 
 MORNING, EVENING = (6, 12), (16, 22)
 """Local hours [from, to) at which the windows a garbled forecaster gets wrong start."""
@@ -42,19 +41,6 @@ SETTINGS = {"default": {}, "hours": {"priorities": "shared"}, "payers": {"timing
 """The envs' defaults (own hours and own priorities; known-ahead inputs on EV), own hours alone, own
 priorities alone, and the paper's setting."""
 Q_SWEEP = (0.0, 19.0)
-
-
-def garbled_forecaster(task: Task, hours: tuple[int, int]) -> Forecaster:
-    """The truth, except for windows starting at local ``hours`` [from, to): a flat forecast at the last observed hour."""
-    local = data.local_hour(task.region)
-
-    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
-        truth = task.signal.values[start[:, None] + np.arange(task.horizon)[None, :]]
-        flat = reference_forecast(task, "persistence_last", start)
-        wrong = (local[start] >= hours[0]) & (local[start] < hours[1])
-        return torch.from_numpy(np.where(wrong[:, None], flat, truth))
-
-    return forecast
 
 
 def perfect_forecaster(task: Task) -> Forecaster:
@@ -65,10 +51,22 @@ def perfect_forecaster(task: Task) -> Forecaster:
     return forecast
 
 
+def garbled_forecaster(task: Task, hours: tuple[int, int]) -> Forecaster:
+    """The truth, except for windows starting at local ``hours`` [from, to): a flat forecast at the last observed hour."""
+    local = data.local_hour(task.region)
+    truth, flat = perfect_forecaster(task), reference_forecaster(task, "persistence_last")
+
+    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
+        wrong = torch.from_numpy((local[start] >= hours[0]) & (local[start] < hours[1]))
+        return torch.where(wrong[:, None], flat(inputs, start), truth(inputs, start))
+
+    return forecast
+
+
 def conflict(task: Task) -> float:
     """Mean regret the perfect public forecast leaves the agents, over persistence_daily's mean regret."""
     _, perfect = evaluate(perfect_forecaster(task), task)
-    _, persistence = evaluate(lambda x, start: torch.from_numpy(reference_forecast(task, "persistence_daily", start)), task)
+    _, persistence = evaluate(reference_forecaster(task, "persistence_daily"), task)
     return float(perfect.mean() / persistence.mean())
 
 

@@ -75,6 +75,26 @@ def hours_ahead(signal: Tensor, horizon: int) -> Tensor:
     return torch.stack([padded[h : h + signal.shape[0]] for h in range(horizon)])
 
 
+def distinct_paid(groups: list[Agents], contexts: list[Contexts], truth: Tensor) -> tuple[list[Tensor], list[int | None]]:
+    """The distinct signals that the slot-choosing groups pay under on a batch, each (B, H), and for each
+    group the index of its signal (None for agents that do not choose slots). Equal signals are one entry:
+    the public one, and on Mixed the EV and phone chargers of one priority; so a surrogate table or a
+    score is computed once per signal paid."""
+    signals: list[Tensor] = []
+    which: list[int | None] = []
+    for group, ctx in zip(groups, contexts):
+        if not isinstance(group, SlotChargers):
+            which.append(None)
+            continue
+        paid = group.paid_truth(truth, ctx)
+        found = next((i for i, signal in enumerate(signals) if signal is paid or torch.equal(signal, paid)), None)
+        if found is None:
+            signals.append(paid)
+            found = len(signals) - 1
+        which.append(found)
+    return signals, which
+
+
 class SlotChargers(Agents):
     """EVs or phone chargers; contexts: ``rate`` (kW), ``slots`` (k, int64), ``energy`` (kWh).
 

@@ -69,9 +69,9 @@ the other region the agents' irreducible regret swamps where the forecast
 errs: share divergence 0.030 against 0.067 with a quarter, "different"
 data centres, ``eqpm bench room``.)
 This mix is our choice: three kinds of buyer a public index serves, with
-costs that rank a window's hours differently (on EV's training split the
-price and E_t rank a window's 12 hours with Spearman correlation 0.26 on
-average, the footprint and E_t 0.60).
+costs that rank a window's hours differently, so the perfect forecast of the
+index leaves the price and footprint payers regret (the conflict test of
+``eqpm bench room``).
 
 Regret per unit (``per_unit=True``): chargers per kWh bought, data centres
 relative to their mean cost of the best decision on the training windows

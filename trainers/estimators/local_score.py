@@ -33,7 +33,7 @@ import math
 import torch
 from torch import Tensor
 
-from eq_gym.agents.charging import SlotChargers
+from eq_gym.agents.charging import distinct_paid
 from eq_gym.agents.population import Population
 from eq_gym.objective import WindowWeights
 
@@ -51,25 +51,21 @@ def per_k_credit(population: Population, weights: Tensor, contexts: list[dict[st
     """
     dense = None if weight is None else weight.dense()
     size, horizon = truth.shape
-    credits: list[tuple[Tensor, Tensor]] = []
+    signals, which = distinct_paid(population.groups, contexts, truth)
+    credits = [torch.zeros((size, horizon + 1), dtype=torch.float32, device=weights.device) for _ in signals]
     start = 0
-    for group, ctx in zip(population.groups, contexts):
+    for group, ctx, index in zip(population.groups, contexts, which):
         rows = slice(start, start + group.num_agents)
         start += group.num_agents
-        if not isinstance(group, SlotChargers):
+        if index is None:
             continue
         value = weights[rows, None].float().expand(-1, size)
         if dense is not None:
             value = value * dense[rows].float()
         slots = ctx["slots"]
         value = value / slots.clamp_min(1).float() if group.per_unit else value * ctx["rate"].float()
-        paid = group.paid_truth(truth, ctx)
-        credit = next((c for t, c in credits if t is paid or torch.equal(t, paid)), None)
-        if credit is None:
-            credit = torch.zeros((size, horizon + 1), dtype=torch.float32, device=weights.device)
-            credits.append((paid, credit))
-        credit.scatter_add_(1, slots.T, value.T)
-    return credits
+        credits[index].scatter_add_(1, slots.T, value.T)
+    return list(zip(signals, credits))
 
 
 def local_score(mean: Tensor, std: Tensor, samples: Tensor, truth: Tensor, credit: Tensor) -> tuple[Tensor, Tensor]:

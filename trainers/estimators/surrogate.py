@@ -24,7 +24,7 @@ from abc import abstractmethod
 import torch
 from torch import Tensor
 
-from eq_gym.agents.charging import SlotChargers, slot_cost
+from eq_gym.agents.charging import SlotChargers, distinct_paid, slot_cost
 from eq_gym.objective import combined_objective, mse_weight
 from trainers.estimators.base import Batch, Estimator, StepResult, global_mean_regret, global_mse
 
@@ -79,18 +79,15 @@ class SlotSurrogate(WeightedSurrogate):
         (B, H) the signal the agents pay under."""
 
     def surrogate(self, mean: Tensor, batch: Batch) -> Tensor:
-        parts, public_table = [], None
-        for group, contexts in zip(self.population.groups, batch.contexts):
-            if isinstance(group, SlotChargers):
-                if "paid" in contexts:  # a group paying under its own signal: its own table
-                    table = self.table(mean, group.paid_truth(batch.targets, contexts), batch)
-                else:
-                    public_table = self.table(mean, batch.targets, batch) if public_table is None else public_table
-                    table = public_table
-                rate = None if group.per_unit else contexts["rate"].to(mean.dtype)
-                parts.append(slot_cost(table, rate, contexts["slots"]))
-            else:
+        signals, which = distinct_paid(self.population.groups, batch.contexts, batch.targets)
+        tables = [self.table(mean, signal, batch) for signal in signals]  # one per signal paid under
+        parts = []
+        for group, contexts, index in zip(self.population.groups, batch.contexts, which):
+            if index is None:
                 parts.append(group.regret(mean, batch.targets, contexts))
+                continue
+            rate = None if group.per_unit else contexts["rate"].to(mean.dtype)
+            parts.append(slot_cost(tables[index], rate, contexts["slots"]))
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
