@@ -66,8 +66,8 @@ region than the public signal's (SCE and PGE, hourly correlation 0.81), the
 rest in its region: each sizes capacity on the public forecast and pays
 under its own region's carbon, on the public signal's scale. (With half in
 the other region the agents' irreducible regret swamps where the forecast
-errs: share divergence 0.030 against 0.067 with a quarter, "different"
-data centres, ``eqpm bench room``.)
+errs: the share test of ``eqpm bench room`` gave 0.030 for "different" data
+centres while this code put every other one there, 0.066 with a quarter.)
 This mix is our choice: three kinds of buyer a public index serves, with
 costs that rank a window's hours differently, so the perfect forecast of the
 index leaves the price and footprint payers regret (the conflict test of
