@@ -33,12 +33,16 @@ order for the same seed: a shuffled pass over the split, then another.
 
 ``info`` after a step, every array with the sub-envs first: ``agent_regret``
 (B, M) C_{m,i}, ``window_weight`` (B, M) rho_{m,i}, ``agent_weights`` (B, M)
-w_m (the same row for every window), ``target`` (B, H), ``time_index`` and
-``start_time`` (B,) of the acted windows, ``objective`` (B,) the step's
-paper-form L_q (the same for every window), and ``clipped`` (B,) how many of
-each window's forecast hours were clipped into the action bounds; the same
-(but ``start_time``) again as ``final_info``, where Gymnasium's vector envs
-put a finished episode's info under same-step autoreset. The reward is
+w_m (the same row for every window), ``target`` (B, H), ``time_index`` (B,)
+the axis index of the acted windows' first forecast hour (UTC times:
+``envs.unwrapped.task.start_time(info["time_index"])``), ``objective`` (B,)
+the step's paper-form L_q (the same for every window), and ``clipped`` (B,)
+how many of each window's forecast hours were clipped into the action
+bounds; the same again as ``final_info``, where Gymnasium's vector envs put
+a finished episode's info under same-step autoreset. Every info value is a
+numeric array with the sub-envs first (no datetimes, unlike the batched
+env's ``start_time``), so any vector-env client, TorchRL's ``GymWrapper``
+included, holds it as it is. The reward is
 ``-(agent_weights * window_weight * agent_regret).sum(axis=1)``.
 """
 
@@ -86,12 +90,13 @@ class WindowVectorEnv(VectorEnv):
         return self.env.task
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        return self.env.reset(seed=seed, options=options)
+        observation, info = self.env.reset(seed=seed, options=options)
+        return observation, {"time_index": info["time_index"]}
 
     def current(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Observation and ``time_index``/``start_time`` of the windows the sub-envs have moved on to: what
-        a library that resets finished sub-envs itself (TorchRL, Tianshou) should see after a step."""
-        return self.env.current_observation(), self.env.current_times()
+        """Observation and ``time_index`` of the windows the sub-envs have moved on to: what a library that
+        resets finished sub-envs itself (Tianshou) should see after a step."""
+        return self.env.current_observation(), {"time_index": self.env.current_times()["time_index"]}
 
     def step(self, actions: np.ndarray):
         acted = self.env.current_observation()
@@ -110,17 +115,15 @@ class WindowVectorEnv(VectorEnv):
             "agent_weights": np.broadcast_to(weights.numpy(), (size, len(weights))).copy(),
             "target": outcome.truth.numpy(),
             "time_index": outcome.start,
-            "start_time": self.env.task.start_time(outcome.start),
             "objective": np.full(size, float(equitable_objective(outcome.agent_regret, self.env.q, "paper"))),
             "clipped": clipped,
             "final_obs": acted,
             "_final_obs": every,
         }
         info |= {f"_{key}": every for key in ("agent_regret", "window_weight", "agent_weights", "target", "time_index",
-                                              "start_time", "objective", "clipped")}
+                                              "objective", "clipped")}
         # as Gymnasium's vector envs give a finished episode's info under same-step autoreset
-        # (start_time left out there: datetimes are no array a vector-env client can index per sub-env)
-        final = {k: v for k, v in info.items() if "final_obs" not in k and "start_time" not in k}
+        final = {k: v for k, v in info.items() if "final_obs" not in k}
         info |= {"final_info": final, "_final_info": every.copy()}
         return self.env.current_observation(), -credit.double().numpy(), every.copy(), np.zeros(size, bool), info
 
