@@ -143,6 +143,21 @@ def test_the_single_file_ppo_runs_logs_cleanrls_tags_and_learns(tmp_path):
             "losses/clipfrac", "eval/mean", "eval/worst10"} <= tags
 
 
+def test_the_reinforce_example_learns_the_rest_its_known_ahead_part_leaves(monkeypatch, capsys):
+    """examples/reinforce_windows.py, 600 updates: its forecast beats its own start (each hour's known-ahead part
+    plus the rest's training mean) on the test split, and it prints its score beside persistence_daily's."""
+    from trainers.evaluate import evaluate, task_of
+
+    monkeypatch.setattr("sys.argv", ["reinforce_windows.py", "600", "0"])
+    example = load_example("reinforce_windows")
+    test = task_of("EquitablePM-EV-v0", "test", {})
+    known = torch.tensor(test.known_ahead_weights(), dtype=torch.float32)
+    start = evaluate(lambda inputs, _: inputs[:, -test.horizon:] @ known + example.rest_loc, test)[0]["mean"]
+    trained = evaluate(lambda inputs, _: example.forecast(inputs), test)[0]["mean"]
+    assert trained < start
+    assert f"REINFORCE {trained:.4f}" in capsys.readouterr().out
+
+
 def test_the_window_view_learners_join_the_leaderboard_with_their_budget(tmp_path):
     rows = benchmark(["EquitablePM-EV-v0"], ["ppo-windows", "a2c-windows"], budget=8, out=tmp_path)
     assert {r["algo"] for r in rows} == {"ppo-windows", "a2c-windows"}
