@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from eq_gym.choices import REGIONS
+
 DATA_PACKAGE = "eq_gym.envs_data"
-REGIONS = ("SCE", "PGE")
 SCALE_MAX = 10.0
 """Upper end of the [0, 10] scale the paper puts every signal on."""
 LOCAL_ZONE = "America/Los_Angeles"

@@ -33,20 +33,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-REWARD_FORMS = ("power_mean", "paper")
-MAX_Q = 39.0
-"""Largest q accepted: q + 1 = 40, the paper's largest."""
+from eq_gym.choices import REWARD_FORMS
 
-
-def check_q(q: object) -> float:
-    """q as a float in [0, MAX_Q]; else a ValueError naming it."""
-    if isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) or not 0 <= q <= MAX_Q:
-        raise ValueError(
-            f"q={q!r} is not allowed; use a number in [0, {MAX_Q:g}] (q + 1 is the paper's column, up to "
-            f"{MAX_Q + 1:g} there). Beyond it the paper's L_q = sum Cbar^(q+1) soon overflows float64, and the power "
-            "mean is already within a few percent of the largest Cbar"
-        )
-    return float(q)
 
 
 @dataclass(frozen=True)

@@ -40,20 +40,13 @@ import numpy as np
 import torch
 
 from eq_gym import data
+from eq_gym.choices import AGENT_KINDS, FEATURES, LAMBDA_KINDS, PRIORITIES, REGIONS, REGRETS, SPLITS, TIMINGS
 from eq_gym.agents import pools
 from eq_gym.agents.base import Agents
 from eq_gym.agents.population import Population
 
-FEATURES = {"ahead": 24, "calendar": 24, "paper": 12}
-"""Past hours in each input window, L, per ``features`` ("paper": the paper's sequence length)."""
-PRIORITIES = ("own", "shared")
 PAPER_SETTING = {"timing": "shared", "features": "paper", "priorities": "shared", "regret": "absolute"}
 """The keywords that give the paper's setting on every env."""
-SPLITS = ("train", "test")
-AGENT_KINDS = ("similar", "different")
-LAMBDA_KINDS = ("same", "different")
-TIMINGS = ("own", "shared")
-REGRETS = ("per_unit", "absolute")
 DC_TRAIN_FRACTION = 0.67
 EV_TRAIN_FRACTION = 0.70
 
@@ -287,7 +280,7 @@ def _check(arguments: dict[str, Any], minimum_agents: int) -> dict[str, Any]:
     kwargs = {k: v for k, v in arguments.items() if k != "minimum_agents"}
     choose("split", kwargs["split"], SPLITS)
     choose("agents", kwargs["agents"], AGENT_KINDS)
-    choose("region", kwargs["region"], data.REGIONS)
+    choose("region", kwargs["region"], REGIONS)
     choose("timing", kwargs["timing"], TIMINGS)
     choose("features", kwargs["features"], tuple(FEATURES))
     choose("priorities", kwargs["priorities"], PRIORITIES)
@@ -314,7 +307,7 @@ def custom_task(
     """
     choose("signal", signal, tuple(SIGNALS))
     choose("split", split, SPLITS)
-    choose("region", region, data.REGIONS)
+    choose("region", region, REGIONS)
     choose("features", features, tuple(FEATURES))
     horizon = positive_int("horizon", horizon)
     if not callable(population):

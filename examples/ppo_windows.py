@@ -35,7 +35,8 @@ import eq_gym  # noqa: F401  (registers the envs and their window views)
 from eq_gym.metrics import METRIC_NAMES
 from trainers.benchmark import BATCH as WINDOWS_PER_UPDATE
 from trainers.benchmark import BenchmarkRun, algorithm
-from trainers.evaluate import evaluate, record, task_of
+from trainers.evaluate import evaluate, task_of
+from trainers.records import record
 
 
 @dataclass

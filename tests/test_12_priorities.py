@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from eq_gym import data
-from eq_gym.agents.charging import SlotChargers, charging_regret, hours_ahead
+from eq_gym.agents.charging import SlotChargers, hours_ahead
 from eq_gym.agents.datacentre import datacentre_regret
 from eq_gym.agents.newsvendor import Newsvendors, newsvendor_regret
 from eq_gym.agents.pools import datacentre_regions, newsvendors
@@ -125,7 +125,7 @@ def test_newsvendors_are_a_population_of_their_own_and_join_mixed():
 
 @pytest.mark.parametrize("name", ["dc", "ev", "mixed"])
 def test_the_conflict_test_is_zero_in_the_papers_setting_and_positive_with_defaults(name):
-    from trainers.room import conflict, share_divergence
+    from trainers.studies.room import conflict, share_divergence
 
     default, paper = make_task(name, split="test"), make_task(name, split="test", **PAPER_SETTING)
     assert conflict(paper) == 0.0 and conflict(make_task(name, split="test", priorities="shared")) == 0.0

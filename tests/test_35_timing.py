@@ -9,10 +9,11 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 import eq_gym
-from eq_gym.objective import MAX_Q, RunningMeanRegret, WindowWeights, agent_weights, equitable_objective, mean_regret
+from eq_gym.choices import MAX_Q
+from eq_gym.objective import RunningMeanRegret, WindowWeights, agent_weights, equitable_objective, mean_regret
 from eq_gym.tasks import make_task
 from trainers.evaluate import evaluate
-from trainers.room import garbled_forecaster, share_divergence
+from trainers.studies.room import garbled_forecaster, share_divergence
 
 ENV_IDS = list(eq_gym.ENV_IDS)
 TASKS = {"EquitablePM-DC-v0": "dc", "EquitablePM-EV-v0": "ev", "EquitablePM-Mixed-v0": "mixed"}
@@ -182,7 +183,7 @@ def test_running_mean_regret_converges_to_the_true_means_on_a_fixed_stream():
 
 
 def test_the_room_sweep_can_be_run_again_into_the_same_folder(tmp_path):
-    from trainers.room import SETTINGS, q_sweep
+    from trainers.studies.room import SETTINGS, q_sweep
 
     first = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path)
     again = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path)  # reused, not refused

@@ -5,32 +5,11 @@ import pytest
 import torch
 
 from eq_gym.objective import combined_objective
-from eq_gym.tasks import contexts_generator, make_task
+from eq_gym.tasks import make_task
+from tests.support.training import flat_grad, make_batch, small_policy
 from trainers.backbones import TransformerBackbone
 from trainers.config import TrainConfig
-from trainers.estimators import ESTIMATORS, Batch
-from trainers.policy import build_policy
-
-
-def make_batch(task, size, seed=0, held_out=True):
-    generator = contexts_generator(seed)
-    rows = np.random.default_rng(seed).choice(task.num_windows, size, replace=False)
-    draw = task.population.sampler(size, generator).draw(torch.tensor(task.windows.start[rows]))
-    return Batch(
-        inputs=torch.tensor(task.windows.inputs[rows]),
-        targets=torch.tensor(task.windows.targets[rows]),
-        contexts=draw.contexts,
-        weight=draw.weight,
-        global_size=size,
-        noise=lambda samples: torch.randn((samples, size, task.horizon), generator=generator),
-        held_out=make_batch(task, size, seed + 1, held_out=False) if held_out else None,
-    )
-
-
-def small_policy(task, backbone="lstm", init_std=0.3):
-    config = TrainConfig(backbone=backbone, hidden=8, d_model=16, heads=2, init_std=init_std)
-    torch.manual_seed(0)
-    return build_policy(config, task)
+from trainers.estimators import ESTIMATORS, build_estimator, foreign_settings
 
 
 @pytest.mark.parametrize("algo", list(ESTIMATORS))
@@ -40,11 +19,10 @@ def test_every_estimator_gives_a_finite_gradient_even_at_q_39(algo, task_name):
     cls = ESTIMATORS[algo]
     if cls.needs_smooth_agents and not task.population.smooth:
         with pytest.raises(ValueError, match=f"algo '{algo}'.*EV chargers.*use rloo, spo, pfy or pg"):
-            cls(task.population, 39.0, 0.0, "paper", 4)
+            cls(task.population, 39.0, 0.0, "paper")
         return
-    estimator = cls(task.population, 39.0, 0.2, "paper", 4)
     policy = small_policy(task)
-    estimator.model = policy
+    estimator = cls(task.population, 39.0, 0.2, "paper", model=policy if cls.needs_model else None)
     batch = make_batch(task, 32)
     mean, log_std = policy(batch.inputs)
     result = estimator.step(mean, log_std, batch)
@@ -55,17 +33,38 @@ def test_every_estimator_gives_a_finite_gradient_even_at_q_39(algo, task_name):
 
 
 @pytest.mark.parametrize("algo", [a for a, cls in ESTIMATORS.items() if cls.stochastic])
-def test_stochastic_estimators_refuse_or_accept_sample_counts(algo):
+def test_stochastic_estimators_refuse_sample_counts_they_cannot_use(algo):
     task = make_task("ev")
-    if algo == "rloo":
-        with pytest.raises(ValueError, match="samples=1"):
-            ESTIMATORS[algo](task.population, 1.0, 0.0, "paper", 1)
+    if "samples" in ESTIMATORS[algo].settings:  # rloo: its baseline leaves one sample out
+        with pytest.raises(ValueError, match="samples=1 is not allowed for rloo; use >= 2"):
+            ESTIMATORS[algo](task.population, 1.0, 0.0, "paper", samples=1)
+        assert ESTIMATORS[algo](task.population, 1.0, 0.0, "paper", samples=2).samples == 2
+    else:  # pg draws one forecast per window, as in the paper: a sample count is no setting of it
+        with pytest.raises(ValueError, match=f"samples=8 is not a setting of algo '{algo}'; it takes none"):
+            ESTIMATORS[algo](task.population, 1.0, 0.0, "paper", samples=8)
 
 
-def flat_grad(policy, loss):
-    policy.zero_grad()
-    loss.backward()
-    return torch.cat([p.grad.flatten() for p in policy.parameters() if p.grad is not None])
+@pytest.mark.parametrize("algo", list(ESTIMATORS))
+def test_each_estimator_takes_its_own_settings_and_refuses_others_by_name(algo):
+    cls, task = ESTIMATORS[algo], make_task("dc")  # smooth agents: every estimator accepts them
+    model = small_policy(task) if cls.needs_model else None
+    foreign = sorted(foreign_settings(algo))[0]
+    with pytest.raises(ValueError, match=f"{foreign}=.* is not a setting of algo '{algo}'"):
+        cls(task.population, 1.0, 0.0, "paper", model=model, **{foreign: 2})
+    config = TrainConfig(algo=algo, **{foreign: 2 if foreign != "score" else "sampled"})
+    with pytest.raises(ValueError, match=f"--{foreign} .* is not used by algo '{algo}'"):
+        build_estimator(config, task.population, model)
+    built = build_estimator(TrainConfig(algo=algo), task.population, small_policy(task))
+    assert all(getattr(built, name) == default for name, default in cls.settings.items())
+    assert (built.model is not None) == cls.needs_model
+
+
+def test_an_estimator_that_looks_at_the_policy_refuses_to_start_without_it():
+    needing = [algo for algo in ESTIMATORS if ESTIMATORS[algo].needs_model]
+    assert needing
+    for algo in needing:
+        with pytest.raises(ValueError, match=f"algo '{algo}' looks at the policy's parameters"):
+            ESTIMATORS[algo](make_task("ev").population, 1.0)
 
 
 def smoothed_exact_gradient(policy, task, batch, q, draws=400):
@@ -89,7 +88,7 @@ def test_policy_gradients_point_like_the_exact_gradient_on_dc(algo, size, repeat
     exact = smoothed_exact_gradient(policy, task, batch, q)
     cosines = []
     for group in range(4):
-        estimator = ESTIMATORS[algo](task.population, q, 0.0, "paper", 4)
+        estimator = ESTIMATORS[algo](task.population, q, 0.0, "paper")
         generator = torch.Generator().manual_seed(group)
         batch.noise = lambda samples: torch.randn((samples, size, 1), generator=generator)
         total = torch.zeros_like(exact)

@@ -12,7 +12,7 @@ from trainers.evaluate import evaluate, task_of
 from trainers.config import TrainConfig
 from trainers.logging import EPOCH_TAGS
 from trainers.loop import train
-from trainers.room import perfect_forecaster
+from trainers.studies.room import perfect_forecaster
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo",
                "q", "beta", "seed", "backbone", "wall_s"}
@@ -83,7 +83,7 @@ def test_resume_refuses_other_settings(tmp_path):
 
 
 def test_sweeps_reuse_a_finished_run_only_when_it_was_made_with_the_same_settings(tmp_path):
-    from trainers.sweep import train_once
+    from trainers.studies.sweep import train_once
 
     config = TrainConfig(out=tmp_path / "a", epochs=1, progress=False, **SMALL_EV)
     first = train_once(config)

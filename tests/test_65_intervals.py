@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainers.intervals import bootstrap_interval, interquartile_mean
+from trainers.studies.intervals import bootstrap_interval, interquartile_mean
 
 values = st.lists(st.floats(min_value=-1e3, max_value=1e3, allow_nan=False), min_size=2, max_size=30)
 

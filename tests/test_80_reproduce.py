@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from trainers.reproduce import DC, EXPERIMENTS, in_both_setups, render_markdown, reproduce, run_configs
-from trainers.sweep import parse_shard
+from trainers.studies.reproduce import DC, EXPERIMENTS, in_both_setups, render_markdown, reproduce, run_configs
+from trainers.studies.sweep import parse_shard
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo", "q", "beta", "seed", "backbone", "wall_s"}
 

@@ -9,8 +9,8 @@ import torch
 from gymnasium.wrappers import FlattenObservation, RescaleAction
 
 import eq_gym
-from tests.conftest import load_example
-from trainers.benchmark import benchmark
+from tests.support.examples import load_example
+from trainers.studies.leaderboard import benchmark
 from trainers.evaluate import evaluate, policy_forecaster, task_of
 
 sb3 = pytest.importorskip("stable_baselines3")
@@ -94,7 +94,7 @@ def test_a_tiny_benchmark_writes_every_requested_row(tmp_path):
 
 
 def test_the_estimator_benchmark_writes_every_row_and_judges_every_target(tmp_path):
-    from trainers.bench_estimators import bench_estimators, print_estimator_rows
+    from trainers.studies.estimator_targets import bench_estimators, print_estimator_rows
 
     result = bench_estimators(("rloo", "spo"), seeds=2, epochs=1, out=tmp_path, steps=2, d_model=16, heads=2)
     keys = [(r["algo"], r["q+1"]) for r in result["rows"]]
@@ -187,7 +187,7 @@ def test_the_single_file_ppo_joins_the_leaderboard_as_a_plugin(tmp_path):
 
 
 def test_the_training_step_benchmark_times_every_case_and_both_rloo_scores():
-    from trainers.bench import TRAIN_CASES, print_train_rows, time_training_steps
+    from trainers.studies.throughput import TRAIN_CASES, print_train_rows, time_training_steps
     from trainers.distributed import World
 
     rows = time_training_steps(World(0, 1, torch.device("cpu")), repeats=1)
@@ -199,7 +199,7 @@ def test_the_training_step_benchmark_times_every_case_and_both_rloo_scores():
 
 
 def test_updates_to_level_is_the_median_first_crossing_and_none_if_a_run_never_crosses():
-    from trainers.sweep import updates_to_level
+    from trainers.studies.sweep import updates_to_level
 
     def run(*means):
         return {"history": [{"steps": 10 * (i + 1), "mean": m} for i, m in enumerate(means)]}

@@ -11,7 +11,7 @@ from torchrl.envs.utils import check_env_specs  # noqa: E402
 
 import eq_gym  # noqa: E402,F401
 from eq_gym.torchrl import torchrl_env  # noqa: E402
-from tests.conftest import load_example  # noqa: E402
+from tests.support.examples import load_example  # noqa: E402
 
 ENV_IDS = ("EquitablePM-DC-v0", "EquitablePM-EV-v0", "EquitablePM-Mixed-v0")
 

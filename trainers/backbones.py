@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from trainers.config import BACKBONES as BACKBONE_NAMES
+
 
 class LSTMBackbone(nn.Module):
     """One-layer LSTM; features are its last hidden state (paper: hidden 50)."""
@@ -60,4 +62,4 @@ class TransformerBackbone(nn.Module):
         return self.encoder(h).mean(dim=1)
 
 
-BACKBONES = {"lstm": LSTMBackbone, "transformer": TransformerBackbone}
+BACKBONES = dict(zip(BACKBONE_NAMES, (LSTMBackbone, TransformerBackbone)))

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from trainers.records import METRICS_FILE
+
 CHECKPOINT = "checkpoint.pt"
 RESUMABLE_CHANGES = {"epochs", "resume", "device", "out", "progress"}
 """Config fields that may differ between a run and its resumption."""
@@ -51,7 +53,7 @@ def restore_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-RUN_FILES = (CHECKPOINT, "metrics.json")
+RUN_FILES = (CHECKPOINT, METRICS_FILE)
 """Files that mark a folder as holding a run."""
 
 

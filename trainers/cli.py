@@ -12,31 +12,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import typing
 from pathlib import Path
 
 from eq_gym import ENV_IDS
+from eq_gym.choices import SPLITS, TASK_KEYWORDS
 from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS, estimator_summary
 
-CHOICES = {
-    "env": tuple(ENV_IDS),
-    "algo": tuple(ESTIMATORS),
-    "backbone": ("lstm", "transformer"),
-    "form": ("paper", "power_mean"),
-    "score": ("local", "sampled"),
-    "device": ("auto", "cpu", "cuda"),
-    "agents": ("similar", "different"),
-    "lambdas": ("same", "different"),
-    "region": ("SCE", "PGE"),
-    "timing": ("own", "shared"),
-    "features": ("ahead", "calendar", "paper"),
-    "priorities": ("own", "shared"),
-    "regret": ("per_unit", "absolute"),
-}
-ENV_KEYWORDS = ("agents", "lambdas", "num_agents", "region", "timing", "features", "priorities", "regret")
+CHOICES = {"env": tuple(ENV_IDS)} | {f.name: f.metadata["choices"] for f in dataclasses.fields(TrainConfig) if "choices" in f.metadata}
+"""Each flag's allowed values, read from TrainConfig's fields (and they from eq_gym.choices)."""
 
 
 def _scalar_type(annotation: str):
@@ -67,68 +53,75 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from trainers import records
     from trainers.loop import train
 
     metrics = train(config_from(args))
     if metrics:
         print(format_metrics(metrics))
-        print(f"wrote {Path(args.out) / 'metrics.json'}")
+        print(f"wrote {Path(args.out) / records.METRICS_FILE}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    from trainers import records
     from trainers.evaluate import evaluate_forecaster, evaluate_run
 
     if (args.run is None) == (args.forecaster is None):
         raise ValueError("give either --run DIR (a trained model) or --forecaster NAME (a reference forecaster)")
-    given = [k for k in ENV_KEYWORDS if getattr(args, k) is not None]
+    given = [k for k in TASK_KEYWORDS if getattr(args, k) is not None]
     if args.run is not None and given:
         raise ValueError(f"--{given[0].replace('_', '-')} is an env keyword of --forecaster; a --run is scored on the "
                          "env and keywords it was trained with (see its metrics.json)")
     if args.run is not None:
         metrics = evaluate_run(Path(args.run), args.split, args.device)
     else:
-        env_kwargs = {k: getattr(args, k) for k in ENV_KEYWORDS if getattr(args, k) is not None}
+        env_kwargs = {k: getattr(args, k) for k in TASK_KEYWORDS if getattr(args, k) is not None}
         metrics = evaluate_forecaster(args.forecaster, args.env, args.split, env_kwargs)
     print(format_metrics(metrics))
     if args.out is not None:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        print(f"wrote {Path(args.out) / 'metrics.json'}")
+        print(f"wrote {records.write_record(Path(args.out), metrics)}")
 
 
-def cmd_bench(args: argparse.Namespace) -> None:
-    from trainers import bench
+def cmd_bench_env(args: argparse.Namespace) -> None:
+    from trainers.studies import throughput
 
-    if args.what == "env":
-        bench.print_env_rows(bench.bench_env(repeats=args.repeats))
-    elif args.what == "estimators":
-        from trainers.bench_estimators import bench_estimators, print_estimator_rows
+    throughput.print_env_rows(throughput.bench_env(repeats=args.repeats))
 
-        out = args.out or Path("runs/bench-estimators")
-        print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs or 8, out, args.jobs, score=args.score))
-    elif args.what == "ahead":
-        from trainers.known_ahead import bench_known_ahead, print_known_ahead_rows
 
-        out = args.out or Path("runs/bench-ahead")
-        print_known_ahead_rows(bench_known_ahead(seeds=args.seeds, epochs=args.epochs or 3, out=out, jobs=args.jobs))
-    elif args.what == "room":
-        from trainers.room import bench_room, print_room_rows
+def cmd_bench_train(args: argparse.Namespace) -> None:
+    from trainers.studies import throughput
 
-        print_room_rows(bench_room(list(ENV_IDS), 2 if args.epochs is None else args.epochs, args.out or Path("runs/room")))
-    else:
-        nproc = tuple(int(n) for n in args.nproc.split(","))
-        bench.print_train_rows(bench.bench_train(repeats=args.repeats, nproc=nproc, device=args.device))
+    nproc = tuple(int(n) for n in args.nproc.split(","))
+    throughput.print_train_rows(throughput.bench_train(repeats=args.repeats, nproc=nproc, device=args.device))
+
+
+def cmd_bench_room(args: argparse.Namespace) -> None:
+    from trainers.studies.room import bench_room, print_room_rows
+
+    print_room_rows(bench_room(list(ENV_IDS), args.epochs, args.out))
+
+
+def cmd_bench_estimators(args: argparse.Namespace) -> None:
+    from trainers.studies.estimator_targets import bench_estimators, print_estimator_rows
+
+    print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs, args.out, args.jobs, score=args.score))
+
+
+def cmd_bench_ahead(args: argparse.Namespace) -> None:
+    from trainers.studies.known_ahead import bench_known_ahead, print_known_ahead_rows
+
+    print_known_ahead_rows(bench_known_ahead(seeds=args.seeds, epochs=args.epochs, out=args.out, jobs=args.jobs))
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    from trainers.reproduce import EXPERIMENTS, reproduce
+    from trainers.studies.reproduce import EXPERIMENTS, reproduce
 
     experiments = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     reproduce(experiments, quick=args.quick, seeds=args.seeds, out=args.out, jobs=args.jobs, shard=args.shard, epochs=args.epochs)
 
 
 def cmd_benchmark(args: argparse.Namespace) -> None:
-    from trainers.benchmark import benchmark
+    from trainers.studies.leaderboard import benchmark
 
     benchmark(args.envs, args.algos, args.budget, seeds=args.seeds, q=args.q, out=args.out, jobs=args.jobs,
               shard=args.shard, plugins=tuple(args.plugin))
@@ -167,10 +160,10 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run", type=Path, help="run folder of `eqpm train` (uses its checkpoint.pt)")
     evaluate.add_argument("--forecaster", choices=FORECASTERS, help="a reference forecaster instead of a run")
     evaluate.add_argument("--env", choices=CHOICES["env"], default="EquitablePM-DC-v0", help="env of --forecaster")
-    for keyword in ENV_KEYWORDS:
-        kind = int if keyword == "num_agents" else str
-        evaluate.add_argument("--" + keyword.replace("_", "-"), type=kind, choices=CHOICES.get(keyword), help=f"env keyword {keyword} (--forecaster)")
-    evaluate.add_argument("--split", choices=("train", "test"), default="test", help="split to evaluate on (default: test)")
+    for keyword, allowed in TASK_KEYWORDS.items():
+        kind = int if allowed is None else str
+        evaluate.add_argument("--" + keyword.replace("_", "-"), type=kind, choices=allowed, help=f"env keyword {keyword} (--forecaster)")
+    evaluate.add_argument("--split", choices=SPLITS, default="test", help="split to evaluate on (default: test)")
     evaluate.add_argument("--device", choices=CHOICES["device"], default="auto", help="device (default: auto)")
     evaluate.add_argument("--out", type=Path, help="folder to write metrics.json into")
     evaluate.set_defaults(run_command=cmd_evaluate)
@@ -200,28 +193,45 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("--out", type=Path, default=Path("runs/benchmark"), help="folder of runs/, leaderboard and curves (default: runs/benchmark)")
     board.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, each single-threaded (default: 1)")
     board.add_argument("--shard", default="0/1", help="i/n: run only every n-th run from the i-th, for n machines (default: 0/1)")
-    board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.benchmark.algorithm) or envs")
+    board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.studies.leaderboard.algorithm) or envs")
     board.set_defaults(run_command=cmd_benchmark)
 
-    bench = commands.add_parser("bench", parents=[threads], help="throughput benchmarks (medians, with the machine named)")
-    bench.add_argument("what", choices=("env", "train", "room", "estimators", "ahead"),
-                       help="env: EV env steps/s; train: training windows/s; room: how much room each env leaves to q "
-                            "(share divergence, conflict, a short q sweep); estimators: the equity targets of rloo and spo on EV; "
-                            "ahead: EV models at q = 0 with and without the known-ahead inputs")
-    bench.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
-    bench.add_argument("--nproc", default="1", help="train: process counts to compare under torchrun, e.g. 1,2 (default: 1)")
-    bench.add_argument("--device", choices=CHOICES["device"], default="auto", help="train: device (default: auto)")
-    bench.add_argument("--epochs", type=int, help="room: epochs of each q-sweep run, 0 for the share divergence and conflict only "
-                       "(default: 2); estimators: epochs of each run (default: 8); ahead: (default: 3)")
-    bench.add_argument("--algos", nargs="+", default=["rloo", "spo"], help="estimators: the estimators to train at q = 0 and q + 1 = 20 (default: rloo spo)")
-    bench.add_argument("--score", choices=CHOICES["score"], default="local",
-                       help="estimators: rloo's score term for slot-choosing agents (default: local)")
-    bench.add_argument("--seeds", type=int, default=3, help="estimators, ahead: seeds per run (default: 3)")
-    bench.add_argument("--jobs", type=int, default=1, help="estimators, ahead: runs in parallel processes (default: 1)")
-    bench.add_argument("--out", type=Path, help="estimators, room, ahead: folder of the runs; a finished run there with the same "
-                                                "settings is reused (default: runs/bench-estimators, runs/room, runs/bench-ahead)")
-    bench.set_defaults(run_command=cmd_bench)
+    add_bench_commands(commands.add_parser("bench", help="the studies that measure: speed, room for q, estimator targets, "
+                                                         "known-ahead inputs (medians, with the machine named)"), threads)
     return root
+
+
+def add_bench_commands(bench: argparse.ArgumentParser, threads: argparse.ArgumentParser) -> None:
+    """``eqpm bench STUDY``: one subcommand per study, each with its own flags."""
+    studies = bench.add_subparsers(dest="study", required=True, metavar="STUDY")
+    env = studies.add_parser("env", parents=[threads], help="EV env steps/s")
+    env.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
+    env.set_defaults(run_command=cmd_bench_env)
+    train = studies.add_parser("train", parents=[threads], help="training windows/s")
+    train.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
+    train.add_argument("--nproc", default="1", help="process counts to compare under torchrun, e.g. 1,2 (default: 1)")
+    train.add_argument("--device", choices=CHOICES["device"], default="auto", help="device (default: auto)")
+    train.set_defaults(run_command=cmd_bench_train)
+    room = studies.add_parser("room", parents=[threads],
+                              help="how much room each env leaves to q: share divergence, conflict, a short q sweep")
+    room.add_argument("--epochs", type=int, default=2, help="epochs of each q-sweep run, 0 for the share divergence and "
+                                                           "conflict only (default: 2)")
+    estimators = studies.add_parser("estimators", parents=[threads], help="the equity targets of rloo and spo on EV")
+    estimators.add_argument("--algos", nargs="+", default=["rloo", "spo"],
+                            help="the estimators to train at q = 0 and q + 1 = 20 (default: rloo spo)")
+    estimators.add_argument("--score", choices=CHOICES["score"], default="local",
+                            help="rloo's score term for slot-choosing agents (default: local)")
+    estimators.add_argument("--epochs", type=int, default=8, help="epochs of each run (default: 8)")
+    ahead = studies.add_parser("ahead", parents=[threads], help="EV models at q = 0 with and without the known-ahead inputs")
+    ahead.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
+    for study in (estimators, ahead):
+        study.add_argument("--seeds", type=int, default=3, help="seeds per run (default: 3)")
+        study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
+    for study, default, command in ((room, "room", cmd_bench_room), (estimators, "bench-estimators", cmd_bench_estimators),
+                                    (ahead, "bench-ahead", cmd_bench_ahead)):
+        study.add_argument("--out", type=Path, default=Path("runs") / default,
+                           help=f"folder of the runs; a finished run there with the same settings is reused (default: runs/{default})")
+        study.set_defaults(run_command=command)
 
 
 def main(argv: list[str] | None = None) -> int:

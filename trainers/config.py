@@ -1,7 +1,8 @@
 """One typed config for a training run: every number that matters, with the paper's defaults.
 
-The CLI (``eqpm train``) builds its flags from these fields and their help
-strings; the same dict is logged to TensorBoard as the run's hyperparameters.
+The CLI (``eqpm train``) builds its flags from these fields, their help
+strings and allowed values; the same dict is logged to TensorBoard as the
+run's hyperparameters. A config checks its own fields when it is made.
 """
 
 from __future__ import annotations
@@ -11,6 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eq_gym.choices import REWARD_FORMS, TASK_KEYWORDS, check_q
+from trainers.estimators import MODULES as ESTIMATOR_MODULES
+
+BACKBONES = ("lstm", "transformer")
+SCORES = ("local", "sampled")
+DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_LEARNING_RATE = {
     "EquitablePM-DC-v0": {"mse": 0.05, "diff": 1e-3, "pg": 1e-3, "rloo": 1e-3},
     "EquitablePM-EV-v0": {"mse": 1e-4, "diff": 1e-4, "pg": 1e-4, "rloo": 3e-4, "spo": 1e-3, "pfy": 1e-3, "forml": 1e-3},
@@ -34,11 +41,12 @@ class TrainConfig:
     """A training run. Defaults are the paper's where it gives them."""
 
     env: str = _field("EquitablePM-EV-v0", "registered env id whose task to train on")
-    algo: str = _field("rloo", "estimator, one of the algorithms listed at the end of this help")
+    algo: str = _field("rloo", "estimator, one of the algorithms listed at the end of this help", choices=tuple(ESTIMATOR_MODULES))
     q: float = _field(0.0, "fairness knob q of L_q, 0 to 39 (the paper's tables show q + 1, up to 40)")
     beta: float = _field(0.0, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper A.5")
-    form: str = _field("power_mean", "form of L_q trained on: 'power_mean' (the env's default reward; same minimiser, the scale of one agent's regret at any q) or 'paper' (sum of Cbar^(q+1), Eq. 2)")
-    backbone: str | None = _field(None, "lstm or transformer; default: the paper's for the env (DC lstm, EV/Mixed transformer)")
+    form: str = _field("power_mean", "form of L_q trained on: 'power_mean' (the env's default reward; same minimiser, the scale of one agent's regret at any q) or 'paper' (sum of Cbar^(q+1), Eq. 2)", choices=REWARD_FORMS)
+    backbone: str | None = _field(None, "lstm or transformer; default: the paper's for the env (DC lstm, EV/Mixed transformer)",
+                                  choices=BACKBONES)
     epochs: int = _field(20, "passes over the training split")
     steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short; none: every epoch whole")
     batch_size: int = _field(128, "global batch of windows per step (split across processes under torchrun)")
@@ -49,25 +57,44 @@ class TrainConfig:
     memory: float = _field(1280.0, "windows the running estimate of each agent's mean regret remembers (weights of L_q)")
     perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")
     score: str = _field("local", "rloo's score term for slot-choosing agents: local (each hour's noise integrated exactly "
-                                 "given the sample's other hours) or sampled (plain REINFORCE on each sample)")
+                                 "given the sample's other hours) or sampled (plain REINFORCE on each sample)", choices=SCORES)
     init_std: float = _field(1.0, "initial std of the Gaussian policy, signal units")
     hidden: int = _field(50, "LSTM hidden size (paper: 50)")
     d_model: int = _field(250, "Transformer feature size (paper: 250)")
     heads: int = _field(5, "Transformer attention heads (must divide d_model)")
     seed: int = _field(0, "seeds Python, numpy, torch and the env's window order and context draws")
-    device: str = _field("auto", "auto (CUDA when present), cpu or cuda")
+    device: str = _field("auto", "auto (CUDA when present), cpu or cuda", choices=DEVICES)
     out: Path = _field(Path("runs/run"), "run folder: TensorBoard events, checkpoint.pt, metrics.json")
     resume: bool = _field(False, "continue from OUT/checkpoint.pt")
     progress: bool = _field(True, "show a progress bar (eqpm reproduce turns it off per run)")
-    agents: str | None = _field(None, "env keyword: similar or different; default: the env's (different)")
-    timing: str | None = _field(None, "env keyword: own (agents act on their own hours) or shared (every window alike, the paper's code); default: the env's (own)")
+    agents: str | None = _field(None, "env keyword: similar or different; default: the env's (different)", choices=TASK_KEYWORDS["agents"])
+    timing: str | None = _field(None, "env keyword: own (agents act on their own hours) or shared (every window alike, the paper's code); default: the env's (own)", choices=TASK_KEYWORDS["timing"])
     features: str | None = _field(None, "env keyword: ahead (24 past hours, the clock and the 12 forecast hours' known-ahead inputs), "
-                                        "calendar (24 past hours and the clock) or paper (12 past hours); default: the env's (EV ahead, DC and Mixed calendar)")
-    priorities: str | None = _field(None, "env keyword: own (agents pay under their own mix or region) or shared (all pay under the public signal, the paper's); default: the env's (own)")
-    regret: str | None = _field(None, "env keyword: per_unit or absolute; default: per_unit with timing own, absolute with shared")
-    lambdas: str | None = _field(None, "env keyword (DC only): same or different; default: the env's (same)")
+                                        "calendar (24 past hours and the clock) or paper (12 past hours); default: the env's (EV ahead, DC and Mixed calendar)", choices=TASK_KEYWORDS["features"])
+    priorities: str | None = _field(None, "env keyword: own (agents pay under their own mix or region) or shared (all pay under the public signal, the paper's); default: the env's (own)", choices=TASK_KEYWORDS["priorities"])
+    regret: str | None = _field(None, "env keyword: per_unit or absolute; default: per_unit with timing own, absolute with shared", choices=TASK_KEYWORDS["regret"])
+    lambdas: str | None = _field(None, "env keyword (DC only): same or different; default: the env's (same)", choices=TASK_KEYWORDS["lambdas"])
     num_agents: int | None = _field(None, "env keyword: number of agents; default: the env's")
-    region: str | None = _field(None, "env keyword: CAISO region of the carbon signal, SCE or PGE; default: the env's (SCE)")
+    region: str | None = _field(None, "env keyword: CAISO region of the carbon signal, SCE or PGE; default: the env's (SCE)", choices=TASK_KEYWORDS["region"])
+
+    def __post_init__(self) -> None:
+        """Refuse a field outside its allowed values, naming it and what is allowed."""
+        for f in dataclasses.fields(self):
+            value, allowed = getattr(self, f.name), f.metadata.get("choices")
+            if allowed is not None and value is not None and value not in allowed:
+                raise ValueError(f"{f.name}={value!r} is not allowed; use one of {tuple(allowed)}")
+        check_q(self.q)
+        if not 0.0 <= self.beta <= 1.0:
+            raise ValueError(f"beta={self.beta} is not allowed; use a number in [0, 1]")
+        if self.epochs < 0 or self.batch_size < 1 or (self.steps is not None and self.steps < 0):
+            raise ValueError(f"epochs={self.epochs}, steps={self.steps}, batch_size={self.batch_size}: "
+                             "need epochs >= 0, steps >= 0, batch_size >= 1")
+        for name in ("samples", "hidden", "d_model", "heads", "lr_step"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is not allowed; use 1 or more")
+        for name in ("memory", "init_std", "lr_gamma") + (("lr",) if self.lr is not None else ()):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}={getattr(self, name)} is not allowed; use a number > 0")
 
     @property
     def learning_rate(self) -> float:

@@ -16,11 +16,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from eq_gym import ENV_IDS
 from eq_gym.forecasters import reference_forecast
 from eq_gym.metrics import equity_metrics
 from eq_gym.objective import regret_sum
+from eq_gym.envs.base import task_of
 from eq_gym.tasks import Task, contexts_generator
+from trainers.records import record
 
 EVAL_SEED = 12345
 EVAL_BATCH = 1024
@@ -86,26 +87,6 @@ def policy_forecaster(env: Any, predict: Callable[[np.ndarray], np.ndarray]) -> 
         return torch.from_numpy(np.concatenate(actions)[:count].astype(np.float32))
 
     return forecast
-
-
-def task_of(env: str, split: str, env_kwargs: dict[str, Any]) -> Task:
-    """The task behind a registered EquitablePM env id (built-in or registered by the user)."""
-    import gymnasium as gym
-
-    from eq_gym.envs.base import EquitableForecastEnv
-
-    if env not in gym.registry:
-        raise ValueError(f"env={env!r} is not registered; use one of {tuple(ENV_IDS)} or register yours first")
-    made = gym.make(env, split=split, batch_size=1, disable_env_checker=True, **env_kwargs).unwrapped
-    if not isinstance(made, EquitableForecastEnv):
-        raise ValueError(f"env={env!r} is not an EquitablePM env (eq_gym.envs.base.EquitableForecastEnv)")
-    return made.task
-
-
-def record(metrics: dict, agent_regret: np.ndarray, task: Task, env: str, **fields: Any) -> dict[str, Any]:
-    """A metrics.json record: the metrics, each agent's regret, the env and its keywords, then ``fields``."""
-    env_kwargs = {k: v for k, v in task.kwargs.items() if k != "split"}
-    return {**metrics, "agent_regret": agent_regret.tolist(), "env": env, "env_kwargs": env_kwargs, "split": task.split, **fields}
 
 
 def reference_forecaster(task: Task, name: str) -> Forecaster:

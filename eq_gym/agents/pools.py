@@ -85,6 +85,7 @@ import pandas as pd
 import torch
 
 from eq_gym import data
+from eq_gym.choices import REGIONS
 from eq_gym.agents.base import ContextPool
 from eq_gym.agents.charging import SlotChargers, hours_ahead
 from eq_gym.agents.datacentre import DataCentres, best_cost
@@ -191,7 +192,7 @@ def datacentre_regions(num_agents: int, region: str) -> list[str]:
 
 def _clock_carbon(num_agents: int, horizon: int, region: str, train_fraction: float) -> torch.Tensor:
     """Each data centre's own region's carbon on the public scale, averaged over the H hours ahead, (M, T) float32."""
-    own = {r: data.carbon_of(r, region, train_fraction) for r in data.REGIONS}
+    own = {r: data.carbon_of(r, region, train_fraction) for r in REGIONS}
     table = np.stack([own[r] for r in datacentre_regions(num_agents, region)])
     return torch.from_numpy(_window_mean(table, horizon).astype(np.float32))
 

@@ -25,11 +25,13 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
+from gymnasium.envs.registration import load_env_creator
 from torch import Tensor
 
 from eq_gym.agents.population import ContextSampler
 from eq_gym.metrics import mean_squared_error
-from eq_gym.objective import REWARD_FORMS, WindowWeights, check_q, equitable_objective, mean_regret
+from eq_gym.choices import REWARD_FORMS, check_q
+from eq_gym.objective import WindowWeights, equitable_objective, mean_regret
 from eq_gym.tasks import Task, choose, contexts_generator, make_task, positive_int, refuse_unknown, task_keywords
 
 ENV_KEYWORDS = ("q", "batch_size", "reward_form", "render_mode")
@@ -157,10 +159,11 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         """True once the pass over the split is done: the next call must be ``reset``."""
         return self._step >= self.steps_per_episode
 
-    def make_task(self, **task_kwargs: Any) -> Task:
+    @classmethod
+    def make_task(cls, **task_kwargs: Any) -> Task:
         """The task this env serves, from its keywords (an env of your own overrides it)."""
-        refuse_unknown(task_kwargs, ENV_KEYWORDS + task_keywords(self.task_name), type(self).__name__)
-        return make_task(self.task_name, **task_kwargs)
+        refuse_unknown(task_kwargs, ENV_KEYWORDS + task_keywords(cls.task_name), cls.__name__)
+        return make_task(cls.task_name, **task_kwargs)
 
     # --- helpers ---------------------------------------------------------------
 
@@ -198,3 +201,19 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         low, high = self.action_space.low, self.action_space.high
         clipped = int(np.count_nonzero((array < low) | (array > high)))
         return np.clip(array, low, high).astype(np.float32), clipped
+
+
+def task_of(env_id: str, split: str = "train", env_kwargs: dict[str, Any] | None = None) -> Task:
+    """The task behind a registered EquitablePM env id (built-in or your own) on ``split``, built without
+    making the env: the id's registered keywords, then ``env_kwargs``; the env's own keywords (``q``,
+    ``batch_size``, ``reward_form``, ``render_mode``) are left aside, as they do not change the task."""
+    if env_id not in gym.registry:
+        from eq_gym import ENV_IDS
+
+        raise ValueError(f"env={env_id!r} is not registered; use one of {tuple(ENV_IDS)} or register yours first")
+    spec = gym.registry[env_id]
+    env_class = load_env_creator(spec.entry_point) if isinstance(spec.entry_point, str) else spec.entry_point
+    if not (isinstance(env_class, type) and issubclass(env_class, EquitableForecastEnv)):
+        raise ValueError(f"env={env_id!r} is not an EquitablePM env (eq_gym.envs.base.EquitableForecastEnv)")
+    keywords = {**spec.kwargs, **(env_kwargs or {}), "split": split}
+    return env_class.make_task(**{k: v for k, v in keywords.items() if k not in ENV_KEYWORDS})

@@ -54,5 +54,6 @@ class CustomAgentsEnv(EquitableForecastEnv):
 
     task_name = "custom"
 
-    def make_task(self, **task_kwargs: Any) -> Task:
+    @classmethod
+    def make_task(cls, **task_kwargs: Any) -> Task:
         return custom_task(**task_kwargs)

@@ -54,10 +54,31 @@ def estimator_summary(name: str) -> str:
     return (ast.get_docstring(ast.parse(Path(origin).read_text())) or name).strip().splitlines()[0]
 
 
+def foreign_settings(algo: str) -> set[str]:
+    """The settings other estimators take and ``algo`` does not."""
+    return {name for other in ESTIMATORS for name in ESTIMATORS[other].settings} - set(ESTIMATORS[algo].settings)
+
+
+def build_estimator(config: Any, population: Any, model: Any) -> Any:
+    """The estimator ``config.algo`` for ``population``: its own settings read from ``config`` (a TrainConfig),
+    ``model`` (the policy) for one that looks at its parameters. A setting of another estimator that
+    ``config`` gives a value other than its default is refused by name: it would change nothing."""
+    import dataclasses
+
+    cls = ESTIMATORS[config.algo]
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    unused = sorted(name for name in foreign_settings(config.algo) if getattr(config, name) != defaults[name])
+    if unused:
+        raise ValueError(f"--{unused[0]} {getattr(config, unused[0])} is not used by algo '{cls.name}' (it takes "
+                         f"{', '.join('--' + s for s in cls.settings) or 'no settings of its own'}); leave it out")
+    own = {name: getattr(config, name) for name in cls.settings}
+    return cls(population, config.q, config.beta, config.form, config.memory, model=model if cls.needs_model else None, **own)
+
+
 def __getattr__(name: str) -> Any:  # Batch, Estimator, StepResult: from base, on first use
     if name in ("Batch", "Estimator", "StepResult"):
         return getattr(importlib.import_module("trainers.estimators.base"), name)
     raise AttributeError(name)
 
 
-__all__ = ["ESTIMATORS", "MODULES", "Batch", "Estimator", "StepResult", "estimator_summary"]
+__all__ = ["ESTIMATORS", "MODULES", "Batch", "Estimator", "StepResult", "build_estimator", "estimator_summary", "foreign_settings"]

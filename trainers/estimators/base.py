@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -73,21 +73,29 @@ class Estimator(ABC):
     """True when the estimator samples forecasts (and so trains the policy's std)."""
     needs_held_out: ClassVar[bool] = False
     """True when each step needs a second, held-out batch of the training split (``Batch.held_out``)."""
-    model: torch.nn.Module | None = None
-    """The policy being trained (its parameters), set by the loop for estimators that look ahead."""
+    needs_model: ClassVar[bool] = False
+    """True when each step looks at the policy's parameters (``model``, given to the constructor)."""
+    settings: ClassVar[dict[str, Any]] = {}
+    """The estimator's own settings and their defaults (TrainConfig fields of the same names, so ``eqpm train``
+    flags); the constructor takes these and no others."""
 
-    def __init__(
-        self, population: Population, q: float, beta: float = 0.0, form: str = "power_mean", samples: int = 4,
-        memory: float = 1280.0, perturbation: float = 1.0, score: str = "local",
-    ) -> None:
+    def __init__(self, population: Population, q: float, beta: float = 0.0, form: str = "power_mean",
+                 memory: float = 1280.0, *, model: torch.nn.Module | None = None, **settings: Any) -> None:
+        unknown = [name for name in settings if name not in self.settings]
+        if unknown:
+            raise ValueError(f"{unknown[0]}={settings[unknown[0]]!r} is not a setting of algo '{self.name}'; "
+                             f"it takes {', '.join(self.settings) or 'none'}")
+        if self.needs_model and model is None:
+            raise ValueError(f"algo '{self.name}' looks at the policy's parameters: give it model=the policy")
         if self.needs_smooth_agents and not population.smooth:
             rough = [g.label for g in population.groups if not g.smooth]
             raise ValueError(
                 f"algo '{self.name}' backpropagates through the agents' regret, but {', '.join(rough)} "
                 "choose discrete slots (no useful gradient); use rloo, spo, pfy or pg on this env"
             )
-        self.population, self.q, self.beta, self.form, self.samples = population, q, beta, form, samples
-        self.perturbation, self.score = perturbation, score
+        self.population, self.q, self.beta, self.form, self.model = population, q, beta, form, model
+        for name, default in self.settings.items():
+            setattr(self, name, settings.get(name, default))
         self.scale = RunningScale()
         self.running = RunningMeanRegret(memory)
 

@@ -41,6 +41,7 @@ from trainers.estimators.surrogate import SlotSurrogate
 class FairnessReweighting(SlotSurrogate):
     name = "forml"
     needs_held_out = True
+    needs_model = True
 
     def table(self, forecast: Tensor, truth: Tensor, batch: Batch) -> Tensor:
         return spo_plus_table(forecast, truth)

@@ -25,6 +25,8 @@ Reference: Q. Berthet, M. Blondel, O. Teboul, M. Cuturi, J.-P. Vert, F. Bach,
 Learning with Differentiable Perturbed Optimizers, NeurIPS 2020.
 """
 
+from typing import Any, ClassVar
+
 from torch import Tensor
 
 from trainers.estimators.base import Batch
@@ -39,6 +41,7 @@ def fenchel_young_table(forecast: Tensor, truth: Tensor, noise: Tensor, sigma: f
 
 class PerturbedFenchelYoung(SlotSurrogate):
     name = "pfy"
+    settings: ClassVar[dict[str, Any]] = {"samples": 4, "perturbation": 1.0}
 
     def table(self, forecast: Tensor, truth: Tensor, batch: Batch) -> Tensor:
         return fenchel_young_table(forecast, truth, batch.noise(self.samples).to(forecast.dtype), self.perturbation)

@@ -39,10 +39,13 @@ for Free!, 2019; Li et al., Fair Resource Allocation in Federated Learning
 Black Box Variational Inference, NeurIPS 2015.
 """
 
+from typing import Any, ClassVar
+
 import torch
 
 from eq_gym.agents.charging import SlotChargers
 from eq_gym.objective import combined_objective, mse_weight, weighted
+from trainers.config import SCORES
 from trainers.distributed import all_sum
 from trainers.estimators.local_score import local_score, per_k_credit
 from trainers.policy import log_prob
@@ -59,13 +62,14 @@ from trainers.estimators.base import (
 class LeaveOneOutPolicyGradient(Estimator):
     name = "rloo"
     stochastic = True
+    settings: ClassVar[dict[str, Any]] = {"samples": 4, "score": "local"}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.samples < 2:
             raise ValueError(f"samples={self.samples} is not allowed for rloo; use >= 2 (the baseline leaves one out)")
-        if self.score not in ("local", "sampled"):
-            raise ValueError(f"score={self.score!r} is not allowed for rloo; use 'local' or 'sampled'")
+        if self.score not in SCORES:
+            raise ValueError(f"score={self.score!r} is not allowed for rloo; use one of {SCORES}")
         self.local = self.score == "local" and any(isinstance(g, SlotChargers) for g in self.population.groups)
         sampled = [torch.full((g.num_agents,), float(not (self.local and isinstance(g, SlotChargers))))
                    for g in self.population.groups]

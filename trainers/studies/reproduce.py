@@ -19,8 +19,6 @@ distributions (``regret-<experiment>-<block>.png``).
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,9 @@ from eq_gym.metrics import METRIC_NAMES as STATS
 from eq_gym.metrics import METRIC_TITLES
 from eq_gym.tasks import PAPER_SETTING
 from trainers.config import TrainConfig
-from trainers.sweep import finished, over_seeds, run_all, train_once
+from trainers.records import read_record
+from trainers.studies.report import PLAIN, markdown_table, write_csv
+from trainers.studies.sweep import over_seeds, run_all, train_once
 
 DC, EV, MIXED = "EquitablePM-DC-v0", "EquitablePM-EV-v0", "EquitablePM-Mixed-v0"
 
@@ -120,7 +120,6 @@ EXPERIMENTS: dict[str, list[Setting]] = {
     "beta": in_both_setups("beta", "Different Agents, q+1 = 40", EV, {"agents": "different"}, backbone="transformer",
                            algos=EV_ALGOS, q_plus_one=(40.0,), quick_q_plus_one=(40.0,), betas=(0.0, 0.2, 0.8)),
 }
-PLAIN = "mse"
 METHOD = {"diff": "Equitable PM", "spo": "Equitable PM (spo)", "rloo": "Equitable PM (rloo)", "pg": "Equitable PM (pg, paper Eq. 4)",
           PLAIN: "Plain PM"}
 
@@ -163,7 +162,7 @@ def reproduce(
             for config in run_configs(setting, seeds, epochs or _epochs(name, quick), out, quick):
                 if config not in configs:
                     configs.append(config)
-    done = sum(finished(Path(c.out)) is not None for c in configs)
+    done = sum(read_record(Path(c.out)) is not None for c in configs)
     if done:
         print(f"reusing {done} of {len(configs)} finished runs from {out / 'runs'} (delete a run's folder to train it again)")
     run_all(train_once, configs, jobs, shard, desc=f"reproduce {'+'.join(experiments)}")
@@ -180,7 +179,7 @@ def _epochs(experiment: str, quick: bool) -> int:
 
 def summarise(experiment: str, settings: list[Setting], out: Path, seeds: int, epochs: int, quick: bool = False) -> list[dict]:
     """Tables (Markdown, CSV, terminal) and figures of one experiment from its run folders."""
-    from trainers.figures import distribution_figure, frontier_figure
+    from trainers.studies.figures import distribution_figure, frontier_figure
 
     folder = out / experiment
     folder.mkdir(parents=True, exist_ok=True)
@@ -195,7 +194,7 @@ def summarise(experiment: str, settings: list[Setting], out: Path, seeds: int, e
             experiment, [s for s in settings if s.title == title], agent_regret, folder / f"regret-{experiment}-{slug(title)}.png"))
     markdown = render_markdown(experiment, rows, settings)
     (folder / "summary.md").write_text(markdown)
-    _write_csv(folder / "summary.csv", rows)
+    write_csv(folder / "summary.csv", rows)
     print(markdown)
     print(f"wrote {folder / 'summary.md'}, {folder / 'summary.csv'}" + "".join(f", {f}" for f in figures if f))
     return rows
@@ -211,9 +210,8 @@ def _records(setting: Setting, seeds: int, epochs: int, out: Path, quick: bool) 
     """Finished runs of a setting, grouped by (algo, q+1, beta): a list over seeds."""
     grouped: dict[tuple, list[dict]] = {}
     for config in run_configs(setting, seeds, epochs, out, quick):
-        path = Path(config.out) / "metrics.json"
-        if path.is_file():
-            record = json.loads(path.read_text())
+        record = read_record(Path(config.out))
+        if record is not None:
             key = (record["algo"], round(record["q"] + 1.0, 6), record["beta"])
             grouped.setdefault(key, []).append(record)
     return grouped
@@ -269,12 +267,12 @@ def render_markdown(experiment: str, rows: list[dict], settings: list[Setting]) 
     show_beta = any(len(s.betas) > 1 for s in settings)
     lines = [f"## {experiment}: mean [95 % bootstrap interval] over seeds, test split", ""]
     header = ["Setting", "Setup", "Method", "q+1"] + (["β"] if show_beta else []) + [METRIC_TITLES[s] for s in STATS] + ["Seeds"]
-    lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    table = []
     for row in rows:
         q1 = row["q+1"] + (" (theory)" if row["theory_only"] else "")
         cells = [row["setting"], row["setup"], row["method"], q1] + ([f"{row['beta']:g}"] if show_beta else [])
-        cells += [_cell(row, stat) for stat in STATS] + [str(row["seeds"]) if row["seeds"] else "-"]
-        lines.append("| " + " | ".join(cells) + " |")
+        table.append(cells + [_cell(row, stat) for stat in STATS] + [str(row["seeds"]) if row["seeds"] else "-"])
+    lines += markdown_table(header, table)
     lines += ["", SETUP_NOTE, "Intervals: percentile bootstrap of the mean over seeds (scipy.stats.bootstrap); with 3 "
               "seeds they span the seeds' range. Reference forecasters need no training (no seeds)."]
     if any(row["theory_only"] for row in rows):
@@ -338,13 +336,3 @@ def _verdict(ok: bool | str) -> str:
         return f"holds {ok} (the entropies' intervals overlap)"
     return "holds" if ok else "does not hold"
 
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        path.write_text("")
-        return
-    fields = list(dict.fromkeys(key for row in rows for key in row))
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)

@@ -8,7 +8,6 @@ several machines merge by copying their run folders together.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -17,8 +16,9 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
+from trainers.records import read_record
+
 Item = TypeVar("Item")
-METRICS_FILE = "metrics.json"
 
 
 def parse_shard(shard: str) -> tuple[int, int]:
@@ -30,12 +30,6 @@ def parse_shard(shard: str) -> tuple[int, int]:
     if not 0 <= index < count:
         raise ValueError(f"--shard {shard!r} is not allowed; use i/n with 0 <= i < n, e.g. 0/2 and 1/2 on two machines")
     return index, count
-
-
-def finished(folder: Path) -> dict[str, Any] | None:
-    """The metrics of a finished run, or None."""
-    path = Path(folder) / METRICS_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def train_once(config: Any) -> dict[str, Any]:
@@ -50,7 +44,7 @@ def train_once(config: Any) -> dict[str, Any]:
     from trainers import checkpoint
     from trainers.loop import train
 
-    done = finished(Path(config.out))
+    done = read_record(Path(config.out))
     if done is not None:
         checkpoint.refuse_other_settings(checkpoint.made_with(Path(config.out)), config.as_dict(),
                                          f"{config.out} (a finished run)", checkpoint.RESUMABLE_CHANGES - {"epochs"})
@@ -65,7 +59,7 @@ def over_seeds(records: Sequence[dict[str, Any]], keys: Sequence[str]) -> dict[s
     """
     import numpy as np
 
-    from trainers.intervals import bootstrap_interval
+    from trainers.studies.intervals import bootstrap_interval
 
     summary = {}
     for key in keys:

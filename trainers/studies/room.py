@@ -34,6 +34,7 @@ from eq_gym import data
 from eq_gym.metrics import best_served
 from eq_gym.tasks import PAPER_SETTING, Task
 from trainers.evaluate import Forecaster, evaluate, reference_forecaster, task_of
+from trainers.studies.report import machine
 
 MORNING, EVENING = (6, 12), (16, 22)
 """Local hours [from, to) at which the windows a garbled forecaster gets wrong start."""
@@ -82,7 +83,7 @@ def share_divergence(task: Task) -> float:
 def q_sweep(env: str, setting: dict[str, Any], epochs: int, out: Path, seed: int = 0) -> dict[float, dict]:
     """Test metrics of a short run at each q of ``Q_SWEEP`` (``diff`` where every agent is smooth, else ``rloo``)."""
     from trainers.config import TrainConfig
-    from trainers.sweep import train_once
+    from trainers.studies.sweep import train_once
 
     smooth = task_of(env, "train", setting).population.smooth
     name = next(key for key, value in SETTINGS.items() if value == setting)
@@ -112,8 +113,6 @@ def bench_room(envs: list[str], epochs: int, out: Path) -> list[dict]:
 
 
 def print_room_rows(rows: list[dict]) -> None:
-    from trainers.bench import machine
-
     print(f"Room for q (test split) on {machine()}")
     print("  settings: default = the env's keywords; hours = own hours, priorities='shared'; "
           "payers = own priorities, timing='shared'; paper = " + ", ".join(f"{k}={v!r}" for k, v in PAPER_SETTING.items()))

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from trainers.intervals import bootstrap_interval
+from trainers.studies.intervals import bootstrap_interval
+from trainers.studies.report import PLAIN
 
-PLAIN = "mse"
 PANELS = (("worst10", "worst 10 % of agents: mean regret"), ("c95_c5", "C95-C5 of the agents' regret"))
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -21,25 +20,7 @@ import torch
 from eq_gym.agents.base import ContextPool
 from eq_gym.agents.charging import SlotChargers
 from eq_gym.agents.population import Population
-
-
-def cpu_name() -> str:
-    """The CPU model (from /proc/cpuinfo where there is one)."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine() -> str:
-    """One line naming the machine a figure was measured on."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return f"{cpu_name()}, {cores} CPU cores{gpu}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+from trainers.studies.report import machine
 
 
 def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
@@ -158,8 +139,9 @@ TRAIN_CASES = (
 
 def time_training_steps(world, repeats: int) -> list[dict]:
     """Median time of one training step of each case on this world (one process or a torchrun group)."""
+    from trainers.batches import BatchStream
     from trainers.config import TrainConfig
-    from trainers.estimators import ESTIMATORS, Batch
+    from trainers.estimators import build_estimator
     from trainers.evaluate import task_of
     from trainers.loop import train_step
     from trainers.policy import build_policy
@@ -168,22 +150,14 @@ def time_training_steps(world, repeats: int) -> list[dict]:
     for env, backbone, algo, score in TRAIN_CASES:
         config = TrainConfig(env=env, backbone=backbone, algo=algo, q=1.0, score=score)
         task = task_of(env, "train", {})
-        generator = torch.Generator().manual_seed(0)
-        size, share = config.batch_size, world.share(config.batch_size)
         population = task.population.to(world.device)
-        start = torch.tensor(task.windows.start[:size]).to(world.device)
-        draw = population.sampler(size, torch.Generator(device=world.device).manual_seed(0)).draw(start)
-        batch = Batch(
-            inputs=torch.tensor(task.windows.inputs[:size][share]).to(world.device),
-            targets=torch.tensor(task.windows.targets[:size][share]).to(world.device),
-            contexts=[{k: v[:, share] for k, v in ctx.items()} for ctx in draw.contexts],
-            weight=None if draw.weight is None else draw.weight.windows(share),
-            global_size=size,
-            noise=lambda samples: torch.randn((samples, size, task.horizon), generator=generator)[:, share].to(world.device),
-        )
+        stream = BatchStream(task, population, config.batch_size, seed=0, device=world.device,
+                             share=world.share(config.batch_size))
+        stream.start_epoch(0)
+        batch = stream.batch(0)
         torch.manual_seed(0)
         policy = build_policy(config, task).to(world.device)
-        estimator = ESTIMATORS[algo](population, config.q, config.beta, config.form, config.samples, score=score)
+        estimator = build_estimator(config, population, policy)
         policy.log_std.requires_grad_(estimator.stochastic)
         model = policy
         if world.size > 1:
@@ -202,9 +176,9 @@ def time_training_steps(world, repeats: int) -> list[dict]:
         contexts = [{k: v.repeat(1, forecasts // batch.targets.shape[0]) for k, v in ctx.items()} for ctx in batch.contexts]
         regret_s = median_seconds(lambda: population.regret(truth + 0.5, truth, contexts), repeats)
         label = f"{algo}/{score}" if algo == "rloo" and score != "local" else algo
-        rows.append({"env": env, "backbone": backbone, "algo": label, "M": task.num_agents, "B": size,
+        rows.append({"env": env, "backbone": backbone, "algo": label, "M": task.num_agents, "B": config.batch_size,
                      "processes": world.size, "device": str(world.device), "step_ms": 1e3 * step_s,
-                     "windows_per_s": size / step_s, "regret_share": regret_s / step_s})
+                     "windows_per_s": config.batch_size / step_s, "regret_share": regret_s / step_s})
     return rows
 
 
@@ -224,7 +198,7 @@ def bench_train(repeats: int = 30, nproc: tuple[int, ...] = (1,), device: str = 
             continue
         threads = max(1, (os.cpu_count() or 1) // count)
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={count}",
-                   "-m", "trainers.bench", "--repeats", str(repeats), "--device", device]
+                   "-m", "trainers.studies.throughput", "--repeats", str(repeats), "--device", device]
         done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
         if done.returncode != 0:
             raise RuntimeError(f"torchrun with {count} processes failed:\n{done.stderr[-2000:]}")

@@ -23,20 +23,24 @@ from pathlib import Path
 from typing import Any
 
 from trainers.config import TrainConfig
+from trainers.estimators import foreign_settings
 from trainers.evaluate import evaluate_forecaster
-from trainers.sweep import finished, over_seeds, run_all, train_once, updates_to_level
+from trainers.records import read_record
+from trainers.studies.report import PLAIN, machine
+from trainers.studies.sweep import over_seeds, run_all, train_once, updates_to_level
 
 ENV = "EquitablePM-EV-v0"
 ENV_KWARGS = {"agents": "different"}
 STATS = ("mean", "worst10", "entropy", "spread", "mse")
-PLAIN = "mse"
 
 
 def configs(algos: tuple[str, ...], seeds: int, epochs: int, out: Path, **model: Any) -> list[TrainConfig]:
-    """The Plain PM, then each algo at q = 0 and q + 1 = 20, over the seeds (``model``: other config fields)."""
+    """The Plain PM, then each algo at q = 0 and q + 1 = 20, over the seeds (``model``: other config fields,
+    an estimator's own settings given only to the estimators that take them)."""
     grid = [(PLAIN, 0.0)] + [(algo, q) for algo in algos for q in (0.0, 19.0)]
     return [
-        TrainConfig(env=ENV, algo=algo, q=q, epochs=epochs, seed=seed, progress=False, **ENV_KWARGS, **model,
+        TrainConfig(env=ENV, algo=algo, q=q, epochs=epochs, seed=seed, progress=False, **ENV_KWARGS,
+                    **{k: v for k, v in model.items() if k not in foreign_settings(algo)},
                     out=out / f"{algo}-q+1={q + 1:g}-epochs={epochs}-seed={seed}")
         for algo, q in grid for seed in range(seeds)
     ]
@@ -52,7 +56,7 @@ def bench_estimators(algos: tuple[str, ...] = ("rloo", "spo"), seeds: int = 3, e
     rows = [{"algo": "persistence_daily", "q+1": "-", "seeds": 1, "updates_to_level": 0,
              **over_seeds([{**reference, "spread": reference["c95_c5"] / reference["mean"]}], STATS)}]
     for key in dict.fromkeys((c.algo, c.q) for c in runs):
-        records = [r for c in runs if (c.algo, c.q) == key and (r := finished(c.out))]
+        records = [r for c in runs if (c.algo, c.q) == key and (r := read_record(c.out))]
         rows.append({"algo": key[0], "q+1": "-" if key[0] == PLAIN else f"{key[1] + 1:g}", "seeds": len(records),
                      "updates_to_level": updates_to_level(records, level),
                      **over_seeds([{**r, "spread": r["c95_c5"] / r["mean"]} for r in records], STATS)})
@@ -78,8 +82,6 @@ def checks(rows: list[dict[str, Any]], algos: tuple[str, ...]) -> dict[str, bool
 
 
 def print_estimator_rows(result: dict[str, Any]) -> None:
-    from trainers.bench import machine
-
     print(f"Estimators on {ENV}, agents 'different', env defaults; test split, mean ± std over seeds; on {machine()}")
     print(f"{'algo':<18} {'q+1':>4} {'mean':>17} {'worst10':>17} {'entropy':>19} {'(C95-C5)/mean':>17} {'updates to persistence':>24}")
     for r in result["rows"]:

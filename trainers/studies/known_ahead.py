@@ -19,7 +19,9 @@ from typing import Any
 
 from trainers.config import TrainConfig
 from trainers.evaluate import evaluate_forecaster
-from trainers.sweep import finished, over_seeds, run_all, train_once
+from trainers.records import read_record
+from trainers.studies.report import machine
+from trainers.studies.sweep import over_seeds, run_all, train_once
 
 ENV = "EquitablePM-EV-v0"
 FEATURES = ("ahead", "calendar")
@@ -43,7 +45,7 @@ def bench_known_ahead(algos: tuple[str, ...] = ("mse", "spo"), seeds: int = 3, e
     reference = evaluate_forecaster("persistence_daily", ENV)
     rows = [{"algo": "persistence_daily", "features": "-", "seeds": 1, **over_seeds([reference], STATS)}]
     for algo, features in dict.fromkeys((c.algo, c.features) for c in runs):
-        records = [r for c in runs if (c.algo, c.features) == (algo, features) and (r := finished(c.out))]
+        records = [r for c in runs if (c.algo, c.features) == (algo, features) and (r := read_record(c.out))]
         rows.append({"algo": algo, "features": features, "seeds": len(records), **over_seeds(records, STATS)})
     by = {(r["algo"], r["features"]): r for r in rows}
     checks = {}
@@ -56,8 +58,6 @@ def bench_known_ahead(algos: tuple[str, ...] = ("mse", "spo"), seeds: int = 3, e
 
 
 def print_known_ahead_rows(result: dict[str, Any]) -> None:
-    from trainers.bench import machine
-
     print(f"Known-ahead inputs on {ENV}, env defaults, q = 0; test split, mean ± std over seeds; on {machine()}")
     print(f"{'algo':<18} {'features':<9} {'seeds':>5} {'mean':>17} {'worst10':>17} {'mse':>17}")
     for r in result["rows"]:

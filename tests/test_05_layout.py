@@ -1,0 +1,58 @@
+"""The import direction of the code's rooms: eq_gym knows nothing of trainers, the learner nothing of the studies,
+and no study reaches into another (every import counted, those inside functions too)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_STUDY_MODULES = {"sweep", "report", "figures", "intervals"}
+FRONT_DOORS = {"cli.py", "benchmark.py"}  # the eqpm command, and the plugin API's documented import path
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a source file imports, absolute names."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_the_rules_see_imports_inside_functions(tmp_path):
+    source = tmp_path / "lazy.py"
+    source.write_text("def f():\n    from trainers.studies import room\n    import trainers.loop\n")
+    assert {"trainers.studies", "trainers.studies.room", "trainers.loop"} <= imported_modules(source)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "eq_gym").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_envs_never_import_the_trainers(path):
+    assert not {name for name in imported_modules(path) if name.split(".")[0] == "trainers"}
+
+
+LEARNER = sorted(p for p in (ROOT / "trainers").rglob("*.py") if "studies" not in p.parts and p.name not in FRONT_DOORS)
+
+
+@pytest.mark.parametrize("path", LEARNER, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_learner_never_imports_a_study(path):
+    assert not {name for name in imported_modules(path) if name.startswith("trainers.studies")}
+
+
+STUDIES = sorted(p for p in (ROOT / "trainers" / "studies").glob("*.py") if p.stem not in SHARED_STUDY_MODULES | {"__init__"})
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.stem)
+def test_a_study_imports_no_other_study(path):
+    others = {f"trainers.studies.{p.stem}" for p in STUDIES} - {f"trainers.studies.{path.stem}"}
+    reached = {name for name in imported_modules(path) if any(name == o or name.startswith(o + ".") for o in others)}
+    assert not reached
+
+
+def test_the_shared_study_modules_import_no_study():
+    for name in SHARED_STUDY_MODULES:
+        studies = {f"trainers.studies.{p.stem}" for p in STUDIES}
+        assert not imported_modules(ROOT / "trainers" / "studies" / f"{name}.py") & studies, name

@@ -1,0 +1,44 @@
+"""eq_gym.tasks and the task behind an env id: built without making the env, the same windows and agents as the env's."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import eq_gym
+from eq_gym.envs.base import EquitableForecastEnv, task_of
+
+
+@pytest.mark.parametrize("env_id", list(eq_gym.ENV_IDS))
+def test_an_env_ids_task_is_the_envs_own_and_no_env_is_made(env_id, monkeypatch):
+    made = gym.make(env_id, split="test", batch_size=1, disable_env_checker=True).unwrapped.task
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("task_of made an env")
+
+    monkeypatch.setattr(EquitableForecastEnv, "__init__", refuse)
+    task = task_of(env_id, "test", {"q": 3.0})  # an env keyword is the env's, not the task's
+    assert task.split == "test" and task.num_agents == made.num_agents
+    np.testing.assert_array_equal(task.windows.inputs, made.windows.inputs)
+    np.testing.assert_array_equal(task.windows.start, made.windows.start)
+
+
+def test_an_id_registered_with_keywords_builds_its_task_with_them():
+    gym.register("EquitablePM-EV-paper-test-v0", entry_point=eq_gym.ENV_IDS["EquitablePM-EV-v0"],
+                 kwargs=dict(eq_gym.tasks.PAPER_SETTING))
+    try:
+        task = task_of("EquitablePM-EV-paper-test-v0", "train")
+        assert task.kwargs["features"] == eq_gym.tasks.PAPER_SETTING["features"]
+        assert task_of("EquitablePM-EV-paper-test-v0", "train", {"features": "ahead"}).kwargs["features"] == "ahead"
+    finally:
+        del gym.registry["EquitablePM-EV-paper-test-v0"]
+
+
+@pytest.mark.parametrize("env_id, message", [("CartPole-v1", "is not an EquitablePM env"), ("Nope-v0", "is not registered")])
+def test_other_ids_are_refused_by_name(env_id, message):
+    with pytest.raises(ValueError, match=message):
+        task_of(env_id, "test")
+
+
+def test_an_unknown_task_keyword_is_refused():
+    with pytest.raises(ValueError, match="memroy"):
+        task_of("EquitablePM-EV-v0", "test", {"memroy": 3})

@@ -1,0 +1,43 @@
+"""TrainConfig checks its own fields; the eqpm flags' allowed values are the config's; metrics.json is written whole."""
+
+import dataclasses
+import json
+
+import pytest
+
+from eq_gym.choices import TASK_KEYWORDS
+from trainers.cli import CHOICES
+from trainers.config import TrainConfig
+from trainers.records import METRICS_FILE, read_record, write_record
+
+CHOICE_FIELDS = [f for f in dataclasses.fields(TrainConfig) if "choices" in f.metadata]
+
+
+@pytest.mark.parametrize("field", CHOICE_FIELDS, ids=lambda f: f.name)
+def test_a_value_outside_a_fields_choices_is_refused_by_name(field):
+    for allowed in field.metadata["choices"]:
+        assert getattr(TrainConfig(**{field.name: allowed}), field.name) == allowed
+    with pytest.raises(ValueError, match=f"{field.name}='nonsense' is not allowed; use one of"):
+        TrainConfig(**{field.name: "nonsense"})
+
+
+@pytest.mark.parametrize("fields, named", [({"q": 39.5}, "q=39.5"), ({"q": -1.0}, "q=-1.0"), ({"beta": 1.5}, "beta=1.5"),
+                                           ({"steps": -1}, "steps=-1"), ({"samples": 0}, "samples=0"),
+                                           ({"lr": 0.0}, "lr=0.0"), ({"memory": -5.0}, "memory=-5.0")])
+def test_numbers_out_of_range_are_refused_by_name(fields, named):
+    with pytest.raises(ValueError, match=named.replace(".", r"\.")):
+        TrainConfig(**fields)
+
+
+def test_the_flags_read_their_choices_from_the_config_and_the_task_keywords():
+    assert {f.name: f.metadata["choices"] for f in CHOICE_FIELDS}.items() <= CHOICES.items()
+    for keyword, allowed in TASK_KEYWORDS.items():
+        assert CHOICES.get(keyword) == allowed
+
+
+def test_a_record_is_written_whole_and_read_back(tmp_path):
+    assert read_record(tmp_path) is None
+    path = write_record(tmp_path / "run", {"mean": 0.25, "agent_regret": [0.1, 0.4]})
+    assert path == tmp_path / "run" / METRICS_FILE and json.loads(path.read_text())["mean"] == 0.25
+    assert read_record(tmp_path / "run") == {"mean": 0.25, "agent_regret": [0.1, 0.4]}
+    assert [p.name for p in (tmp_path / "run").iterdir()] == [METRICS_FILE]  # no partial file left

@@ -1,0 +1,320 @@
+"""``eqpm benchmark``: every algorithm on each env for the same budget, as a leaderboard.
+
+The budget is counted in env steps of the default batch (B = 128 windows):
+every algorithm sees the same number of training windows. eqpm's own
+algorithms take ``budget`` updates of 128 windows (``--steps``);
+Stable-Baselines3's PPO and A2C act on an env with ``batch_size=8`` for
+``budget * 128 / 8`` of its steps (``ppo``, ``a2c``: one flattened action per
+batch of 8 windows, one reward), or on the window view, a window per sub-env
+and its own credit, for ``budget * 128`` windows (``ppo-windows``,
+``a2c-windows``: ``eq_gym.sb3``, 64 windows a step, observations
+standardised with ``VecNormalize``).
+
+Each row gives the interquartile mean (IQM) of the seeds' test mean regret
+with its 95 % percentile-bootstrap interval (``trainers.studies.intervals``: within
+one env the stratified bootstrap is a bootstrap over seeds), beside mean ±
+std of every metric. Every algorithm is scored the same way, by :func:`trainers.evaluate.evaluate`
+on the test split, after training and along the way (the learning curves).
+"Steps to level" is the first point of the curve where the test mean regret
+is at or below the best reference forecaster's on that env (WattTime's own
+forecast on DC, ``persistence_daily`` elsewhere): models that need no
+training.
+
+Add an algorithm of your own with :func:`algorithm`, in a module you name
+with ``--plugin``::
+
+    # my_algos.py
+    from trainers.studies.leaderboard import BenchmarkRun, algorithm
+
+    @algorithm("mine")
+    def train_mine(run: BenchmarkRun) -> dict:
+        ...  # train on run.env for run.windows windows, seed run.seed
+        return trainers.records.record(...)  # plus "history", "steps", "wall_s"
+
+    $ eqpm benchmark --plugin my_algos --algos mse rloo mine
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eq_gym.metrics import METRIC_NAMES as STATS
+from eq_gym.metrics import METRIC_TITLES
+from trainers.config import TrainConfig
+from trainers.records import read_record, record, write_record
+from trainers.estimators import ESTIMATORS
+from trainers.evaluate import evaluate, evaluate_forecaster, policy_forecaster, task_of
+from trainers.studies.intervals import bootstrap_interval
+from trainers.studies.report import markdown_table, write_csv
+from trainers.studies.sweep import over_seeds, run_all, updates_to_level
+
+BATCH = 128
+SB3_BATCH = 8
+CURVE_POINTS = 5
+
+
+@dataclass(frozen=True)
+class BenchmarkRun:
+    """One algorithm on one env with one seed, for ``budget`` env steps of 128 windows."""
+
+    env: str
+    algo: str
+    seed: int
+    budget: int
+    q: float
+    out: Path
+    plugins: tuple[str, ...] = ()
+    """Modules to import first (they register algorithms or envs), also in worker processes."""
+
+    @property
+    def windows(self) -> int:
+        return self.budget * BATCH
+
+
+ALGORITHMS: dict[str, Callable[[BenchmarkRun], dict[str, Any]]] = {}
+"""Benchmark algorithms by name: ``run -> metrics.json record`` with ``history``, ``steps``, ``wall_s``."""
+
+
+def algorithm(name: str) -> Callable:
+    """Register ``function(run) -> record`` as benchmark algorithm ``name``."""
+
+    def register(function: Callable[[BenchmarkRun], dict[str, Any]]) -> Callable:
+        ALGORITHMS[name] = function
+        return function
+
+    return register
+
+
+def _eqpm(algo: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
+    def run_eqpm(run: BenchmarkRun) -> dict[str, Any]:
+        from trainers.studies.sweep import train_once
+
+        return train_once(TrainConfig(env=run.env, algo=algo, q=run.q, seed=run.seed, steps=run.budget, out=run.out, progress=False))
+
+    return run_eqpm
+
+
+for _name in ESTIMATORS:
+    algorithm(_name)(_eqpm(_name))
+
+
+def _stable_baselines3(algo: str) -> Any:
+    """The stable_baselines3 module, or a refusal that names the extra to install."""
+    try:
+        import stable_baselines3
+    except ImportError as error:
+        raise ValueError(f"algo {algo!r} needs Stable-Baselines3: pip install 'eq-gym[sb3]'") from error
+    return stable_baselines3
+
+
+def _learn_and_score(run: BenchmarkRun, algo: str, model: Any, forecaster: Callable, timesteps: int,
+                     windows_per_timestep: int, backbone: str, started: float) -> dict[str, Any]:
+    """Train an SB3 ``model`` for ``timesteps``, scoring ``forecaster`` on the test split along the way and at the end."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    test = task_of(run.env, "test", {})
+    every = max(1, timesteps // CURVE_POINTS)
+    history: list[dict[str, Any]] = []
+
+    class Curve(BaseCallback):
+        """Scores the policy after the updates: at a rollout's start (the previous rollout's update done) once
+        another ``every`` timesteps have passed, and at the end of training (the table's model)."""
+
+        scored = 0
+
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_start(self) -> None:
+            if self.num_timesteps // every > self.scored:
+                self._score()
+
+        def _on_training_end(self) -> None:
+            self._score()
+
+        def _score(self) -> None:
+            self.scored = self.num_timesteps // every
+            history.append({"steps": self.num_timesteps * windows_per_timestep / BATCH, **evaluate(forecaster, test)[0]})
+
+    model.learn(total_timesteps=timesteps, callback=Curve())
+    metrics, agent_regret = evaluate(forecaster, test)
+    return record(metrics, agent_regret, test, run.env, algo=algo, q=run.q, beta=0.0, seed=run.seed, backbone=backbone,
+                  wall_s=time.perf_counter() - started, steps=model.num_timesteps * windows_per_timestep / BATCH,
+                  history=history)
+
+
+def _sb3(name: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
+    def run_sb3(run: BenchmarkRun) -> dict[str, Any]:
+        import gymnasium as gym
+        from gymnasium.wrappers import FlattenObservation, RescaleAction
+
+        stable_baselines3 = _stable_baselines3(name)
+        started = time.perf_counter()
+        env = FlattenObservation(RescaleAction(gym.make(run.env, q=run.q, batch_size=SB3_BATCH), np.float32(-1), np.float32(1)))
+        total = run.windows // SB3_BATCH
+        # rollouts that divide the budget (a multiple of 16 steps), so no algorithm trains past it
+        rollout = {"n_steps": min(128, total), "batch_size": min(64, total)} if name == "ppo" else {"n_steps": 8}
+        model = getattr(stable_baselines3, name.upper())("MlpPolicy", env, seed=run.seed, device="cpu", verbose=0, **rollout)
+        forecaster = policy_forecaster(env, lambda obs: model.predict(obs, deterministic=True)[0])
+        return _learn_and_score(run, name, model, forecaster, total, SB3_BATCH, "mlp (sb3)", started)
+
+    return run_sb3
+
+
+for _name in ("ppo", "a2c"):
+    algorithm(_name)(_sb3(_name))
+
+WINDOW_ENVS = 64
+"""Sub-envs (windows) per step of the window-view learners."""
+
+
+def _sb3_windows(name: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
+    def run_sb3_windows(run: BenchmarkRun) -> dict[str, Any]:
+        import torch
+
+        stable_baselines3 = _stable_baselines3(f"{name}-windows")
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        from eq_gym.sb3 import window_vec_env
+
+        started = time.perf_counter()
+        adapter = window_vec_env(run.env, num_envs=WINDOW_ENVS, q=run.q)
+        venv = VecNormalize(adapter, norm_reward=False)  # scoring reads its statistics, never updates them
+        rollout = {"n_steps": 16, "batch_size": 256} if name == "ppo" else {"n_steps": 8}  # 1,024 and 512 windows
+        model = getattr(stable_baselines3, name.upper())("MlpPolicy", venv, seed=run.seed, device="cpu", verbose=0, **rollout)
+
+        def forecaster(inputs: Any, start: np.ndarray) -> Any:
+            action, _ = model.predict(venv.normalize_obs(inputs.numpy()), deterministic=True)
+            return torch.from_numpy(adapter.to_forecast(action))
+
+        return _learn_and_score(run, f"{name}-windows", model, forecaster, run.windows, 1, "mlp (sb3, window view)", started)
+
+    return run_sb3_windows
+
+
+for _name in ("ppo", "a2c"):
+    algorithm(f"{_name}-windows")(_sb3_windows(_name))
+
+
+def allowed(algo: str, env: str) -> bool:
+    """``diff`` runs only where every agent is smooth; every other algorithm runs everywhere."""
+    return algo != "diff" or task_of(env, "train", {}).population.smooth
+
+
+def run_benchmark_run(run: BenchmarkRun) -> dict[str, Any]:
+    """Run one benchmark run unless it is done; its record lands in ``run.out/metrics.json``.
+
+    eqpm's own algorithms check a finished run's settings before reusing it (:func:`trainers.studies.sweep.train_once`);
+    other libraries' learners are reused as they are.
+    """
+    for plugin in run.plugins:
+        importlib.import_module(plugin)
+    done = read_record(run.out)
+    if done is not None and run.algo not in ESTIMATORS:
+        return done
+    result = ALGORITHMS[run.algo](run)
+    write_record(run.out, result)
+    return result
+
+
+def benchmark(
+    envs: list[str], algos: list[str], budget: int, seeds: int = 1, q: float = 1.0,
+    out: Path = Path("runs/benchmark"), jobs: int = 1, shard: str = "0/1", plugins: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Run (this shard of) the benchmark, then write the leaderboard and curves from every finished run."""
+    for plugin in plugins:
+        importlib.import_module(plugin)
+    unknown = [a for a in algos if a not in ALGORITHMS]
+    if unknown:
+        raise ValueError(f"algo {unknown[0]!r} is not known; use one of {tuple(ALGORITHMS)} or register yours with --plugin")
+    if budget < 1 or seeds < 1:
+        raise ValueError(f"--budget {budget} --seeds {seeds}: both need to be >= 1")
+    runs = [
+        BenchmarkRun(env, algo, seed, budget, q, out / "runs" / f"{env}-{algo}-q={q:g}-budget={budget}-seed={seed}", plugins)
+        for env in envs for algo in algos if allowed(algo, env) for seed in range(seeds)
+    ]
+    run_all(run_benchmark_run, runs, jobs, shard, desc="benchmark")
+    return leaderboard(runs, envs, out)
+
+
+def leaderboard(runs: list[BenchmarkRun], envs: list[str], out: Path) -> list[dict[str, Any]]:
+    """Markdown and CSV leaderboard and one learning-curve figure per env, from the finished runs."""
+    rows = []
+    for env in envs:
+        level = reference_level(env)
+        for algo in dict.fromkeys(r.algo for r in runs if r.env == env):
+            records = [m for r in runs if r.env == env and r.algo == algo and (m := read_record(r.out))]
+            if not records:
+                continue
+            row: dict[str, Any] = {"env": env, "algo": algo, "seeds": len(records), "level": level}
+            row |= over_seeds(records, STATS)
+            row["iqm"], row["iqm_low"], row["iqm_high"] = bootstrap_interval([m["mean"] for m in records], "iqm")
+            row["wall_s"] = float(np.mean([m["wall_s"] for m in records]))
+            row["steps"] = float(np.mean([m["steps"] for m in records]))
+            row["steps_to_level"] = updates_to_level(records, level)
+            rows.append(row)
+        _curves(env, [r for r in runs if r.env == env], level, out)
+    rows.sort(key=lambda r: (r["env"], r["mean"]))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "leaderboard.md").write_text(render(rows))
+    write_csv(out / "leaderboard.csv", rows)
+    print(render(rows))
+    print(f"wrote {out / 'leaderboard.md'}, {out / 'leaderboard.csv'} and {out}/curves-*.png")
+    return rows
+
+
+def reference_level(env: str) -> float:
+    """Test mean regret of the best reference forecaster that applies to ``env``."""
+    from eq_gym.forecasters import FORECASTERS
+
+    levels = []
+    for name in FORECASTERS:
+        try:
+            levels.append(evaluate_forecaster(name, env)["mean"])
+        except ValueError:  # the vendor forecast exists for carbon one hour ahead only
+            continue
+    return min(levels)
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    header = ["Env", "Algo", "Mean regret: IQM [95 % CI]", *(METRIC_TITLES[s] for s in STATS), "Wall (s)", "Steps",
+              "Steps to level", "Seeds"]
+    table = []
+    for row in rows:
+        cells = [row["env"], row["algo"], f"{row['iqm']:.4f} [{row['iqm_low']:.4f}, {row['iqm_high']:.4f}]"]
+        for stat in STATS:
+            fmt = "{:.3g}" if abs(row[stat]) < 1e-3 else "{:.4f}"
+            cells.append(fmt.format(row[stat]) + (f" ± {fmt.format(row[stat + '_std'])}" if row["seeds"] > 1 else ""))
+        level = "-" if row["steps_to_level"] is None else f"{row['steps_to_level']:.0f}"
+        cells += [f"{row['wall_s']:.1f}", f"{row['steps']:.0f}", level, str(row["seeds"])]
+        table.append(cells)
+    return "\n".join(markdown_table(header, table)) + "\n"
+
+
+def _curves(env: str, runs: list[BenchmarkRun], level: float, out: Path) -> None:
+    from trainers.studies.figures import pyplot
+
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(6.4, 4.0))
+    for algo in dict.fromkeys(r.algo for r in runs):
+        histories = [m["history"] for r in runs if r.algo == algo and (m := read_record(r.out)) and m["history"]]
+        if histories:
+            length = min(len(h) for h in histories)
+            steps = [h["steps"] for h in histories[0][:length]]
+            axis.plot(steps, np.mean([[h["mean"] for h in hist[:length]] for hist in histories], axis=0), marker="o", label=algo)
+    axis.axhline(level, color="grey", linestyle="--", label="best reference forecaster")
+    axis.set_xlabel("env steps of 128 windows")
+    axis.set_ylabel("test mean regret")
+    axis.set_title(env)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    out.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out / f"curves-{env}.png", dpi=120)
+    plt.close(figure)
