@@ -211,7 +211,8 @@ def feature_names(kind: str, features: str) -> tuple[str, ...]:
     return names
 
 
-def _task(name, kind, horizon, split, region, train_fraction, population, kwargs, features="paper") -> Task:
+def _task(name, kind, horizon, split, region, train_fraction, groups, kwargs, features="paper") -> Task:
+    """A task whose population is ``groups`` of agents, built whole on the split's clock."""
     if features == "ahead" and horizon > data.HOURS_PER_DAY:
         raise ValueError(f"features='ahead' forecasts at most {data.HOURS_PER_DAY} hours; horizon={horizon}")
     windows = _windows(kind, region, train_fraction, split, horizon, features)
@@ -221,7 +222,7 @@ def _task(name, kind, horizon, split, region, train_fraction, population, kwargs
         name=name,
         signal=_signal(kind, region, train_fraction),
         windows=windows,
-        population=population.on_clock(torch.from_numpy(hour), torch.from_numpy(share).float()),
+        population=Population(groups, torch.from_numpy(hour), torch.from_numpy(share).float()),
         horizon=horizon,
         split=split,
         train_fraction=train_fraction,
@@ -243,7 +244,7 @@ def dc_task(
     truth = _windows("carbon", region, DC_TRAIN_FRACTION, "train", 1, "paper")
     group = pools.datacentres(agents, lambdas, num_agents, split, DC_TRAIN_FRACTION, kwargs["timing"],
                               kwargs["regret"] == "per_unit", truth, region, priorities)
-    return _task("dc", "carbon", 1, split, region, DC_TRAIN_FRACTION, Population([group]), kwargs, features)
+    return _task("dc", "carbon", 1, split, region, DC_TRAIN_FRACTION, [group], kwargs, features)
 
 
 def ev_task(
@@ -254,7 +255,7 @@ def ev_task(
     kwargs = _check(locals(), minimum_agents=2 if agents == "similar" else (6 if timing == "own" else 4))
     groups = pools.ev_chargers(agents, num_agents, split, EV_TRAIN_FRACTION, timing, kwargs["regret"] == "per_unit",
                                priorities, "ev", region)
-    return _task("ev", "ev", 12, split, region, EV_TRAIN_FRACTION, Population(groups), kwargs, features)
+    return _task("ev", "ev", 12, split, region, EV_TRAIN_FRACTION, groups, kwargs, features)
 
 
 def mixed_task(
@@ -272,7 +273,7 @@ def mixed_task(
         *pools.ev_chargers(agents, sizes[1], split, DC_TRAIN_FRACTION, timing, per_unit, priorities, "carbon", region),
         *pools.phone_chargers(agents, sizes[2], split, DC_TRAIN_FRACTION, timing, per_unit, priorities, "carbon", region),
     ]
-    return _task("mixed", "carbon", 12, split, region, DC_TRAIN_FRACTION, Population(groups), kwargs, features)
+    return _task("mixed", "carbon", 12, split, region, DC_TRAIN_FRACTION, groups, kwargs, features)
 
 
 def _check(arguments: dict[str, Any], minimum_agents: int) -> dict[str, Any]:
@@ -292,14 +293,15 @@ def _check(arguments: dict[str, Any], minimum_agents: int) -> dict[str, Any]:
 
 
 def custom_task(
-    population: Callable[..., Population | Agents], signal: str = "carbon", horizon: int = 12,
+    population: Callable[..., Agents | list[Agents] | Population], signal: str = "carbon", horizon: int = 12,
     split: str = "train", region: str = "SCE", features: str = "calendar", **kwargs: Any,
 ) -> Task:
     """A task for agents of your own on a shipped signal.
 
     Args:
-        population: ``population(split=..., train_fraction=..., **kwargs)`` returns the agents
-            (a :class:`Population` or one group of :class:`~eq_gym.agents.base.Agents`) of that split.
+        population: ``population(split=..., train_fraction=..., **kwargs)`` returns the agents of that
+            split: one group of :class:`~eq_gym.agents.base.Agents` or a list of groups (or a
+            :class:`Population`'s groups); the task builds the population whole, on the split's clock.
         signal: "carbon", "ev" (carbon + water + price) or "price".
         horizon: hours forecast per window, H.
         split, region, features: as for the built-in envs.
@@ -314,9 +316,9 @@ def custom_task(
         raise ValueError(f"population={population!r} is not callable; pass a function that builds the agents of a split")
     fraction = EV_TRAIN_FRACTION if signal == "ev" else DC_TRAIN_FRACTION
     built = population(split=split, train_fraction=fraction, **kwargs)
-    agents = built if isinstance(built, Population) else Population([built])
+    groups = built.groups if isinstance(built, Population) else list(built) if isinstance(built, (list, tuple)) else [built]
     task_kwargs = dict(split=split, region=region, signal=signal, horizon=horizon, features=features, **kwargs)
-    return _task("custom", signal, horizon, split, region, fraction, agents, task_kwargs, features)
+    return _task("custom", signal, horizon, split, region, fraction, groups, task_kwargs, features)
 
 
 TASKS = {"dc": dc_task, "ev": ev_task, "mixed": mixed_task}

@@ -56,3 +56,12 @@ def test_the_shared_study_modules_import_no_study():
     for name in SHARED_STUDY_MODULES:
         studies = {f"trainers.studies.{p.stem}" for p in STUDIES}
         assert not imported_modules(ROOT / "trainers" / "studies" / f"{name}.py") & studies, name
+
+
+ENV_LAYER_TESTS = sorted(p for p in (ROOT / "tests").glob("test_*.py") if int(p.name.split("_")[1]) < 45 and p.name != Path(__file__).name)
+
+
+@pytest.mark.parametrize("path", ENV_LAYER_TESTS, ids=lambda p: p.name)
+def test_the_env_layers_tests_need_no_trainer(path):
+    """Tests numbered below 45 test eq_gym alone, so they hold for a user of the envs without the trainers."""
+    assert not {name for name in imported_modules(path) if name.split(".")[0] == "trainers"}

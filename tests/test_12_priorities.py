@@ -14,8 +14,7 @@ from eq_gym.agents.charging import SlotChargers, hours_ahead
 from eq_gym.agents.datacentre import datacentre_regret
 from eq_gym.agents.newsvendor import Newsvendors, newsvendor_regret
 from eq_gym.agents.pools import datacentre_regions, newsvendors
-from eq_gym.agents.population import Population
-from eq_gym.tasks import PAPER_SETTING, contexts_generator, custom_task, make_task
+from eq_gym.tasks import contexts_generator, custom_task, make_task
 
 HORIZON = 6
 window = arrays(np.float64, (1, HORIZON), elements=st.floats(-5.0, 30.0, allow_nan=False, width=32))
@@ -109,8 +108,8 @@ def test_newsvendors_are_a_population_of_their_own_and_join_mixed():
     alone = custom_task(lambda split, train_fraction: newsvendors(70), signal="ev", split="test")
     fractile = alone.population.groups[0].fractile
     assert alone.num_agents == 70 and (fractile == 0.1).sum() == 63 and (fractile == 0.9).sum() == 7
-    mixed = custom_task(lambda split, train_fraction: Population(
-        make_task("mixed", split=split).population.groups + [newsvendors(20)]), signal="carbon", split="test")
+    mixed = custom_task(lambda split, train_fraction: make_task("mixed", split=split).population.groups + [newsvendors(20)],
+                        signal="carbon", split="test")
     assert mixed.num_agents == 80 and isinstance(mixed.population.groups[-1], Newsvendors)
     start = torch.tensor(mixed.windows.start[:32])
     truth = torch.tensor(mixed.windows.targets[:32])
@@ -121,16 +120,6 @@ def test_newsvendors_are_a_population_of_their_own_and_join_mixed():
     torch.testing.assert_close(regret[-2:], torch.full((2, 32), 0.2))
     with pytest.raises(ValueError, match="fractile"):
         Newsvendors(torch.tensor([0.5, 1.0]))
-
-
-@pytest.mark.parametrize("name", ["dc", "ev", "mixed"])
-def test_the_conflict_test_is_zero_in_the_papers_setting_and_positive_with_defaults(name):
-    from trainers.studies.room import conflict, share_divergence
-
-    default, paper = make_task(name, split="test"), make_task(name, split="test", **PAPER_SETTING)
-    assert conflict(paper) == 0.0 and conflict(make_task(name, split="test", priorities="shared")) == 0.0
-    assert conflict(default) > 0.2  # the perfect public forecast leaves a fifth of persistence's regret or more
-    assert share_divergence(default) >= (0.03 if name == "dc" else 0.10)  # the defaults pose the trade
 
 
 def test_known_ahead_inputs_use_only_what_was_public_when_the_forecast_is_made():

@@ -3,9 +3,11 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 import eq_gym
 from eq_gym.envs.base import EquitableForecastEnv, task_of
+from eq_gym.tasks import PAPER_SETTING, make_task
 
 
 @pytest.mark.parametrize("env_id", list(eq_gym.ENV_IDS))
@@ -24,10 +26,10 @@ def test_an_env_ids_task_is_the_envs_own_and_no_env_is_made(env_id, monkeypatch)
 
 def test_an_id_registered_with_keywords_builds_its_task_with_them():
     gym.register("EquitablePM-EV-paper-test-v0", entry_point=eq_gym.ENV_IDS["EquitablePM-EV-v0"],
-                 kwargs=dict(eq_gym.tasks.PAPER_SETTING))
+                 kwargs=dict(PAPER_SETTING))
     try:
         task = task_of("EquitablePM-EV-paper-test-v0", "train")
-        assert task.kwargs["features"] == eq_gym.tasks.PAPER_SETTING["features"]
+        assert task.kwargs["features"] == PAPER_SETTING["features"]
         assert task_of("EquitablePM-EV-paper-test-v0", "train", {"features": "ahead"}).kwargs["features"] == "ahead"
     finally:
         del gym.registry["EquitablePM-EV-paper-test-v0"]
@@ -42,3 +44,13 @@ def test_other_ids_are_refused_by_name(env_id, message):
 def test_an_unknown_task_keyword_is_refused():
     with pytest.raises(ValueError, match="memroy"):
         task_of("EquitablePM-EV-v0", "test", {"memroy": 3})
+
+
+def test_a_population_is_built_whole_with_its_clock():
+    from eq_gym.agents.population import Population
+
+    task = make_task("ev", split="test")
+    timed = [g for g in task.population.groups if g.plug_in is not None]
+    assert timed and task.population.window_weight(torch.tensor(task.windows.start[:4])) is not None
+    with pytest.raises(ValueError, match=f"{timed[0].label}.*act on their own hours.*give the population hour"):
+        Population(timed)

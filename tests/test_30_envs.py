@@ -1,5 +1,7 @@
 """The registered envs: Gymnasium's checker, seeding, reward, refusals. Parametrised over the registry."""
 
+import warnings
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ from eq_gym.tasks import PAPER_SETTING
 
 ENV_IDS = list(eq_gym.ENV_IDS)
 TIMINGS = pytest.mark.parametrize("timing", ["own", "shared"])
+ALLOWED_CHECK_ENV_WARNINGS: tuple[str, ...] = ()
+"""Gymnasium's check_env warns of nothing on these envs; a warning that starts with none of these fails."""
 SETTINGS = pytest.mark.parametrize("setting", [{}, PAPER_SETTING], ids=["default", "paper"])
 
 
@@ -37,7 +41,10 @@ def rollout(env, seed, steps, rng_seed=0):
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_gymnasium_check_env(env_id, split, setting):
     env = gym.make(env_id, split=split, batch_size=32, **setting)
-    check_env(env.unwrapped, skip_render_check=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped, skip_render_check=True)
+    assert not [str(w.message) for w in caught if not str(w.message).startswith(ALLOWED_CHECK_ENV_WARNINGS)]
 
 
 @SETTINGS

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from trainers.studies.reproduce import DC, EXPERIMENTS, in_both_setups, render_markdown, reproduce, run_configs
-from trainers.studies.sweep import parse_shard
+from trainers.studies.sweep import parse_shard, shard_of
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo", "q", "beta", "seed", "backbone", "wall_s"}
 
@@ -78,8 +78,8 @@ def test_two_jobs_give_the_same_metrics_as_one(tiny, tmp_path):
 
 def test_shards_split_the_runs_without_overlap():
     configs = [c for s in EXPERIMENTS["ev"] for c in run_configs(s, 2, 1, __import__("pathlib").Path("x"))]
-    shards = [configs[i::3] for i in range(3)]
-    assert sorted(map(str, sum(shards, []))) == sorted(map(str, configs))
+    shards = [shard_of(configs, f"{i}/3") for i in range(3)]
+    assert all(shards) and sorted(map(str, sum(shards, []))) == sorted(map(str, configs))  # all runs, each once
     with pytest.raises(ValueError, match="--shard '2/2'"):
         parse_shard("2/2")
 

@@ -89,6 +89,14 @@ def policy_forecaster(env: Any, predict: Callable[[np.ndarray], np.ndarray]) -> 
     return forecast
 
 
+def perfect_forecaster(task: Task) -> Forecaster:
+    """The truth of the public signal."""
+    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(task.signal.values[start[:, None] + np.arange(task.horizon)[None, :]])
+
+    return forecast
+
+
 def reference_forecaster(task: Task, name: str) -> Forecaster:
     """A reference forecaster (persistence, vendor) of ``task`` as a :data:`Forecaster`."""
     return lambda inputs, start: torch.from_numpy(reference_forecast(task, name, start))

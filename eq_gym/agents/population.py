@@ -42,13 +42,17 @@ class Population:
     """Groups of agents stacked along the agent axis (M = sum of the groups' sizes).
 
     ``hour`` (T,): local hour of each hour of the time axis; ``window_share`` (24,): share of the
-    split's windows starting at each local hour. Both are needed when a group has ``plug_in``
-    or ``clock`` contexts (see :meth:`on_clock`).
+    split's windows starting at each local hour. Both are needed, and given here, when a group has
+    ``plug_in`` hours or ``clock`` contexts: a population is built whole, with its clock.
     """
 
     def __init__(self, groups: list[Agents], hour: Tensor | None = None, window_share: Tensor | None = None) -> None:
         if not groups:
             raise ValueError("a population needs at least one group of agents")
+        clocked = [g.label for g in groups if g.plug_in is not None or g.clock]
+        if clocked and (hour is None or window_share is None):
+            raise ValueError(f"{', '.join(clocked)} act on their own hours or read a clock: give the population "
+                             "hour (T,) and window_share (24,) of the time axis")
         self.groups = groups
         self.hour, self.window_share = hour, window_share
         self.hour_weight = None
@@ -57,10 +61,6 @@ class Population:
             seen = window_share > 0
             self.hour_weight = torch.where(seen, torch.cat(shares) / torch.where(seen, window_share, 1.0), 0.0).float()
             """(M, 24): rho of a window that starts at each local hour."""
-
-    def on_clock(self, hour: Tensor, window_share: Tensor) -> Population:
-        """The same groups, told the local hour of each axis hour (T,) and the split's windows' hours (24,)."""
-        return Population(self.groups, hour, window_share)
 
     @property
     def timed(self) -> bool:
@@ -93,8 +93,6 @@ class Population:
         """rho of windows whose first forecast hour is ``start`` (B,) on the axis; None if all 1."""
         if not self.timed:
             return None
-        if self.hour_weight is None:
-            raise ValueError("agents with plug-in hours need the time axis: use Population.on_clock(hour, window_share)")
         return WindowWeights(self.hour_weight, self.hour[start])
 
     def plug_in_hours(self) -> dict[str, np.ndarray]:

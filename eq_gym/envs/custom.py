@@ -41,7 +41,7 @@ class CustomAgentsEnv(EquitableForecastEnv):
 
     | keyword | default | allowed |
     | --- | --- | --- |
-    | ``population`` | (required) | a function ``(split, train_fraction, **kwargs) -> Agents or Population`` |
+    | ``population`` | (required) | a function ``(split, train_fraction, **kwargs) -> Agents or a list of them`` |
     | ``signal`` | "carbon" | "carbon", "ev" (carbon + water + price), "price" |
     | ``horizon`` | 12 | >= 1 |
     | ``q``, ``batch_size``, ``split``, ``reward_form``, ``region``, ``features`` | | as in the built-in envs |

@@ -33,7 +33,7 @@ import torch
 from eq_gym import data
 from eq_gym.metrics import best_served
 from eq_gym.tasks import PAPER_SETTING, Task
-from trainers.evaluate import Forecaster, evaluate, reference_forecaster, task_of
+from trainers.evaluate import Forecaster, evaluate, perfect_forecaster, reference_forecaster, task_of
 from trainers.studies.report import machine
 
 MORNING, EVENING = (6, 12), (16, 22)
@@ -42,14 +42,6 @@ SETTINGS = {"default": {}, "hours": {"priorities": "shared"}, "payers": {"timing
 """The envs' defaults (own hours and own priorities; known-ahead inputs on EV), own hours alone, own
 priorities alone, and the paper's setting."""
 Q_SWEEP = (0.0, 19.0)
-
-
-def perfect_forecaster(task: Task) -> Forecaster:
-    """The truth of the public signal."""
-    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(task.signal.values[start[:, None] + np.arange(task.horizon)[None, :]])
-
-    return forecast
 
 
 def garbled_forecaster(task: Task, hours: tuple[int, int]) -> Forecaster:

@@ -85,12 +85,17 @@ def single_threaded(run: Callable[[Item], Any], item: Item) -> Any:
     return run(item)
 
 
+def shard_of(items: Sequence[Item], shard: str) -> list[Item]:
+    """The slice of ``items`` that shard ``i/n`` runs: every n-th from the i-th."""
+    index, count = parse_shard(shard)
+    return list(items)[index::count]
+
+
 def run_all(run: Callable[[Item], Any], items: Sequence[Item], jobs: int = 1, shard: str = "0/1", desc: str = "runs") -> None:
     """Run this shard's slice of ``items`` with ``run`` (a module-level function), ``jobs`` at a time."""
     if jobs < 1:
         raise ValueError(f"--jobs {jobs} is not allowed; use 1 or more")
-    index, count = parse_shard(shard)
-    mine = list(items)[index::count]
+    mine = shard_of(items, shard)
     progress = tqdm(total=len(mine), desc=desc, unit="run")
     if jobs == 1:
         for item in mine:
