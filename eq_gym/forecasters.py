@@ -14,13 +14,18 @@ window of the current observation) and returns the action (B, H)::
     forecaster = ReferenceForecaster(env, "vendor")
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(forecaster(info))
+
+and back: :func:`policy_forecaster` turns a policy that acts on a (wrapped) env into a
+forecaster of windows, so it is scored as every eqpm model is (``trainers.evaluate.evaluate``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 if TYPE_CHECKING:
     from eq_gym.tasks import Task
@@ -64,3 +69,40 @@ class ReferenceForecaster:
 
     def __call__(self, info: dict[str, Any]) -> np.ndarray:
         return reference_forecast(self.task, self.name, info["time_index"])
+
+
+def policy_forecaster(env: Any, predict: Callable[[np.ndarray], np.ndarray]) -> Callable[[torch.Tensor, np.ndarray], torch.Tensor]:
+    """A forecaster from a policy that acts on a (wrapped) EquitablePM env, e.g. a Stable-Baselines3 model.
+
+    Windows are cut into the env's batches (the last one padded), each passed
+    through the env's observation wrappers (inner to outer) to ``predict``, and
+    its action back through the action wrappers (outer to inner), then clipped
+    into the env's Box, as a step would: ``forecast(inputs (B, L, F), start (B,)) -> (B, H)``, what
+    ``trainers.evaluate.evaluate`` scores.
+    """
+    import gymnasium as gym
+
+    chain = []
+    while isinstance(env, gym.Wrapper):
+        chain.append(env)
+        env = env.env
+    size, low, high = env.batch_size, env.action_space.low, env.action_space.high
+
+    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
+        windows = inputs.cpu().numpy()
+        count = len(windows)
+        padded = np.concatenate([windows, np.repeat(windows[-1:], (-count) % size, axis=0)])
+        actions = []
+        for chunk in padded.reshape(-1, size, *windows.shape[1:]):
+            observation = chunk
+            for wrapper in reversed(chain):
+                if isinstance(wrapper, gym.ObservationWrapper):
+                    observation = wrapper.observation(observation)
+            action = np.asarray(predict(observation))
+            for wrapper in chain:
+                if isinstance(wrapper, gym.ActionWrapper):
+                    action = wrapper.action(action)
+            actions.append(np.clip(np.asarray(action).reshape(low.shape), low, high))
+        return torch.from_numpy(np.concatenate(actions)[:count].astype(np.float32))
+
+    return forecast

@@ -36,7 +36,6 @@ from torch import Tensor
 from eq_gym.choices import REWARD_FORMS
 
 
-
 @dataclass(frozen=True)
 class WindowWeights:
     """Window weights rho (M, B) in factored form: rho_{m,i} = per_hour[m, hour[i]].

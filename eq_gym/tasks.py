@@ -40,10 +40,10 @@ import numpy as np
 import torch
 
 from eq_gym import data
-from eq_gym.choices import AGENT_KINDS, FEATURES, LAMBDA_KINDS, PRIORITIES, REGIONS, REGRETS, SPLITS, TIMINGS
 from eq_gym.agents import pools
 from eq_gym.agents.base import Agents
 from eq_gym.agents.population import Population
+from eq_gym.choices import AGENT_KINDS, FEATURES, LAMBDA_KINDS, PRIORITIES, REGIONS, REGRETS, SPLITS, TIMINGS
 
 PAPER_SETTING = {"timing": "shared", "features": "paper", "priorities": "shared", "regret": "absolute"}
 """The keywords that give the paper's setting on every env."""

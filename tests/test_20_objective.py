@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from eq_gym.metrics import equity_metrics, mean_squared_error, normalised_entropy
 from eq_gym.choices import REWARD_FORMS
+from eq_gym.metrics import equity_metrics, mean_squared_error, normalised_entropy
 from eq_gym.objective import agent_weights, equitable_objective
 
 regrets = arrays(np.float64, st.integers(2, 40), elements=st.one_of(st.just(0.0), st.floats(1e-3, 50.0)))  # no underflow in the naive reference

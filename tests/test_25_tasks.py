@@ -1,5 +1,7 @@
 """eq_gym.tasks and the task behind an env id: built without making the env, the same windows and agents as the env's."""
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -54,3 +56,27 @@ def test_a_population_is_built_whole_with_its_clock():
     assert timed and task.population.window_weight(torch.tensor(task.windows.start[:4])) is not None
     with pytest.raises(ValueError, match=f"{timed[0].label}.*act on their own hours.*give the population hour"):
         Population(timed)
+
+
+@pytest.mark.parametrize("env_id", list(eq_gym.ENV_IDS))
+def test_each_env_pages_keyword_table_lists_the_allowed_values_and_the_real_default(env_id):
+    """The env's docstring (its doc page) against eq_gym.choices and the task builder's defaults."""
+    import inspect
+
+    from eq_gym.choices import REWARD_FORMS, TASK_KEYWORDS
+    from eq_gym.tasks import TASKS
+
+    env_class = gym.registry[env_id].entry_point
+    env_class = gym.envs.registration.load_env_creator(env_class) if isinstance(env_class, str) else env_class
+    rows = re.findall(r"^\s*\| ``(\w+)`` \| ([^|]*) \| ([^|]*) \|", env_class.__doc__, re.M)
+    defaults = {name: p.default for name, p in inspect.signature(TASKS[env_class.task_name]).parameters.items()}
+    checked = 0
+    for name, default, allowed in rows:
+        choices = REWARD_FORMS if name == "reward_form" else TASK_KEYWORDS.get(name)
+        if choices is None:
+            continue
+        assert set(re.findall(r'"([^"]+)"', allowed)) == set(choices), name
+        if name in defaults and isinstance(defaults[name], str):
+            assert default.strip() == f'"{defaults[name]}"', name
+        checked += 1
+    assert checked >= 5

@@ -10,8 +10,9 @@ import torch
 from gymnasium.wrappers import FlattenObservation, RescaleAction
 
 import eq_gym
+from eq_gym.forecasters import policy_forecaster
 from tests.support.examples import load_example
-from trainers.evaluate import evaluate, policy_forecaster, task_of
+from trainers.evaluate import evaluate, task_of
 
 sb3 = pytest.importorskip("stable_baselines3")
 

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from eq_gym.envs.base import task_of
 from eq_gym.forecasters import reference_forecast
 from eq_gym.metrics import equity_metrics
 from eq_gym.objective import regret_sum
-from eq_gym.envs.base import task_of
 from eq_gym.tasks import Task, contexts_generator
 from trainers.records import record
 
@@ -51,42 +51,6 @@ def evaluate(forecaster: Forecaster, task: Task, device: torch.device | str = "c
     metrics = equity_metrics(agent_regret)
     metrics["mse"] = float(squared_error / targets.numel())
     return metrics, agent_regret
-
-
-def policy_forecaster(env: Any, predict: Callable[[np.ndarray], np.ndarray]) -> Forecaster:
-    """A forecaster from a policy that acts on a (wrapped) EquitablePM env, e.g. a Stable-Baselines3 model.
-
-    Windows are cut into the env's batches (the last one padded), each passed
-    through the env's observation wrappers (inner to outer) to ``predict``, and
-    its action back through the action wrappers (outer to inner), then clipped
-    into the env's Box, as a step would.
-    """
-    import gymnasium as gym
-
-    chain = []
-    while isinstance(env, gym.Wrapper):
-        chain.append(env)
-        env = env.env
-    size, low, high = env.batch_size, env.action_space.low, env.action_space.high
-
-    def forecast(inputs: Tensor, start: np.ndarray) -> Tensor:
-        windows = inputs.cpu().numpy()
-        count = len(windows)
-        padded = np.concatenate([windows, np.repeat(windows[-1:], (-count) % size, axis=0)])
-        actions = []
-        for chunk in padded.reshape(-1, size, *windows.shape[1:]):
-            observation = chunk
-            for wrapper in reversed(chain):
-                if isinstance(wrapper, gym.ObservationWrapper):
-                    observation = wrapper.observation(observation)
-            action = np.asarray(predict(observation))
-            for wrapper in chain:
-                if isinstance(wrapper, gym.ActionWrapper):
-                    action = wrapper.action(action)
-            actions.append(np.clip(np.asarray(action).reshape(low.shape), low, high))
-        return torch.from_numpy(np.concatenate(actions)[:count].astype(np.float32))
-
-    return forecast
 
 
 def perfect_forecaster(task: Task) -> Forecaster:

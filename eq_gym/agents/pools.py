@@ -85,11 +85,11 @@ import pandas as pd
 import torch
 
 from eq_gym import data
-from eq_gym.choices import REGIONS
 from eq_gym.agents.base import ContextPool
 from eq_gym.agents.charging import SlotChargers, hours_ahead
 from eq_gym.agents.datacentre import DataCentres, best_cost
 from eq_gym.agents.newsvendor import Newsvendors
+from eq_gym.choices import REGIONS
 
 CONSTRUCTION_SEED = 2024
 PERTURBED_FRACTION = 0.4

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from eq_gym.agents.base import Agents, ContextTape, Contexts
+from eq_gym.agents.base import Agents, Contexts, ContextTape
 from eq_gym.objective import WindowWeights
 
 QUANTILE_LEVELS = 1000

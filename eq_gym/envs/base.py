@@ -29,8 +29,8 @@ from gymnasium.envs.registration import load_env_creator
 from torch import Tensor
 
 from eq_gym.agents.population import ContextSampler
-from eq_gym.metrics import mean_squared_error
 from eq_gym.choices import REWARD_FORMS, check_q
+from eq_gym.metrics import mean_squared_error
 from eq_gym.objective import WindowWeights, equitable_objective, mean_regret
 from eq_gym.tasks import Task, choose, contexts_generator, make_task, positive_int, refuse_unknown, task_keywords
 

@@ -21,8 +21,8 @@ import torch
 
 from eq_gym.objective import combined_objective
 from trainers.distributed import all_sum
-from trainers.policy import log_prob
 from trainers.estimators.base import Batch, Estimator, StepResult, global_mean_regret, global_mse
+from trainers.policy import log_prob
 
 
 class PaperPolicyGradient(Estimator):

@@ -47,8 +47,6 @@ from eq_gym.agents.charging import SlotChargers
 from eq_gym.objective import combined_objective, mse_weight, weighted
 from trainers.config import SCORES
 from trainers.distributed import all_sum
-from trainers.estimators.local_score import local_score, per_k_credit
-from trainers.policy import log_prob
 from trainers.estimators.base import (
     Batch,
     Estimator,
@@ -57,6 +55,8 @@ from trainers.estimators.base import (
     global_mse,
     sampled_regret,
 )
+from trainers.estimators.local_score import local_score, per_k_credit
+from trainers.policy import log_prob
 
 
 class LeaveOneOutPolicyGradient(Estimator):

@@ -45,12 +45,13 @@ from typing import Any
 
 import numpy as np
 
+from eq_gym.forecasters import policy_forecaster
 from eq_gym.metrics import METRIC_NAMES as STATS
 from eq_gym.metrics import METRIC_TITLES
 from trainers.config import TrainConfig
-from trainers.records import read_record, record, write_record
 from trainers.estimators import ESTIMATORS
-from trainers.evaluate import evaluate, evaluate_forecaster, policy_forecaster, task_of
+from trainers.evaluate import evaluate, evaluate_forecaster, task_of
+from trainers.records import read_record, record, write_record
 from trainers.studies.intervals import bootstrap_interval
 from trainers.studies.report import markdown_table, write_csv
 from trainers.studies.sweep import over_seeds, run_all, updates_to_level
