@@ -65,3 +65,12 @@ ENV_LAYER_TESTS = sorted(p for p in (ROOT / "tests").glob("test_*.py") if int(p.
 def test_the_env_layers_tests_need_no_trainer(path):
     """Tests numbered below 45 test eq_gym alone, so they hold for a user of the envs without the trainers."""
     assert not {name for name in imported_modules(path) if name.split(".")[0] == "trainers"}
+
+
+def test_every_package_folder_is_installed():
+    """pyproject lists its packages by hand: a new folder left off would be missing from a non-editable install."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for top in ("eq_gym", "trainers") for p in (ROOT / top).rglob("__init__.py")}
+    assert folders <= listed, folders - listed
