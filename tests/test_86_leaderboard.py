@@ -10,7 +10,7 @@ sb3 = pytest.importorskip("stable_baselines3")
 
 
 def test_a_tiny_benchmark_writes_every_requested_row(tmp_path):
-    rows = benchmark(["EquitablePM-DC-v0", "EquitablePM-EV-v0"], ["mse", "diff", "rloo", "ppo"], budget=2, out=tmp_path)
+    rows = benchmark(["EquitablePM-DC-v0", "EquitablePM-EV-v0"], ["mse", "diff", "rloo", "ppo"], budget=2, seeds=1, out=tmp_path)
     got = {(r["env"], r["algo"]) for r in rows}
     expected = {(e, a) for e in ("EquitablePM-DC-v0", "EquitablePM-EV-v0") for a in ("mse", "rloo", "ppo")}
     assert got == expected | {("EquitablePM-DC-v0", "diff")}  # diff only where every agent is smooth
@@ -23,7 +23,7 @@ def test_a_tiny_benchmark_writes_every_requested_row(tmp_path):
 
 
 def test_the_window_view_learners_join_the_leaderboard_with_their_budget(tmp_path):
-    rows = benchmark(["EquitablePM-EV-v0"], ["ppo-windows", "a2c-windows"], budget=8, out=tmp_path)
+    rows = benchmark(["EquitablePM-EV-v0"], ["ppo-windows", "a2c-windows"], budget=8, seeds=1, out=tmp_path)
     assert {r["algo"] for r in rows} == {"ppo-windows", "a2c-windows"}
     for row in rows:  # 8 updates' worth of windows: 1,024, one PPO rollout of 64 x 16
         assert row["steps"] == 8 and np.isfinite(row["mean"])
@@ -35,7 +35,7 @@ def test_an_sb3_learning_curve_scores_each_update_and_ends_on_the_tables_model(t
     """Points come after updates (no repeated pairs from scoring mid-rollout), the last one is the table's value."""
     import json
 
-    rows = benchmark(["EquitablePM-EV-v0"], ["ppo"], budget=32, out=tmp_path)
+    rows = benchmark(["EquitablePM-EV-v0"], ["ppo"], budget=32, seeds=1, out=tmp_path)
     history = json.loads(next(tmp_path.glob("runs/*/metrics.json")).read_text())["history"]
     means = [point["mean"] for point in history]
     assert len(means) >= 3 and history[-1]["steps"] == 32 and means[-1] == rows[0]["mean"]
@@ -44,7 +44,7 @@ def test_an_sb3_learning_curve_scores_each_update_and_ends_on_the_tables_model(t
 
 def test_the_single_file_ppo_joins_the_leaderboard_as_a_plugin(tmp_path):
     load_example("ppo_windows")  # what --plugin ppo_windows imports, with examples/ on PYTHONPATH
-    rows = benchmark(["EquitablePM-EV-v0"], ["ppo-example"], budget=8, out=tmp_path, plugins=("ppo_windows",))
+    rows = benchmark(["EquitablePM-EV-v0"], ["ppo-example"], budget=8, seeds=1, out=tmp_path, plugins=("ppo_windows",))
     assert [(r["algo"], r["steps"]) for r in rows] == [("ppo-example", 8)]
     record = next(tmp_path.glob("runs/*/metrics.json")).read_text()
     assert '"history"' in record and '"agent_regret"' in record

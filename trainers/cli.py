@@ -121,8 +121,11 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> None:
-    from trainers.studies.leaderboard import benchmark
+    from trainers.studies.leaderboard import benchmark, read_run_table, report
 
+    if args.report_only:
+        report(read_run_table(args.out), args.out)
+        return
     benchmark(args.envs, args.algos, args.budget, seeds=args.seeds, q=args.q, out=args.out, jobs=args.jobs,
               shard=args.shard, plugins=tuple(args.plugin))
 
@@ -188,7 +191,10 @@ def parser() -> argparse.ArgumentParser:
                        help="algorithms (default: mse diff pg rloo ppo a2c; also spo pfy forml, ppo-windows a2c-windows "
                             "(SB3 on the window view) and any a --plugin registers; diff only where every agent is smooth)")
     board.add_argument("--budget", type=int, default=500, help="env steps of 128 windows each algorithm may train on (default: 500)")
-    board.add_argument("--seeds", type=int, default=1, help="seeds per algorithm and env (default: 1)")
+    board.add_argument("--seeds", type=int, default=10, help="seeds per algorithm and env; the intervals across envs "
+                                                             "rest on envs x seeds runs (default: 10)")
+    board.add_argument("--report-only", action="store_true", help="rebuild every table and figure from OUT/runs.csv, "
+                                                                    "training nothing")
     board.add_argument("--q", type=float, default=1.0, help=f"fairness knob q of every run, 0 to {MAX_Q:g} (default: 1)")
     board.add_argument("--out", type=Path, default=Path("runs/benchmark"), help="folder of runs/, leaderboard and curves (default: runs/benchmark)")
     board.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, each single-threaded (default: 1)")

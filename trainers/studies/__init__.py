@@ -8,7 +8,8 @@
 - :mod:`~trainers.studies.known_ahead`: models with and without the known-ahead inputs (``eqpm bench ahead``);
 - shared by them: :mod:`~trainers.studies.sweep` (many runs: in parallel, resumed, sharded),
   :mod:`~trainers.studies.report` (the Plain PM's name, the machine line, Markdown and CSV),
-  :mod:`~trainers.studies.figures` and :mod:`~trainers.studies.intervals` (bootstrap intervals).
+  :mod:`~trainers.studies.figures`, :mod:`~trainers.studies.intervals` (bootstrap intervals within one env)
+  and :mod:`~trainers.studies.aggregates` (normalised scores and their aggregates across envs, rliable).
 
 Studies import the learner (``trainers.loop``, ``trainers.evaluate``, ...) and the shared modules above,
 never the reverse and never another study's internals (``tests/test_05_layout.py`` holds it).

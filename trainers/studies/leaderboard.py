@@ -37,6 +37,7 @@ with ``--plugin``::
 from __future__ import annotations
 
 import importlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,12 +53,18 @@ from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS
 from trainers.evaluate import evaluate, evaluate_forecaster, task_of
 from trainers.records import read_record, record, write_record
+from trainers.studies import aggregates
 from trainers.studies.intervals import bootstrap_interval
-from trainers.studies.report import markdown_table, write_csv
+from trainers.studies.report import PLAIN, markdown_table, write_csv
 from trainers.studies.sweep import over_seeds, run_all, updates_to_level
 
 BATCH = 128
 SB3_BATCH = 8
+SB3_ALGOS = ("ppo", "a2c", "ppo-windows", "a2c-windows")
+RUNS_FILE = "runs.csv"
+"""The raw data: one tidy row per finished run, from which ``--report-only`` rebuilds every table and figure."""
+JSON_COLUMNS = ("env_kwargs", "versions", "history")
+"""Columns of runs.csv that hold a JSON value."""
 CURVE_POINTS = 5
 
 
@@ -220,13 +227,28 @@ def run_benchmark_run(run: BenchmarkRun) -> dict[str, Any]:
     done = read_record(run.out)
     if done is not None and run.algo not in ESTIMATORS:
         return done
-    result = ALGORITHMS[run.algo](run)
+    result = ALGORITHMS[run.algo](run) | {"versions": versions(run.algo)}
     write_record(run.out, result)
     return result
 
 
+def versions(algo: str) -> dict[str, str]:
+    """The versions a run was made with: eq_gym, torch, gymnasium, and the learner's library."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    learner = "stable-baselines3" if algo in SB3_ALGOS else "eq-gym" if algo in ESTIMATORS else None
+    names = {"eq_gym": "eq-gym", "torch": "torch", "gymnasium": "gymnasium"} | ({"learner": learner} if learner else {})
+    found = {}
+    for key, package in names.items():
+        try:
+            found[key] = (f"{package} " if key == "learner" else "") + version(package)
+        except PackageNotFoundError:
+            found[key] = "unknown"
+    return found
+
+
 def benchmark(
-    envs: list[str], algos: list[str], budget: int, seeds: int = 1, q: float = 1.0,
+    envs: list[str], algos: list[str], budget: int, seeds: int = 10, q: float = 1.0,
     out: Path = Path("runs/benchmark"), jobs: int = 1, shard: str = "0/1", plugins: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """Run (this shard of) the benchmark, then write the leaderboard and curves from every finished run."""
@@ -242,18 +264,71 @@ def benchmark(
         for env in envs for algo in algos if allowed(algo, env) for seed in range(seeds)
     ]
     run_all(run_benchmark_run, runs, jobs, shard, desc="benchmark")
-    return leaderboard(runs, envs, out)
+    table = run_table(runs)
+    write_run_table(table, out)
+    return report(table, out)
 
 
-def leaderboard(runs: list[BenchmarkRun], envs: list[str], out: Path) -> list[dict[str, Any]]:
-    """Markdown and CSV leaderboard and one learning-curve figure per env, from the finished runs."""
+def run_table(runs: list[BenchmarkRun]) -> list[dict[str, Any]]:
+    """One tidy row per finished run: what ran (algo, env, keywords, seed, budget, q), every metric, the
+    env's reference regrets (for the normalised scores), wall time, updates, windows, versions, the curve."""
+    table, references = [], {}
+    for run in runs:
+        record = read_record(run.out)
+        if record is None:
+            continue
+        if run.env not in references:
+            references[run.env] = reference_record(run.env)
+        reference = references[run.env]
+        table.append({
+            "algo": run.algo, "env": run.env, "env_kwargs": record.get("env_kwargs", {}), "seed": run.seed,
+            "budget": run.budget, "q": run.q, **{name: record[name] for name in STATS},
+            "reference": reference["algo"], "reference_mean": reference["mean"], "reference_worst10": reference["worst10"],
+            "wall_s": record["wall_s"], "steps": record["steps"], "windows": record["steps"] * BATCH,
+            "versions": record.get("versions", {}), "history": record.get("history", []),
+        })
+    return table
+
+
+def write_run_table(table: list[dict[str, Any]], out: Path) -> None:
+    """The tidy rows as ``OUT/runs.csv`` (JSON in the columns that hold a dict or a list)."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / RUNS_FILE, [row | {k: json.dumps(row[k]) for k in JSON_COLUMNS} for row in table])
+
+
+def read_run_table(out: Path) -> list[dict[str, Any]]:
+    """``OUT/runs.csv`` back as the rows :func:`run_table` made (for ``--report-only``)."""
+    import pandas as pd
+
+    path = out / RUNS_FILE
+    if not path.is_file():
+        raise ValueError(f"--report-only: no {path}; run `eqpm benchmark --out {out}` first")
+    table = pd.read_csv(path, float_precision="round_trip").to_dict("records")  # every float exactly as written
+    return [row | {k: json.loads(row[k]) for k in JSON_COLUMNS} for row in table]
+
+
+def report(table: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
+    """Every table and figure from the tidy run rows: per env (with learning curves) and across envs."""
+    rows = per_env_rows(table, out)
+    across = across_envs(table, out)
+    (out / "leaderboard.md").write_text(render(rows) + "\n" + across)
+    write_csv(out / "leaderboard.csv", rows)
+    print(render(rows))
+    print(across)
+    print(f"wrote {out / 'leaderboard.md'}, {out / 'leaderboard.csv'}, {out / RUNS_FILE} and {out}/curves-*.png, profile.png, "
+          "improvement.png")
+    return rows
+
+
+def per_env_rows(table: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
+    """One row per env and algorithm (IQM of the mean regret over seeds with its interval, mean ± std of every
+    metric, wall time, updates, updates to the reference's level); the learning curves per env."""
     rows = []
-    for env in envs:
-        level = reference_level(env)
-        for algo in dict.fromkeys(r.algo for r in runs if r.env == env):
-            records = [m for r in runs if r.env == env and r.algo == algo and (m := read_record(r.out))]
-            if not records:
-                continue
+    for env in dict.fromkeys(r["env"] for r in table):
+        mine = [r for r in table if r["env"] == env]
+        level = mine[0]["reference_mean"]
+        for algo in dict.fromkeys(r["algo"] for r in mine):
+            records = [r for r in mine if r["algo"] == algo]
             row: dict[str, Any] = {"env": env, "algo": algo, "seeds": len(records), "level": level}
             row |= over_seeds(records, STATS)
             row["iqm"], row["iqm_low"], row["iqm_high"] = bootstrap_interval([m["mean"] for m in records], "iqm")
@@ -261,27 +336,58 @@ def leaderboard(runs: list[BenchmarkRun], envs: list[str], out: Path) -> list[di
             row["steps"] = float(np.mean([m["steps"] for m in records]))
             row["steps_to_level"] = updates_to_level(records, level)
             rows.append(row)
-        _curves(env, [r for r in runs if r.env == env], level, out)
+        _curves(env, mine, level, out)
     rows.sort(key=lambda r: (r["env"], r["mean"]))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "leaderboard.md").write_text(render(rows))
-    write_csv(out / "leaderboard.csv", rows)
-    print(render(rows))
-    print(f"wrote {out / 'leaderboard.md'}, {out / 'leaderboard.csv'} and {out}/curves-*.png")
     return rows
 
 
-def reference_level(env: str) -> float:
-    """Test mean regret of the best reference forecaster that applies to ``env``."""
+def across_envs(table: list[dict[str, Any]], out: Path) -> str:
+    """The Markdown table across envs: each score's aggregates with intervals, and the calls against the
+    Plain PM and rloo that the intervals allow; writes the performance-profile and improvement figures."""
+    matrices = {score: aggregates.score_matrices(table, score) for score in aggregates.SCORES}
+    estimates = {score: aggregates.interval_estimates(m) for score, m in matrices.items()}
+    over_plain = {score: aggregates.probability_of_improvement(m, PLAIN) for score, m in matrices.items()}
+    over_rloo = {score: aggregates.probability_of_improvement(m, "rloo") for score, m in matrices.items()}
+    some = next(iter(matrices["mean"].values()), None)
+    if some is None:
+        return "No algorithm has runs on every env with equal seeds: no aggregates across envs.\n"
+    method = ("rliable's stratified bootstrap (runs resampled within each env)" if aggregates.have_rliable() else
+              "a percentile bootstrap over the pooled runs (install the [rliable] extra for rliable's stratified bootstrap)")
+    lines = ["## Across envs: normalised scores (1: zero regret, 0: the env's best reference forecaster)", "",
+             f"Intervals rest on {some.size} runs per algorithm ({some.shape[1]} envs x {some.shape[0]} seeds), 95 %, "
+             f"{method}. A difference is called only where the intervals do not overlap.", ""]
+    header = ["Score", "Algo", "IQM", "Mean", "Median", "Optimality gap", "P(better than Plain PM)", "P(better than rloo)",
+              "IQM vs Plain PM"]
+    cells = []
+    for score in aggregates.SCORES:
+        plain = estimates[score].get(PLAIN)
+        for algo, found in sorted(estimates[score].items(), key=lambda item: -item[1]["iqm"][0]):
+            call = "-" if plain is None or algo == PLAIN else aggregates.difference(found["iqm"], plain["iqm"])
+            cells.append([score, algo, *(_interval(found[a]) for a in aggregates.AGGREGATES),
+                          _interval(over_plain[score].get(algo)), _interval(over_rloo[score].get(algo)), call])
+    lines += markdown_table(header, cells)
+    aggregates.figures(matrices, over_plain, out)
+    return "\n".join(lines) + "\n"
+
+
+def _interval(estimate: tuple[float, float, float] | None) -> str:
+    if estimate is None:
+        return "-"
+    point, low, high = estimate
+    return f"{point:.3f}" if np.isnan(low) else f"{point:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def reference_record(env: str) -> dict[str, Any]:
+    """The test record of the best reference forecaster (lowest mean regret) that applies to ``env``."""
     from eq_gym.forecasters import FORECASTERS
 
-    levels = []
+    records = []
     for name in FORECASTERS:
         try:
-            levels.append(evaluate_forecaster(name, env)["mean"])
+            records.append(evaluate_forecaster(name, env))
         except ValueError:  # the vendor forecast exists for carbon one hour ahead only
             continue
-    return min(levels)
+    return min(records, key=lambda r: r["mean"])
 
 
 def render(rows: list[dict[str, Any]]) -> str:
@@ -299,13 +405,13 @@ def render(rows: list[dict[str, Any]]) -> str:
     return "\n".join(markdown_table(header, table)) + "\n"
 
 
-def _curves(env: str, runs: list[BenchmarkRun], level: float, out: Path) -> None:
+def _curves(env: str, table: list[dict[str, Any]], level: float, out: Path) -> None:
     from trainers.studies.figures import pyplot
 
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(6.4, 4.0))
-    for algo in dict.fromkeys(r.algo for r in runs):
-        histories = [m["history"] for r in runs if r.algo == algo and (m := read_record(r.out)) and m["history"]]
+    for algo in dict.fromkeys(r["algo"] for r in table):
+        histories = [r["history"] for r in table if r["algo"] == algo and r["history"]]
         if histories:
             length = min(len(h) for h in histories)
             steps = [h["steps"] for h in histories[0][:length]]
