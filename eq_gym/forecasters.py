@@ -25,9 +25,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 if TYPE_CHECKING:
+    import torch
+
     from eq_gym.tasks import Task
 
 FORECASTERS = ("persistence_daily", "persistence_last", "vendor")
@@ -81,6 +82,7 @@ def policy_forecaster(env: Any, predict: Callable[[np.ndarray], np.ndarray]) -> 
     ``trainers.evaluate.evaluate`` scores.
     """
     import gymnasium as gym
+    import torch
 
     chain = []
     while isinstance(env, gym.Wrapper):
