@@ -104,7 +104,8 @@ def cmd_bench_room(args: argparse.Namespace) -> None:
 def cmd_bench_estimators(args: argparse.Namespace) -> None:
     from trainers.studies.estimator_targets import bench_estimators, print_estimator_rows
 
-    print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs, args.out, args.jobs, score=args.score))
+    print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs, args.out, args.jobs, ray=ray_of(args),
+                                          score=args.score))
 
 
 def cmd_bench_ahead(args: argparse.Namespace) -> None:
@@ -113,11 +114,33 @@ def cmd_bench_ahead(args: argparse.Namespace) -> None:
     print_known_ahead_rows(bench_known_ahead(seeds=args.seeds, epochs=args.epochs, out=args.out, jobs=args.jobs))
 
 
+def shared_flags() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The flags several commands share: --threads (every command), and --ray / --ray-address (the sweeps)."""
+    threads = argparse.ArgumentParser(add_help=False)
+    threads.add_argument("--threads", type=int, default=1,
+                         help="torch's intra-op threads in this process (default: 1: the windows are small, and more "
+                              "threads slow them many times over on a machine other work shares)")
+    ray = argparse.ArgumentParser(add_help=False)
+    ray.add_argument("--ray", action="store_true", help="run each run as a Ray task on a Ray started on this machine, "
+                                                         "--jobs CPUs (the [ray] extra)")
+    ray.add_argument("--ray-address", metavar="ADDR", help="run on the Ray cluster at ADDR (started with `ray start "
+                                                             "--head`; give --out on a filesystem every node sees)")
+    return threads, ray
+
+
+def ray_of(args: argparse.Namespace) -> str | None:
+    """Where to run the runs as Ray tasks: a cluster's address, "local" (--ray), or None (the process pool)."""
+    if args.ray and args.ray_address:
+        raise ValueError("give --ray (a Ray on this machine) or --ray-address ADDR (a running cluster), not both")
+    return args.ray_address or ("local" if args.ray else None)
+
+
 def cmd_reproduce(args: argparse.Namespace) -> None:
     from trainers.studies.reproduce import EXPERIMENTS, reproduce
 
     experiments = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
-    reproduce(experiments, quick=args.quick, seeds=args.seeds, out=args.out, jobs=args.jobs, shard=args.shard, epochs=args.epochs)
+    reproduce(experiments, quick=args.quick, seeds=args.seeds, out=args.out, jobs=args.jobs, shard=args.shard, epochs=args.epochs,
+              ray=ray_of(args))
 
 
 def cmd_benchmark(args: argparse.Namespace) -> None:
@@ -127,7 +150,7 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
         report(read_run_table(args.out), args.out)
         return
     benchmark(args.envs, args.algos, args.budget, seeds=args.seeds, q=args.q, out=args.out, jobs=args.jobs,
-              shard=args.shard, plugins=tuple(args.plugin))
+              shard=args.shard, plugins=tuple(args.plugin), ray=ray_of(args))
 
 
 def algorithm_lines() -> list[str]:
@@ -146,10 +169,7 @@ def parser() -> argparse.ArgumentParser:
 
     root = argparse.ArgumentParser(prog="eqpm", description="Train and evaluate socially-equitable public models.")
     commands = root.add_subparsers(dest="command", required=True)
-    threads = argparse.ArgumentParser(add_help=False)
-    threads.add_argument("--threads", type=int, default=1,
-                         help="torch's intra-op threads in this process (default: 1: the windows are small, and more "
-                              "threads slow them many times over on a machine other work shares)")
+    threads, ray = shared_flags()
 
     train = commands.add_parser(
         "train", parents=[threads], help="train a public model; writes TensorBoard events, checkpoint.pt, metrics.json",
@@ -171,7 +191,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, help="folder to write metrics.json into")
     evaluate.set_defaults(run_command=cmd_evaluate)
 
-    reproduce = commands.add_parser("reproduce", parents=[threads], help="the paper's experiments over seeds: tables (Markdown, CSV) and figures")
+    reproduce = commands.add_parser("reproduce", parents=[threads, ray], help="the paper's experiments over seeds: tables (Markdown, CSV) and figures")
     reproduce.add_argument("experiment", choices=("dc", "ev", "mixed", "beta", "all"),
                            help="dc: Table 1; ev: Figure 3 and Table 2; mixed: Table 3; beta: Figure 6 and Table 4")
     reproduce.add_argument("--quick", action="store_true",
@@ -185,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--epochs", type=int, help="override the epochs of every run")
     reproduce.set_defaults(run_command=cmd_reproduce)
 
-    board = commands.add_parser("benchmark", parents=[threads], help="every algorithm on each env for the same budget: a leaderboard and learning curves")
+    board = commands.add_parser("benchmark", parents=[threads, ray], help="every algorithm on each env for the same budget: a leaderboard and learning curves")
     board.add_argument("--envs", nargs="+", default=list(ENV_IDS), help="env ids (default: the three built-in envs)")
     board.add_argument("--algos", nargs="+", default=["mse", "diff", "pg", "rloo", "ppo", "a2c"],
                        help="algorithms (default: mse diff pg rloo ppo a2c; also spo pfy forml, ppo-windows a2c-windows "
@@ -202,12 +222,12 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.studies.leaderboard.algorithm) or envs")
     board.set_defaults(run_command=cmd_benchmark)
 
-    add_bench_commands(commands.add_parser("bench", help="the studies that measure: speed, room for q, estimator targets, "
+    add_bench_commands(ray, commands.add_parser("bench", help="the studies that measure: speed, room for q, estimator targets, "
                                                          "known-ahead inputs (medians, with the machine named)"), threads)
     return root
 
 
-def add_bench_commands(bench: argparse.ArgumentParser, threads: argparse.ArgumentParser) -> None:
+def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentParser, threads: argparse.ArgumentParser) -> None:
     """``eqpm bench STUDY``: one subcommand per study, each with its own flags."""
     studies = bench.add_subparsers(dest="study", required=True, metavar="STUDY")
     env = studies.add_parser("env", parents=[threads], help="EV env steps/s")
@@ -222,7 +242,7 @@ def add_bench_commands(bench: argparse.ArgumentParser, threads: argparse.Argumen
                               help="how much room each env leaves to q: share divergence, conflict, a short q sweep")
     room.add_argument("--epochs", type=int, default=2, help="epochs of each q-sweep run, 0 for the share divergence and "
                                                            "conflict only (default: 2)")
-    estimators = studies.add_parser("estimators", parents=[threads], help="the equity targets of rloo and spo on EV")
+    estimators = studies.add_parser("estimators", parents=[threads, ray], help="the equity targets of rloo and spo on EV")
     estimators.add_argument("--algos", nargs="+", default=["rloo", "spo"],
                             help="the estimators to train at q = 0 and q + 1 = 20 (default: rloo spo)")
     estimators.add_argument("--score", choices=CHOICES["score"], default="local",

@@ -47,10 +47,12 @@ def configs(algos: tuple[str, ...], seeds: int, epochs: int, out: Path, **model:
 
 
 def bench_estimators(algos: tuple[str, ...] = ("rloo", "spo"), seeds: int = 3, epochs: int = 8,
-                     out: Path = Path("runs/bench-estimators"), jobs: int = 1, **model: Any) -> dict[str, Any]:
-    """Run (or read) every run, then the rows per (algo, q) and the target checks."""
+                     out: Path = Path("runs/bench-estimators"), jobs: int = 1, ray: str | None = None,
+                     **model: Any) -> dict[str, Any]:
+    """Run (or read) every run (``ray``: as for :func:`trainers.studies.sweep.run_all`), then the rows per
+    (algo, q) and the target checks."""
     runs = configs(algos, seeds, epochs, out, **model)
-    run_all(train_once, runs, jobs, desc="bench estimators")
+    run_all(train_once, runs, jobs, desc="bench estimators", ray=ray)
     reference = evaluate_forecaster("persistence_daily", ENV, env_kwargs=ENV_KWARGS)
     level = reference["mean"]
     rows = [{"algo": "persistence_daily", "q+1": "-", "seeds": 1, "updates_to_level": 0,

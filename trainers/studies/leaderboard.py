@@ -250,6 +250,7 @@ def versions(algo: str) -> dict[str, str]:
 def benchmark(
     envs: list[str], algos: list[str], budget: int, seeds: int = 10, q: float = 1.0,
     out: Path = Path("runs/benchmark"), jobs: int = 1, shard: str = "0/1", plugins: tuple[str, ...] = (),
+    ray: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run (this shard of) the benchmark, then write the leaderboard and curves from every finished run."""
     for plugin in plugins:
@@ -263,7 +264,7 @@ def benchmark(
         BenchmarkRun(env, algo, seed, budget, q, out / "runs" / f"{env}-{algo}-q={q:g}-budget={budget}-seed={seed}", plugins)
         for env in envs for algo in algos if allowed(algo, env) for seed in range(seeds)
     ]
-    run_all(run_benchmark_run, runs, jobs, shard, desc="benchmark")
+    run_all(run_benchmark_run, runs, jobs, shard, desc="benchmark", ray=ray)
     table = run_table(runs)
     write_run_table(table, out)
     return report(table, out)

@@ -147,7 +147,7 @@ def run_name(config: TrainConfig) -> str:
 
 def reproduce(
     experiments: list[str], quick: bool = False, seeds: int = 3, out: Path = Path("runs/reproduce"),
-    jobs: int = 1, shard: str = "0/1", epochs: int | None = None,
+    jobs: int = 1, shard: str = "0/1", epochs: int | None = None, ray: str | None = None,
 ) -> dict[str, list[dict]]:
     """Run (this shard of) the experiments, then summarise every finished run; returns the summary rows."""
     unknown = [e for e in experiments if e not in EXPERIMENTS]
@@ -165,7 +165,7 @@ def reproduce(
     done = sum(read_record(Path(c.out)) is not None for c in configs)
     if done:
         print(f"reusing {done} of {len(configs)} finished runs from {out / 'runs'} (delete a run's folder to train it again)")
-    run_all(train_once, configs, jobs, shard, desc=f"reproduce {'+'.join(experiments)}")
+    run_all(train_once, configs, jobs, shard, desc=f"reproduce {'+'.join(experiments)}", ray=ray)
     return {name: summarise(name, settings, out, seeds, epochs or _epochs(name, quick), quick) for name, settings in chosen.items()}
 
 

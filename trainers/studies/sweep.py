@@ -1,4 +1,5 @@
-"""Many independent runs: in this process, in parallel processes (``--jobs``), or a slice (``--shard``).
+"""Many independent runs: in this process, in parallel processes (``--jobs``), as Ray tasks on this machine
+or a cluster (``--ray``, ``--ray-address``, the ``[ray]`` extra), or a slice (``--shard``, for Slurm arrays).
 
 Each run is single-threaded and writes its own folder, so the results do not
 depend on ``--jobs``, and a run whose ``metrics.json`` exists is read, not run
@@ -91,13 +92,17 @@ def shard_of(items: Sequence[Item], shard: str) -> list[Item]:
     return list(items)[index::count]
 
 
-def run_all(run: Callable[[Item], Any], items: Sequence[Item], jobs: int = 1, shard: str = "0/1", desc: str = "runs") -> None:
-    """Run this shard's slice of ``items`` with ``run`` (a module-level function), ``jobs`` at a time."""
+def run_all(run: Callable[[Item], Any], items: Sequence[Item], jobs: int = 1, shard: str = "0/1", desc: str = "runs",
+            ray: str | None = None) -> None:
+    """Run this shard's slice of ``items`` with ``run`` (a module-level function), ``jobs`` at a time, or as Ray
+    tasks (``ray``: "local" starts Ray on this machine with ``jobs`` CPUs; else the address of a running cluster)."""
     if jobs < 1:
         raise ValueError(f"--jobs {jobs} is not allowed; use 1 or more")
     mine = shard_of(items, shard)
     progress = tqdm(total=len(mine), desc=desc, unit="run")
-    if jobs == 1:
+    if ray is not None:
+        run_on_ray(run, mine, ray, jobs, progress)
+    elif jobs == 1:
         for item in mine:
             single_threaded(run, item)
             progress.update()
@@ -106,3 +111,53 @@ def run_all(run: Callable[[Item], Any], items: Sequence[Item], jobs: int = 1, sh
             for _ in pool.map(single_threaded, [run] * len(mine), mine):
                 progress.update()
     progress.close()
+
+
+RAY_RETRIES = 2
+"""How many times Ray runs a task again after its worker died (a crash, a lost node); errors the run raises
+itself are not retried: they would repeat."""
+
+
+def run_on_ray(run: Callable[[Item], Any], items: Sequence[Item], address: str, jobs: int, progress: tqdm) -> None:
+    """Each item as one Ray task (one CPU, and one GPU where this machine has CUDA), in the driver's folder; a
+    task whose worker dies is retried, and runs that still fail are named in the error, never dropped."""
+    try:
+        import ray
+    except ImportError as error:
+        raise ValueError("--ray and --ray-address need Ray: pip install -c constraints.txt -e '.[ray]'") from error
+    import os
+
+    import torch
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        local = address == "local"
+        ray.init(address=None if local else address, num_cpus=jobs if local else None, include_dashboard=False,
+                 log_to_driver=False, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+    task = ray.remote(num_cpus=1, num_gpus=int(torch.cuda.is_available()), max_retries=RAY_RETRIES)(in_folder)
+    pending = {task.remote(run, item, os.getcwd()): item for item in items}
+    failed = []
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            item = pending.pop(done[0])
+            try:
+                ray.get(done[0])
+            except ray.exceptions.RayError as error:
+                failed.append(f"{getattr(item, 'out', item)}: {type(error).__name__}: {str(error).strip().splitlines()[-1]}")
+            progress.update()
+    finally:
+        if started_here:
+            ray.shutdown()
+    if failed:
+        raise ValueError(f"{len(failed)} of {len(items)} runs failed on Ray (a dead worker is retried {RAY_RETRIES} "
+                         "times); the finished ones are kept, run the same command again for the rest:\n  " + "\n  ".join(failed))
+
+
+def in_folder(run: Callable[[Item], Any], item: Item, folder: str) -> Any:
+    """``run(item)`` on one thread from ``folder`` (the driver's: relative run folders land where they would
+    without Ray; on a cluster give --out on a filesystem every node sees)."""
+    import os
+
+    os.chdir(folder)
+    return single_threaded(run, item)
