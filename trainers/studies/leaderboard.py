@@ -335,6 +335,7 @@ def per_env_rows(table: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]
             row["iqm"], row["iqm_low"], row["iqm_high"] = bootstrap_interval([m["mean"] for m in records], "iqm")
             row["wall_s"] = float(np.mean([m["wall_s"] for m in records]))
             row["steps"] = float(np.mean([m["steps"] for m in records]))
+            row["windows"] = float(np.mean([m["windows"] for m in records]))
             row["steps_to_level"] = updates_to_level(records, level)
             rows.append(row)
         _curves(env, mine, level, out)
@@ -392,7 +393,7 @@ def reference_record(env: str) -> dict[str, Any]:
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    header = ["Env", "Algo", "Mean regret: IQM [95 % CI]", *(METRIC_TITLES[s] for s in STATS), "Wall (s)", "Steps",
+    header = ["Env", "Algo", "Mean regret: IQM [95 % CI]", *(METRIC_TITLES[s] for s in STATS), "Wall (s)", "Updates", "Windows seen",
               "Steps to level", "Seeds"]
     table = []
     for row in rows:
@@ -401,7 +402,7 @@ def render(rows: list[dict[str, Any]]) -> str:
             fmt = "{:.3g}" if abs(row[stat]) < 1e-3 else "{:.4f}"
             cells.append(fmt.format(row[stat]) + (f" ± {fmt.format(row[stat + '_std'])}" if row["seeds"] > 1 else ""))
         level = "-" if row["steps_to_level"] is None else f"{row['steps_to_level']:.0f}"
-        cells += [f"{row['wall_s']:.1f}", f"{row['steps']:.0f}", level, str(row["seeds"])]
+        cells += [f"{row['wall_s']:.1f}", f"{row['steps']:.0f}", f"{row['windows']:,.0f}", level, str(row["seeds"])]
         table.append(cells)
     return "\n".join(markdown_table(header, table)) + "\n"
 
