@@ -93,3 +93,13 @@ def test_runs_csv_round_trips_and_report_only_rebuilds_the_same_tables(tmp_path)
 def test_report_only_without_runs_says_what_to_run(tmp_path):
     with pytest.raises(ValueError, match="no .*runs.csv; run `eqpm benchmark --out"):
         read_run_table(tmp_path)
+
+
+def test_the_intervals_do_not_depend_on_numpys_global_random_state():
+    """rliable's bootstrap also reads numpy's global state: the same runs must give the same intervals after
+    any other draws (a leaderboard rebuilt by --report-only in a fresh process prints the same table)."""
+    pytest.importorskip("rliable")
+    first = aggregates.interval_estimates({"a": MATRIX})
+    np.random.seed(5)
+    np.random.rand(100)
+    assert aggregates.interval_estimates({"a": MATRIX}) == first

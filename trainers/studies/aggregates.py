@@ -101,16 +101,24 @@ def interval_estimates(matrices: dict[str, np.ndarray]) -> dict[str, dict[str, t
 
 
 def _rliable_estimates(score_dict: dict[str, Any], function: Any) -> tuple[dict, dict]:
-    """rliable's stratified percentile bootstrap, seeded (arch's notice that seeding by a RandomState is
-    deprecated is rliable's call, not ours, and is silenced)."""
+    """rliable's stratified percentile bootstrap, seeded. Its bootstrap (arch's) also draws from numpy's global
+    random state whatever ``random_state`` says (measured: the same call gave other intervals after other
+    draws), so that state is seeded for the call and put back after it: the same runs give the same
+    intervals in any process. (arch's notice that seeding by a RandomState is deprecated is rliable's call,
+    not ours, and is silenced.)"""
     import warnings
 
     from rliable import library as rly
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
-        return rly.get_interval_estimates(score_dict, function, reps=RESAMPLES, confidence_interval_size=CONFIDENCE,
-                                          random_state=np.random.RandomState(SEED))
+    saved = np.random.get_state()
+    np.random.seed(SEED)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
+            return rly.get_interval_estimates(score_dict, function, reps=RESAMPLES, confidence_interval_size=CONFIDENCE,
+                                              random_state=np.random.RandomState(SEED))
+    finally:
+        np.random.set_state(saved)
 
 
 def _pooled_bootstrap(scores: np.ndarray) -> np.ndarray:
@@ -166,7 +174,8 @@ def figures(matrices_by_score: dict[str, dict[str, np.ndarray]], improvements: d
 
     plt = pyplot()
     written = []
-    thresholds = np.linspace(-1.0, 1.0, 81)
+    lowest = min(float(m.min()) for matrices in matrices_by_score.values() for m in matrices.values())
+    thresholds = np.linspace(max(np.floor(lowest), -3.0), 1.0, 81)  # every run's score, outliers below -3 aside
     figure, axes = plt.subplots(1, len(matrices_by_score), figsize=(5.2 * len(matrices_by_score), 3.8), squeeze=False)
     for axis, (score, matrices) in zip(axes[0], matrices_by_score.items()):
         for algo, profile in performance_profile(matrices, thresholds).items():
