@@ -27,7 +27,7 @@ def test_the_iqm_drops_the_outer_quarters_and_the_interval_is_reproducible():
 def test_one_value_or_equal_values_give_a_zero_width_interval_and_bad_input_is_refused():
     assert bootstrap_interval([0.3]) == (0.3, 0.3, 0.3)
     assert bootstrap_interval([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
-    with pytest.raises(ValueError, match="statistic 'median'"):
-        bootstrap_interval([1.0, 2.0], "median")
+    with pytest.raises(ValueError, match="statistic 'mode'"):
+        bootstrap_interval([1.0, 2.0], "mode")
     with pytest.raises(ValueError, match="non-empty 1-D"):
         bootstrap_interval([])

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trainers.studies import aggregates
+from trainers.studies.intervals import bootstrap_interval
 from trainers.studies.leaderboard import read_run_table, report, write_run_table
 
 
@@ -25,7 +26,12 @@ def test_a_reference_without_regret_is_refused():
 MATRIX = np.array([[0.1, 0.9], [0.2, 0.5], [0.4, 1.0], [-0.3, 0.6]])  # 4 seeds x 2 envs, worked by hand below
 
 
-def test_the_aggregates_of_a_hand_made_matrix():
+@pytest.mark.parametrize("with_rliable", [True, False], ids=["rliable", "scipy fallback"])
+def test_the_aggregates_of_a_hand_made_matrix(with_rliable, monkeypatch):
+    if with_rliable:
+        pytest.importorskip("rliable")
+    else:
+        monkeypatch.setattr(aggregates, "have_rliable", lambda: False)
     # pooled, sorted: -0.3 0.1 0.2 0.4 0.5 0.6 0.9 1.0; the middle half 0.2 0.4 0.5 0.6
     found = aggregates.interval_estimates({"a": MATRIX})["a"]
     assert found["iqm"][0] == pytest.approx((0.2 + 0.4 + 0.5 + 0.6) / 4)
@@ -42,8 +48,8 @@ def test_the_stratified_bootstrap_keeps_each_env_in_its_column():
     pytest.importorskip("rliable")
     same = np.column_stack([np.linspace(-0.2, 0.2, 10), np.ones(10)])
     stratified = aggregates.interval_estimates({"a": same})["a"]["mean"]
-    pooled = aggregates._pooled_bootstrap(same)
-    assert stratified[2] - stratified[1] < pooled[1][1] - pooled[0][1]
+    pooled = bootstrap_interval(np.ravel(same), "mean")
+    assert stratified[2] - stratified[1] < pooled[2] - pooled[1]
 
 
 def test_probability_of_improvement_worked_by_hand():

@@ -17,6 +17,9 @@ from eq_gym.agents.population import Population
 from eq_gym.tasks import Task
 from trainers.estimators.base import Batch
 
+STREAMS = ("generator", "held_out")
+"""The names a checkpoint keeps the draws' states under: the main stream's, then the held-out one's."""
+
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """The seed of one epoch's window order, context draws and noise."""
@@ -59,12 +62,11 @@ class BatchStream:
 
     def state(self) -> dict[str, torch.Tensor]:
         """Where the draws of the epoch stand: each generator's state."""
-        names = ("generator", "held_out")
-        return {name: generator.get_state() for name, (_, _, generator) in zip(names, self._streams)}
+        return {name: generator.get_state() for name, (_, _, generator) in zip(STREAMS, self._streams)}
 
     def restore(self, state: dict[str, torch.Tensor]) -> None:
         """Put the draws back where :meth:`state` found them."""
-        for name, (_, _, generator) in zip(("generator", "held_out"), self._streams):
+        for name, (_, _, generator) in zip(STREAMS, self._streams):
             generator.set_state(state[name])
 
     def _batch_of(self, global_windows: torch.Tensor, sampler: Any, generator: torch.Generator) -> Batch:

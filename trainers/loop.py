@@ -97,12 +97,13 @@ def train(config: TrainConfig) -> dict[str, Any]:
     resume = checkpoint.check_out(Path(config.out), config.resume)
     run = set_up(config, resume)
     done = run.first_epoch * run.stream.steps_per_epoch + run.first_step
-    if resume and done >= run.total_steps and read_record(run.out) is not None:  # nothing left: say so, write nothing
+    finished = read_record(run.out) if resume and done >= run.total_steps else None
+    if finished is not None:  # nothing left: say so, write nothing
         if run.world.is_main:
             print(f"{run.out} is a finished run ({done} updates of {run.total_steps}); nothing to resume. "
                   f"Evaluate it with `eqpm evaluate --run {run.out}`, or give more --epochs to train on.")
         distributed.teardown()
-        return read_record(run.out)
+        return finished
     if resume and run.world.is_main:
         print(f"resuming {run.out} after {done} of {run.total_steps} updates (epoch {run.first_epoch + 1}, step {run.first_step})")
     if run.world.is_main:

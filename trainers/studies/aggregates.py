@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from trainers.studies import intervals
+
 SCORES = ("mean", "worst10")
 """The metrics each run is scored on."""
 AGGREGATES = ("iqm", "mean", "median", "optimality_gap")
-CONFIDENCE = 0.95
-RESAMPLES = 2000
-SEED = 0
-"""The bootstrap's seed: the same runs give the same intervals."""
+"""Each a statistic of :mod:`trainers.studies.intervals` over the pooled runs."""
 
 
 def normalised_score(regret: float, reference: float) -> float:
@@ -71,20 +70,9 @@ def score_matrices(rows: list[dict[str, Any]], score: str) -> dict[str, np.ndarr
     return matrices
 
 
-def optimality_gap(scores: np.ndarray) -> float:
-    """Mean shortfall below a score of 1 (scores above 1 cannot happen: regret is >= 0)."""
-    return float(np.mean(1.0 - np.minimum(scores, 1.0)))
-
-
-def interquartile_mean(scores: np.ndarray) -> float:
-    """Mean of the middle half of the pooled runs (rliable's definition: scipy's trimmed mean at 25 %)."""
-    from scipy import stats
-
-    return float(stats.trim_mean(np.ravel(scores), 0.25))
-
-
 def _aggregate_all(scores: np.ndarray) -> np.ndarray:
-    return np.array([interquartile_mean(scores), float(np.mean(scores)), float(np.median(scores)), optimality_gap(scores)])
+    """Every aggregate of a (seeds, envs) matrix, its runs pooled."""
+    return np.array([float(intervals.STATISTICS[name](scores, axis=None)) for name in AGGREGATES])
 
 
 def interval_estimates(matrices: dict[str, np.ndarray]) -> dict[str, dict[str, tuple[float, float, float]]]:
@@ -92,11 +80,10 @@ def interval_estimates(matrices: dict[str, np.ndarray]) -> dict[str, dict[str, t
     if not matrices:
         return {}
     if have_rliable():
-        points, intervals = _rliable_estimates(matrices, _aggregate_all)
-    else:
-        points = {algo: _aggregate_all(m) for algo, m in matrices.items()}
-        intervals = {algo: _pooled_bootstrap(m) for algo, m in matrices.items()}
-    return {algo: {name: (float(points[algo][i]), float(intervals[algo][0][i]), float(intervals[algo][1][i]))
+        points, bounds = _rliable_estimates(matrices, _aggregate_all)
+    else:  # the pooled runs' percentile bootstrap, each aggregate on its own
+        return {algo: {name: intervals.bootstrap_interval(np.ravel(m), name) for name in AGGREGATES} for algo, m in matrices.items()}
+    return {algo: {name: (float(points[algo][i]), float(bounds[algo][0][i]), float(bounds[algo][1][i]))
                    for i, name in enumerate(AGGREGATES)} for algo in matrices}
 
 
@@ -111,23 +98,15 @@ def _rliable_estimates(score_dict: dict[str, Any], function: Any) -> tuple[dict,
     from rliable import library as rly
 
     saved = np.random.get_state()
-    np.random.seed(SEED)
+    np.random.seed(intervals.SEED)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
-            return rly.get_interval_estimates(score_dict, function, reps=RESAMPLES, confidence_interval_size=CONFIDENCE,
-                                              random_state=np.random.RandomState(SEED))
+            return rly.get_interval_estimates(score_dict, function, reps=intervals.RESAMPLES,
+                                              confidence_interval_size=intervals.CONFIDENCE,
+                                              random_state=np.random.RandomState(intervals.SEED))
     finally:
         np.random.set_state(saved)
-
-
-def _pooled_bootstrap(scores: np.ndarray) -> np.ndarray:
-    """(2, aggregates): percentile-bootstrap bounds of every aggregate, runs resampled from the pool."""
-    rng = np.random.default_rng(SEED)
-    pooled = np.ravel(scores)
-    draws = np.array([_aggregate_all(rng.choice(pooled, len(pooled))) for _ in range(RESAMPLES)])
-    tail = 100 * (1 - CONFIDENCE) / 2
-    return np.percentile(draws, [tail, 100 - tail], axis=0)
 
 
 def probability_of_improvement(matrices: dict[str, np.ndarray], baseline: str) -> dict[str, tuple[float, float, float]]:

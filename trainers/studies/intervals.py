@@ -24,7 +24,13 @@ def interquartile_mean(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return stats.trim_mean(values, 0.25, axis=axis)
 
 
-STATISTICS: dict[str, Callable[..., np.ndarray]] = {"mean": np.mean, "iqm": interquartile_mean}
+def optimality_gap(values: np.ndarray, axis: int | None = -1) -> np.ndarray:
+    """Mean shortfall below a normalised score of 1 along ``axis`` (scores above 1 count as 1), as rliable's."""
+    return np.mean(1.0 - np.minimum(values, 1.0), axis=axis)
+
+
+STATISTICS: dict[str, Callable[..., np.ndarray]] = {"mean": np.mean, "iqm": interquartile_mean, "median": np.median,
+                                                    "optimality_gap": optimality_gap}
 
 
 def bootstrap_interval(values: Sequence[float], statistic: str = "mean") -> tuple[float, float, float]:
