@@ -20,16 +20,16 @@ TASK_KEYWORDS = {
     "features": tuple(FEATURES), "priorities": PRIORITIES, "regret": REGRETS,
 }
 """The keywords that shape a built-in env's task, and their allowed values (None: a positive integer)."""
-MAX_Q = 39.0
-"""Largest q accepted: q + 1 = 40, the paper's largest."""
+def check_q(q: object, form: str = "power_mean") -> float:
+    """q as a float in [0, inf] (inf: the largest Cbar, min-max); the paper form takes finite q only.
 
-
-def check_q(q: object) -> float:
-    """q as a float in [0, MAX_Q]; else a ValueError naming it."""
-    if isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) or not 0 <= q <= MAX_Q:
-        raise ValueError(
-            f"q={q!r} is not allowed; use a number in [0, {MAX_Q:g}] (q + 1 is the paper's column, up to "
-            f"{MAX_Q + 1:g} there). Beyond it the paper's L_q = sum Cbar^(q+1) soon overflows float64, and the power "
-            "mean is already within a few percent of the largest Cbar"
-        )
+    Else a ValueError naming q and what is allowed. Where the paper form's value overflows float64 (a huge q
+    and regrets above 1) is refused later, from the values (:func:`eq_gym.objective.equitable_objective`).
+    """
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or math.isnan(q) or q < 0:
+        raise ValueError(f"q={q!r} is not allowed; use a number >= 0, or inf for the largest mean regret (min-max)")
+    if math.isinf(q) and form == "paper":
+        raise ValueError("q=inf is not allowed in the paper form: sum_m Cbar_m^(q+1) has no finite value there; "
+                         "use the power-mean form (reward_form='power_mean' / --form power_mean), whose q = inf is "
+                         "the largest Cbar")
     return float(q)

@@ -11,14 +11,14 @@ of one agent's regret for every q:
     P_q = (mean_m Cbar_m^(q+1))^(1/(q+1))                  (form "power_mean")
 
 q = 0 gives the total (paper) or mean (power_mean) regret; a larger q weighs
-the worse-served agents more. Powers are taken after dividing by the largest
-Cbar, in float64. The power mean is finite for any q; the paper's form is
-finite while max Cbar^(q+1) is below float64's 1.8e308. q is accepted up to
-``MAX_Q`` = 39 (q + 1 = 40, the paper's largest), where the paper's form is
-finite for any max Cbar below 4e7, far above any built-in agent's regret;
-should it still overflow (agents of your own), it is refused with a ValueError
-rather than returned as inf. At q + 1 = 40 the power mean is already within
-M^(1/40) of the largest Cbar (11 % for M = 70).
+the worse-served agents more, and the power mean's limit q = inf is the
+largest Cbar (min-max), its gradient on the worst-served agent. Powers are
+taken after dividing by the largest Cbar, in float64, so the power mean is
+finite and differentiable for every q in [0, inf]. The paper's form is finite
+while max Cbar^(q+1) is below float64's 1.8e308; past that (q + 1 = 40 with a
+largest Cbar above 4e7, q + 1 = 1000 above 2.1) it is refused with a
+ValueError naming the values rather than returned as inf, and q = inf is
+refused in that form (:func:`eq_gym.choices.check_q`).
 
 Each agent's Cbar on a batch is the weighted mean of :func:`mean_regret`, and
 the weights of L_q can come from :class:`RunningMeanRegret` instead of one
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from eq_gym.choices import REWARD_FORMS
+from eq_gym.choices import REWARD_FORMS, check_q
 
 
 @dataclass(frozen=True)
@@ -92,19 +92,31 @@ def _scaled(agent_regret: Tensor) -> tuple[Tensor, Tensor]:
 
 def equitable_objective(agent_regret: Tensor, q: float, form: str = "paper") -> Tensor:
     """L_q (form "paper") or P_q (form "power_mean") of mean regrets (..., M), float64 (...)."""
+    value = _objective(agent_regret, q, form)
+    if form == "paper" and not torch.isfinite(value).all():
+        raise ValueError(
+            f"the paper-form L_q at q={q:g} overflows float64 (largest mean regret "
+            f"{float(agent_regret.detach().double().max()):.4g}, to the power {q + 1:g}); use the power-mean form or a smaller q"
+        )
+    return value
+
+
+def paper_form_fits(agent_regret: Tensor, q: float) -> bool:
+    """Whether the paper-form L_q of ``agent_regret`` is finite in float64 (False at q = inf)."""
+    return math.isfinite(q) and bool(torch.isfinite(_objective(agent_regret.detach(), q, "paper")).all())
+
+
+def _objective(agent_regret: Tensor, q: float, form: str) -> Tensor:
     if form not in REWARD_FORMS:
         raise ValueError(f"form={form!r} is not known; use one of {REWARD_FORMS}")
+    check_q(q, form)
     values, top = _scaled(agent_regret)
+    if math.isinf(q):
+        return values.amax(dim=-1)  # its gradient is split evenly among tied largest entries
     power = q + 1.0
     ratio = (values / top) ** power
     if form == "paper":
-        value = (top.squeeze(-1) ** power) * ratio.sum(dim=-1)
-        if not torch.isfinite(value).all():
-            raise ValueError(
-                f"the paper-form L_q at q={q:g} overflows float64 (largest mean regret {float(top.max()):.4g}, "
-                f"to the power {power:g}); use the power-mean form or a smaller q"
-            )
-        return value
+        return (top.squeeze(-1) ** power) * ratio.sum(dim=-1)
     return top.squeeze(-1) * ratio.mean(dim=-1) ** (1.0 / power)
 
 
@@ -112,13 +124,22 @@ def agent_weights(agent_regret: Tensor, q: float, form: str = "paper") -> Tensor
     """d objective / d Cbar_m, (..., M) float64: how much each agent's regret counts.
 
     "paper": (q+1) * Cbar_m^q. "power_mean": (Cbar_m / P_q)^q / M, which sums
-    to 1 over the agents when all regrets are equal.
+    to 1 over the agents when all regrets are equal; at q = inf, 1 on the
+    largest Cbar (split evenly among ties).
     """
     if form not in REWARD_FORMS:
         raise ValueError(f"form={form!r} is not known; use one of {REWARD_FORMS}")
+    check_q(q, form)
     values, top = _scaled(agent_regret)
+    if math.isinf(q):
+        largest = (values >= top).double()
+        return largest / largest.sum(dim=-1, keepdim=True)
     if form == "paper":
-        return (q + 1.0) * top**q * (values / top) ** q
+        weights = (q + 1.0) * top**q * (values / top) ** q
+        if not torch.isfinite(weights).all():
+            raise ValueError(f"the paper-form weights (q+1) Cbar^q at q={q:g} overflow float64 (largest mean regret "
+                             f"{float(top.max()):.4g}); use the power-mean form or a smaller q")
+        return weights
     mean_power = equitable_objective(values, q, "power_mean").clamp_min(torch.finfo(torch.float64).tiny)
     return (values / mean_power.unsqueeze(-1)) ** q / values.shape[-1]
 

@@ -50,6 +50,23 @@ def test_agent_weights_are_the_gradient_of_the_objective(form, q):
     np.testing.assert_allclose(agent_weights(cbar.detach(), q, form).numpy(), cbar.grad.numpy(), rtol=1e-9)
 
 
+def test_the_power_mean_at_q_inf_is_the_largest_regret_with_its_gradient_on_the_argmax():
+    cbar = torch.tensor([0.3, 2.5, 1.2, 2.5, 0.9], dtype=torch.float64, requires_grad=True)
+    value = equitable_objective(cbar, float("inf"), "power_mean")
+    value.backward()
+    assert float(value.detach()) == 2.5
+    np.testing.assert_array_equal(cbar.grad.numpy(), [0.0, 0.5, 0.0, 0.5, 0.0])  # a tie splits the gradient
+    np.testing.assert_array_equal(agent_weights(cbar.detach(), float("inf"), "power_mean").numpy(), cbar.grad.numpy())
+
+
+@given(arrays(np.float64, st.integers(2, 40), elements=st.floats(1e-6, 1e6)), st.floats(0.0, 1e8))
+def test_the_power_mean_is_finite_between_the_mean_and_the_max_and_rises_with_q(cbar, q):
+    values = torch.from_numpy(cbar)
+    low, high = equitable_objective(values, q, "power_mean"), equitable_objective(values, 2.0 * q + 1.0, "power_mean")
+    assert torch.isfinite(low) and torch.isfinite(agent_weights(values, q, "power_mean")).all()
+    assert cbar.mean() * (1 - 1e-9) <= float(low) <= float(high) * (1 + 1e-9) <= cbar.max() * (1 + 1e-9)
+
+
 def test_unknown_form_is_refused_by_name():
     with pytest.raises(ValueError, match="form='max'"):
         equitable_objective(torch.ones(3), 1.0, "max")

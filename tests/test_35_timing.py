@@ -8,7 +8,6 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 import eq_gym
-from eq_gym.choices import MAX_Q
 from eq_gym.objective import RunningMeanRegret, WindowWeights, agent_weights, equitable_objective, mean_regret
 from eq_gym.tasks import make_task
 
@@ -64,15 +63,35 @@ def test_features_give_the_documented_observation(features, shape):
         np.testing.assert_allclose(obs[..., 1] ** 2 + obs[..., 2] ** 2, 1.0, atol=1e-5)  # sine and cosine of the hour
 
 
-@pytest.mark.parametrize("q", [0.0, 19.0, MAX_Q])
-def test_every_accepted_q_gives_a_finite_reward_and_objective(q):
-    env = gym.make("EquitablePM-DC-v0", q=q, reward_form="paper", timing="shared", lambdas="different", agents="different")
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("q", [0.0, 39.0, 100.0, 1e6, float("inf")])
+def test_every_q_gives_a_finite_power_mean_reward_and_objective(env_id, q):
+    env = gym.make(env_id, q=q)
     obs, info = env.reset(seed=0)
-    obs, reward, terminated, truncated, info = env.step(np.full(env.action_space.shape, 0.0, np.float32))
+    action = np.full(env.action_space.shape, float(env.action_space.low.min()), np.float32)
+    obs, reward, terminated, truncated, info = env.step(action)
+    cbar = info["agent_regret"]
     assert np.isfinite(reward) and np.isfinite(info["objective"]) and reward < 0
+    assert cbar.max() * len(cbar) ** (-1 / (q + 1)) <= -reward <= cbar.max() * (1 + 1e-12)  # mean^(1/p) <= P_q <= max
+    if q == float("inf"):
+        assert -reward == cbar.max() and info["objective_form"] == "power_mean" and info["objective"] == -reward
 
 
-@pytest.mark.parametrize("kwargs, message", [(dict(q=1000), r"q=1000 is not allowed; use a number in \[0, 39\]"),
+def test_the_paper_form_is_finite_where_float64_holds_it_and_refused_by_name_past_it():
+    env = gym.make("EquitablePM-DC-v0", q=39.0, reward_form="paper", timing="shared", regret="absolute")
+    env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(np.full(env.action_space.shape, 0.0, np.float32))
+    assert np.isfinite(reward) and info["objective_form"] == "paper" and reward == -info["objective"]
+    huge = gym.make("EquitablePM-EV-v0", q=1e6, reward_form="paper", timing="shared", regret="absolute")
+    huge.reset(seed=0)
+    with pytest.raises(ValueError, match="the paper-form L_q at q=1e\\+06 overflows float64"):
+        huge.step(np.full(huge.action_space.shape, 0.0, np.float32))
+    with pytest.raises(ValueError, match="q=inf is not allowed in the paper form"):
+        gym.make("EquitablePM-EV-v0", q=float("inf"), reward_form="paper")
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(q=-1), r"q=-1 is not allowed; use a number >= 0, or inf"),
+                                             (dict(q=float("nan")), r"q=nan is not allowed"),
                                              (dict(timing="late"), "timing='late'"),
                                              (dict(features="weather"), "features='weather'"),
                                              (dict(regret="relative"), "regret='relative'"),

@@ -21,7 +21,8 @@ def test_a_value_outside_a_fields_choices_is_refused_by_name(field):
         TrainConfig(**{field.name: "nonsense"})
 
 
-@pytest.mark.parametrize("fields, named", [({"q": 39.5}, "q=39.5"), ({"q": -1.0}, "q=-1.0"), ({"beta": 1.5}, "beta=1.5"),
+@pytest.mark.parametrize("fields, named", [({"q": float("nan")}, "q=nan"), ({"q": -1.0}, "q=-1.0"),
+                                           ({"q": float("inf"), "form": "paper"}, "q=inf is not allowed in the paper form"), ({"beta": 1.5}, "beta=1.5"),
                                            ({"steps": -1}, "steps=-1"), ({"samples": 0}, "samples=0"),
                                            ({"lr": 0.0}, "lr=0.0"), ({"memory": -5.0}, "memory=-5.0")])
 def test_numbers_out_of_range_are_refused_by_name(fields, named):

@@ -17,7 +17,7 @@ import typing
 from pathlib import Path
 
 from eq_gym import ENV_IDS
-from eq_gym.choices import MAX_Q, SPLITS, TASK_KEYWORDS
+from eq_gym.choices import SPLITS, TASK_KEYWORDS
 from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS, estimator_summary
 
@@ -215,7 +215,7 @@ def parser() -> argparse.ArgumentParser:
                                                              "rest on envs x seeds runs (default: 10)")
     board.add_argument("--report-only", action="store_true", help="rebuild every table and figure from OUT/runs.csv, "
                                                                     "training nothing")
-    board.add_argument("--q", type=float, default=1.0, help=f"fairness knob q of every run, 0 to {MAX_Q:g} (default: 1)")
+    board.add_argument("--q", type=float, default=1.0, help="fairness knob q of every run, >= 0 or inf (default: 1)")
     board.add_argument("--out", type=Path, default=Path("runs/benchmark"), help="folder of runs/, leaderboard and curves (default: runs/benchmark)")
     board.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, each single-threaded (default: 1)")
     board.add_argument("--shard", default="0/1", help="i/n: run only every n-th run from the i-th, for n machines (default: 0/1)")

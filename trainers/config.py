@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eq_gym.choices import MAX_Q, REWARD_FORMS, TASK_KEYWORDS, check_q
+from eq_gym.choices import REWARD_FORMS, TASK_KEYWORDS, check_q
 from trainers.estimators import MODULES as ESTIMATOR_MODULES
 
 BACKBONES = ("lstm", "transformer")
@@ -42,7 +42,7 @@ class TrainConfig:
 
     env: str = _field("EquitablePM-EV-v0", "registered env id whose task to train on")
     algo: str = _field("rloo", "estimator, one of the algorithms listed at the end of this help", choices=tuple(ESTIMATOR_MODULES))
-    q: float = _field(0.0, f"fairness knob q of L_q, 0 to {MAX_Q:g} (the paper's tables show q + 1, up to {MAX_Q + 1:g})")
+    q: float = _field(0.0, "fairness knob q of L_q: any number >= 0, or inf (the largest mean regret, min-max; power-mean form only); the paper's tables show q + 1")
     beta: float = _field(0.0, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper A.5")
     form: str = _field("power_mean", "form of L_q trained on: 'power_mean' (the env's default reward; same minimiser, the scale of one agent's regret at any q) or 'paper' (sum of Cbar^(q+1), Eq. 2)", choices=REWARD_FORMS)
     backbone: str | None = _field(None, "lstm or transformer; default: the paper's for the env (DC lstm, EV/Mixed transformer)",
@@ -83,7 +83,7 @@ class TrainConfig:
             value, allowed = getattr(self, f.name), f.metadata.get("choices")
             if allowed is not None and value is not None and value not in allowed:
                 raise ValueError(f"{f.name}={value!r} is not allowed; use one of {tuple(allowed)}")
-        check_q(self.q)
+        check_q(self.q, self.form)
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError(f"beta={self.beta} is not allowed; use a number in [0, 1]")
         if self.epochs < 0 or self.batch_size < 1 or (self.steps is not None and self.steps < 0):

@@ -31,7 +31,7 @@ from torch import Tensor
 from eq_gym.agents.population import ContextSampler
 from eq_gym.choices import REWARD_FORMS, check_q
 from eq_gym.metrics import mean_squared_error
-from eq_gym.objective import WindowWeights, equitable_objective, mean_regret
+from eq_gym.objective import WindowWeights, equitable_objective, mean_regret, paper_form_fits
 from eq_gym.tasks import Task, choose, contexts_generator, make_task, positive_int, refuse_unknown, task_keywords
 
 ENV_KEYWORDS = ("q", "batch_size", "reward_form", "render_mode")
@@ -87,10 +87,10 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         render_mode: str | None = None,
         **task_kwargs: Any,
     ) -> None:
-        self.q = check_q(q)
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r} is not allowed; these envs do not render (use None)")
         self.reward_form = choose("reward_form", reward_form, REWARD_FORMS)
+        self.q = check_q(q, self.reward_form)
         self.task: Task = self.make_task(**task_kwargs)
         self.batch_size = positive_int("batch_size", batch_size)
         if self.batch_size > self.task.num_windows:
@@ -125,18 +125,25 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def step(self, action: np.ndarray):
         outcome = self.act(action)
-        objective = float(equitable_objective(outcome.agent_regret, self.q, "paper"))
-        loss = objective if self.reward_form == "paper" else float(equitable_objective(outcome.agent_regret, self.q, self.reward_form))
+        loss = float(equitable_objective(outcome.agent_regret, self.q, self.reward_form))
+        objective, objective_form = self.objective(outcome.agent_regret)
         target = outcome.truth.numpy()
         info = {
             "agent_regret": outcome.agent_regret.double().numpy(),
             "target": target,
             "mse": mean_squared_error(outcome.forecast, target),
             "objective": objective,
+            "objective_form": objective_form,
             "clipped": outcome.clipped,
             **self.current_times(),
         }
         return self.current_observation(), -loss, self.episode_over, False, info
+
+    def objective(self, agent_regret: torch.Tensor) -> tuple[float, str]:
+        """L_q of a batch's Cbar (M,) for ``info``, and its form: the paper's where float64 holds it, else (q = inf,
+        or a huge q under the power-mean reward) the power mean, which is finite for every q."""
+        form = "paper" if paper_form_fits(agent_regret, self.q) else "power_mean"
+        return float(equitable_objective(agent_regret, self.q, form)), form
 
     def act(self, action: Any) -> Outcome:
         """Score ``action`` on the current batch and move to the next: the agents' regret and weights."""

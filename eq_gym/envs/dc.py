@@ -87,7 +87,9 @@ class DataCentreEnv(EquitableForecastEnv):
       regret for every q, so returns compare across q.
     - ``reward_form="paper"``: ``-sum_m Cbar_m^(q+1)``, the paper's Eq. 2.
 
-    Both are <= 0 and finite for every accepted q (0 to 39).
+    Both are <= 0 and finite: the power mean for every q >= 0 and
+    ``q=float("inf")`` (the largest Cbar, min-max); the paper's form for
+    finite q, refused by name where its value overflows float64.
 
     ``regret="per_unit"`` (default under own timing): each agent's regret
     divided by its own mean cost of the best decision on the training windows,
@@ -96,7 +98,8 @@ class DataCentreEnv(EquitableForecastEnv):
     ``regret="absolute"`` (default under shared timing): the paper's.
 
     ``info`` after a step: ``agent_regret`` (M,) float64, ``target`` (B, 1) the
-    true carbon, ``mse`` (float), ``objective`` (the paper-form L_q), ``clipped``
+    true carbon, ``mse`` (float), ``objective`` (the paper-form L_q where
+    float64 holds it, else the power mean: ``objective_form`` says which), ``clipped``
     (int), ``time_index`` (B,) the axis index and ``start_time`` (B,) the UTC
     time (``np.datetime64``) of each next window's target hour.
 
@@ -128,7 +131,7 @@ class DataCentreEnv(EquitableForecastEnv):
 
     | keyword | default | allowed |
     | --- | --- | --- |
-    | ``q`` | 0.0 | 0 to 39 (the paper's tables show q + 1) |
+    | ``q`` | 0.0 | >= 0, or inf (the paper's tables show q + 1) |
     | ``batch_size`` | 128 | 1 to the split's number of windows |
     | ``split`` | "train" | "train", "test" |
     | ``agents`` | "different" | "similar", "different" (20 of 50 agents with shifted, noisy demand; own timing: zones around the clock) |

@@ -116,7 +116,9 @@ class EVChargingEnv(EquitableForecastEnv):
       regret for every q, so returns compare across q.
     - ``reward_form="paper"``: ``-sum_m Cbar_m^(q+1)``, the paper's Eq. 2.
 
-    Both are <= 0 and finite for every accepted q (0 to 39).
+    Both are <= 0 and finite: the power mean for every q >= 0 and
+    ``q=float("inf")`` (the largest Cbar, min-max); the paper's form for
+    finite q, refused by name where its value overflows float64.
 
     ``regret="per_unit"`` (default under own timing): regret per kWh bought
     (divided by zeta * k), so that a large car is not worse served for being
@@ -125,7 +127,8 @@ class EVChargingEnv(EquitableForecastEnv):
     shared timing): the paper's, in signal units x kWh.
 
     ``info`` after a step: ``agent_regret`` (M,) float64, ``target`` (B, 12)
-    the true E_t, ``mse`` (float), ``objective`` (the paper-form L_q),
+    the true E_t, ``mse`` (float), ``objective`` (the paper-form L_q where
+    float64 holds it, else the power mean: ``objective_form`` says which),
     ``clipped`` (int), ``time_index`` (B,) the axis index and ``start_time``
     (B,) the UTC time (``np.datetime64``) of each next window's first
     forecast hour.
@@ -159,7 +162,7 @@ class EVChargingEnv(EquitableForecastEnv):
 
     | keyword | default | allowed |
     | --- | --- | --- |
-    | ``q`` | 0.0 | 0 to 39 (the paper's tables show q + 1) |
+    | ``q`` | 0.0 | >= 0, or inf (the paper's tables show q + 1) |
     | ``batch_size`` | 128 | 1 to the split's number of windows |
     | ``split`` | "train" | "train", "test" |
     | ``agents`` | "different" | "similar", "different" |

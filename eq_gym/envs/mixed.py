@@ -78,11 +78,14 @@ class MixedAgentsEnv(EquitableForecastEnv):
     - ``reward_form="power_mean"`` (default): ``-(mean_m Cbar_m^(q+1))^(1/(q+1))``;
     - ``reward_form="paper"``: ``-sum_m Cbar_m^(q+1)``, the paper's Eq. 2.
 
-    Both are <= 0 and finite for every accepted q (0 to 39). Regret per unit
+    Both are <= 0 and finite: the power mean for every q >= 0 and
+    ``q=float("inf")`` (the largest Cbar, min-max); the paper's form for
+    finite q, refused by name where its value overflows float64. Regret per unit
     (default under own timing: chargers per kWh, data centres as a share of
     their usual bill) or absolute (the paper's, each kind in its own cost
     unit). ``info`` carries ``agent_regret`` (M,), ``target`` (B, 12), ``mse``,
-    ``objective`` (the paper-form L_q), ``clipped``, ``time_index`` and
+    ``objective`` (the paper-form L_q where
+    float64 holds it, else the power mean: ``objective_form`` says which), ``clipped``, ``time_index`` and
     ``start_time``, as in the other envs.
 
     ## Starting State
@@ -112,7 +115,7 @@ class MixedAgentsEnv(EquitableForecastEnv):
 
     | keyword | default | allowed |
     | --- | --- | --- |
-    | ``q`` | 0.0 | 0 to 39 |
+    | ``q`` | 0.0 | >= 0, or inf |
     | ``batch_size`` | 128 | 1 to the split's number of windows |
     | ``split`` | "train" | "train", "test" |
     | ``agents`` | "different" | "similar", "different" (data centres and EVs as in the DC and EV envs; phones with peaks from 19 h to 1 h) |

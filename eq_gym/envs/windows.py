@@ -36,7 +36,8 @@ order for the same seed: a shuffled pass over the split, then another.
 w_m (the same row for every window), ``target`` (B, H), ``time_index`` (B,)
 the axis index of the acted windows' first forecast hour (UTC times:
 ``envs.unwrapped.task.start_time(info["time_index"])``), ``objective`` (B,)
-the step's paper-form L_q (the same for every window), and ``clipped`` (B,)
+the step's L_q as the batched env's ``info["objective"]`` (paper form where
+float64 holds it, else the power mean; the same for every window), and ``clipped`` (B,)
 how many of each window's forecast hours were clipped into the action
 bounds; the same again as ``final_info``, where Gymnasium's vector envs put
 a finished episode's info under same-step autoreset. Every info value is a
@@ -59,7 +60,7 @@ from eq_gym.envs.base import ENV_KEYWORDS, EquitableForecastEnv
 from eq_gym.envs.dc import DataCentreEnv
 from eq_gym.envs.ev import EVChargingEnv
 from eq_gym.envs.mixed import MixedAgentsEnv
-from eq_gym.objective import RunningMeanRegret, agent_weights, equitable_objective
+from eq_gym.objective import RunningMeanRegret, agent_weights
 from eq_gym.tasks import positive_int, refuse_unknown, task_keywords
 
 
@@ -115,7 +116,7 @@ class WindowVectorEnv(VectorEnv):
             "agent_weights": np.broadcast_to(weights.numpy(), (size, len(weights))).copy(),
             "target": outcome.truth.numpy(),
             "time_index": outcome.start,
-            "objective": np.full(size, float(equitable_objective(outcome.agent_regret, self.env.q, "paper"))),
+            "objective": np.full(size, self.env.objective(outcome.agent_regret)[0]),
             "clipped": clipped,
             "final_obs": acted,
             "_final_obs": every,
