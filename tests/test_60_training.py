@@ -59,10 +59,11 @@ def test_diff_is_refused_on_ev_by_name(tmp_path):
         run(tmp_path, "refused", epochs=1, **{**SMALL_EV, "algo": "diff"})
 
 
-@pytest.mark.parametrize("setting", [SMALL_DC, {**SMALL_EV, "batch_size": 512}, {**SMALL_EV, "batch_size": 512, "algo": "spo", "q": 19.0},
+@pytest.mark.parametrize("setting", [SMALL_DC, {**SMALL_DC, "q": float("inf"), "weighing": "multiplicative", "weight_step": 1.0},
+                                     {**SMALL_EV, "batch_size": 512}, {**SMALL_EV, "batch_size": 512, "algo": "spo", "q": 19.0},
                                      {**SMALL_EV, "batch_size": 1024, "algo": "forml"},
                                      {**SMALL_EV, "batch_size": 1024, "algo": "pfy", "env": "EquitablePM-Mixed-v0", "num_agents": 18}],
-                         ids=["dc-diff", "ev-rloo", "ev-spo", "ev-forml", "mixed-pfy"])
+                         ids=["dc-diff", "dc-diff-multiplicative-inf", "ev-rloo", "ev-spo", "ev-forml", "mixed-pfy"])
 def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, setting):
     straight = run(tmp_path, "straight", epochs=2, **setting)
     run(tmp_path, "resumed", epochs=1, **setting)
@@ -72,8 +73,40 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, setting):
     for name, tensor in a["model"].items():
         assert torch.equal(tensor, b["model"][name]), name
     assert a["estimator"]["scale"] == b["estimator"]["scale"]
-    assert torch.equal(a["estimator"]["running"]["value"], b["estimator"]["running"]["value"])  # the running weights too
+    assert_same_state(a["estimator"]["weighing"], b["estimator"]["weighing"])  # the agents' weighing too
     assert {k: straight[k] for k in EPOCH_TAGS} == {k: resumed[k] for k in EPOCH_TAGS}
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    """Equal nested state dicts, tensors bit for bit."""
+    assert a.keys() == b.keys()
+    for key, value in a.items():
+        if isinstance(value, dict):
+            assert_same_state(value, b[key])
+        elif isinstance(value, torch.Tensor):
+            assert torch.equal(value, b[key]), key
+        else:
+            assert value == b[key], key
+
+
+def test_init_starts_from_a_finished_run_and_excess_weighs_above_its_regret(tmp_path):
+    start = run(tmp_path, "start", epochs=1, **SMALL_DC)
+    at_start = run(tmp_path, "at-start", epochs=0, init=tmp_path / "start", **SMALL_DC)
+    assert at_start["agent_regret"] == start["agent_regret"]  # the same model, scored again
+    setting = {**SMALL_DC, "q": 4.0, "weighing": "excess", "init": tmp_path / "start"}
+    straight = run(tmp_path, "straight", epochs=2, **setting)
+    run(tmp_path, "resumed", epochs=1, **setting)
+    resumed = run(tmp_path, "resumed", epochs=2, resume=True, **setting)
+    a, b = (torch.load(tmp_path / name / CHECKPOINT, weights_only=True) for name in ("straight", "resumed"))
+    assert_same_state(a["estimator"]["weighing"], b["estimator"]["weighing"])
+    assert straight["agent_regret"] == resumed["agent_regret"]
+    reference = a["estimator"]["weighing"]["reference"].numpy()
+    assert reference == pytest.approx(start["train_agent_regret"])  # the start's training-split regret
+    assert straight["init"] == str(tmp_path / "start") and straight["weighing"] == "excess"
+    with pytest.raises(ValueError, match="weighing='excess' weighs each agent's regret above a reference model's"):
+        run(tmp_path, "no-reference", epochs=1, **{**SMALL_DC, "weighing": "excess"})
+    with pytest.raises(ValueError, match=r"--init .* was made with other settings \(agents: 'different' -> 'similar'"):
+        run(tmp_path, "other-task", epochs=1, **{**SMALL_DC, "agents": "similar", "init": tmp_path / "start"})
 
 
 def test_resume_refuses_other_settings(tmp_path):

@@ -1,6 +1,7 @@
 """eqpm reproduce, on a reduced config: tables, figures, one metrics.json per run; shards and jobs agree."""
 
 import json
+import re
 
 import pytest
 
@@ -47,6 +48,11 @@ def test_a_reduced_run_writes_both_setups_tables_figures_intervals_and_every_run
     assert "| Different Agents, Same λ | default | Equitable PM | 3 |" in table
     assert "| Different Agents, Same λ | paper | Equitable PM | 2 (theory) |" in table and "check Theorem 4.3" in table
     assert "- Different Agents, Same λ, paper:" in table and "- Different Agents, Same λ, default:" in table
+    for setup in ("paper", "default"):  # each q against q = 0 and the Plain PM in the four words, and the consistency
+        section = table.split(f"### Different Agents, Same λ, {setup} setup: Equitable PM over q")[1].split("###")[0]
+        for point, against in (("q+1 = 3", "q = 0"), ("q+1 = 3", "Plain PM"), ("q+1 = 1", "Plain PM")):
+            assert re.search(rf"\| {re.escape(point)} \| {against} \| .*\*\*(levels up|trade|levels down|within noise)\*\* \| (yes|no) \|", section)
+        assert "Objective consistency (training split" in section and ("- holds:" in section or "- does not hold:" in section)
 
 
 def test_quick_runs_the_quick_values_only(tiny, tmp_path):

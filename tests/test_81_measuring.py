@@ -1,5 +1,7 @@
 """The studies that measure: the estimator targets, the training step's speed, updates to reach a level."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -19,6 +21,10 @@ def test_the_estimator_benchmark_writes_every_row_and_judges_every_target(tmp_pa
     printed = capsys.readouterr().out
     assert all(f"{algo:<18} {q1:>4}" in printed for algo, q1 in keys)
     assert all(claim in printed for claim in result["checks"])
+    for algo in ("rloo", "spo"):  # q + 1 = 20 against q = 0 and the Plain PM, with a verdict, and the consistency matrix
+        assert re.search(rf"\| {algo}, q\+1 = 20 \| {algo}, q = 0 \| .* \| \*\*(levels up|trade|levels down|within noise)\*\* \|", printed)
+        assert re.search(rf"\| {algo}, q\+1 = 20 \| Plain PM \|", printed)
+    assert printed.count("Objective consistency (training split") == 2
 
 
 def test_the_training_step_benchmark_times_every_case_and_both_rloo_scores(capsys):

@@ -17,7 +17,7 @@ from trainers.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 DC = ["--env", "EquitablePM-DC-v0", "--algo", "diff", "--q", "2", "--lr", "1e-3", "--hidden", "16",
-      "--agents", "different", "--lambdas", "different", "--batch-size", "512"]
+      "--agents", "different", "--lambdas", "different", "--batch-size", "512", "--weighing", "multiplicative"]
 # EV: a few large steps (3 per epoch). Its regret is piecewise constant, so over many steps a 1e-7 difference in
 # summation order can flip a slot choice and grow; a few steps keep the comparison at float tolerance.
 EV = ["--env", "EquitablePM-EV-v0", "--algo", "rloo", "--q", "2", "--lr", "3e-3", "--d-model", "16", "--heads", "2",
@@ -46,7 +46,7 @@ def swap(args: list[str], **changes: str) -> list[str]:
 
 
 @pytest.mark.parametrize("args", [DC, EV, swap(EV, algo="spo", q="19"), swap(EV, algo="pfy"), swap(EV, algo="forml")],
-                         ids=["dc-diff", "ev-rloo", "ev-spo", "ev-pfy", "ev-forml"])
+                         ids=["dc-diff-multiplicative", "ev-rloo", "ev-spo", "ev-pfy", "ev-forml"])
 def test_two_processes_end_where_one_process_ends_and_resume_under_torchrun(tmp_path, args):
     torch.set_num_threads(1)
     single = train(cli_config(args, tmp_path / "one", epochs=2))
@@ -56,6 +56,9 @@ def test_two_processes_end_where_one_process_ends_and_resume_under_torchrun(tmp_
     b = torch.load(tmp_path / "two" / CHECKPOINT, weights_only=True)["model"]
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5, msg=name)
+    weighing = [torch.load(tmp_path / run / CHECKPOINT, weights_only=True)["estimator"]["weighing"] for run in ("one", "two")]
+    for key in ("log_weight",) if "--weighing" in args else ():  # every rank weighed the agents by the global batch
+        torch.testing.assert_close(weighing[0][key], weighing[1][key], rtol=1e-6, atol=1e-9)
     assert np.isclose(single["mean"], __import__("json").loads((tmp_path / "two" / "metrics.json").read_text())["mean"], rtol=1e-4)
     folder = tmp_path / "two"
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("events")) == [CHECKPOINT, "metrics.json"]

@@ -98,7 +98,7 @@ def cmd_bench_train(args: argparse.Namespace) -> None:
 def cmd_bench_room(args: argparse.Namespace) -> None:
     from trainers.studies.room import bench_room, print_room_rows
 
-    print_room_rows(bench_room(list(ENV_IDS), args.epochs, args.out))
+    print_room_rows(bench_room(list(ENV_IDS), args.epochs, args.out, args.seeds))
 
 
 def cmd_bench_estimators(args: argparse.Namespace) -> None:
@@ -112,6 +112,14 @@ def cmd_bench_ahead(args: argparse.Namespace) -> None:
     from trainers.studies.known_ahead import bench_known_ahead, print_known_ahead_rows
 
     print_known_ahead_rows(bench_known_ahead(seeds=args.seeds, epochs=args.epochs, out=args.out, jobs=args.jobs))
+
+
+def cmd_bench_q(args: argparse.Namespace) -> None:
+    from trainers.studies.q_sweep import bench_q, print_q_sweep
+
+    fields = {name: getattr(args, name) for name in ("weighing", "weight_step") if getattr(args, name) is not None}
+    print_q_sweep(bench_q(args.env, args.algo, tuple(args.q_plus_one), args.seeds, args.epochs, args.out, args.jobs,
+                          args.continuation, ray=ray_of(args), **fields))
 
 
 def shared_flags() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
@@ -242,6 +250,8 @@ def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentPar
                               help="how much room each env leaves to q: share divergence, conflict, a short q sweep")
     room.add_argument("--epochs", type=int, default=2, help="epochs of each q-sweep run, 0 for the share divergence and "
                                                            "conflict only (default: 2)")
+    room.add_argument("--seeds", type=int, default=1, help="seeds of each q-sweep run; 2 or more for a levelling verdict "
+                                                           "(default: 1)")
     estimators = studies.add_parser("estimators", parents=[threads, ray], help="the equity targets of rloo and spo on EV")
     estimators.add_argument("--algos", nargs="+", default=["rloo", "spo"],
                             help="the estimators to train at q = 0 and q + 1 = 20 (default: rloo spo)")
@@ -250,11 +260,23 @@ def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentPar
     estimators.add_argument("--epochs", type=int, default=8, help="epochs of each run (default: 8)")
     ahead = studies.add_parser("ahead", parents=[threads], help="EV models at q = 0 with and without the known-ahead inputs")
     ahead.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
+    q_sweep = studies.add_parser("q", parents=[threads, ray], help="a q sweep: levelling up or down against q = 0 and the "
+                                                                 "Plain PM, and objective consistency")
+    q_sweep.add_argument("--env", choices=ENV_IDS, default="EquitablePM-EV-v0", help="env, with its defaults (default: EV)")
+    q_sweep.add_argument("--algo", choices=CHOICES["algo"], default="spo", help="estimator (default: spo)")
+    q_sweep.add_argument("--q-plus-one", type=float, nargs="+", default=[1.0, 2.0, 5.0, 20.0, float("inf")],
+                         help="q + 1 values, inf for min-max; 1 is always run (default: 1 2 5 20 inf)")
+    q_sweep.add_argument("--weighing", choices=CHOICES["weighing"], help="agents' weighing of every run (default: the config's)")
+    q_sweep.add_argument("--weight-step", type=float, help="step of the multiplicative weighing (default: the config's)")
+    q_sweep.add_argument("--continuation", action="store_true", help="start every q > 0 run from the same seed's q = 0 model")
+    q_sweep.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
+    q_sweep.add_argument("--seeds", type=int, default=5, help="seeds per point (default: 5)")
+    q_sweep.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
     for study in (estimators, ahead):
         study.add_argument("--seeds", type=int, default=3, help="seeds per run (default: 3)")
         study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
     for study, default, command in ((room, "room", cmd_bench_room), (estimators, "bench-estimators", cmd_bench_estimators),
-                                    (ahead, "bench-ahead", cmd_bench_ahead)):
+                                    (ahead, "bench-ahead", cmd_bench_ahead), (q_sweep, "bench-q", cmd_bench_q)):
         study.add_argument("--out", type=Path, default=Path("runs") / default,
                            help=f"folder of the runs; a finished run there with the same settings is reused (default: runs/{default})")
         study.set_defaults(run_command=command)

@@ -18,6 +18,8 @@ from trainers.estimators import MODULES as ESTIMATOR_MODULES
 BACKBONES = ("lstm", "transformer")
 SCORES = ("local", "sampled")
 DEVICES = ("auto", "cpu", "cuda")
+WEIGHINGS = ("running", "multiplicative", "excess")
+"""The names of ``trainers.estimators.weighing.WEIGHINGS`` (kept here so that ``eqpm --help`` needs no torch)."""
 DEFAULT_LEARNING_RATE = {
     "EquitablePM-DC-v0": {"mse": 0.05, "diff": 1e-3, "pg": 1e-3, "rloo": 1e-3},
     "EquitablePM-EV-v0": {"mse": 1e-4, "diff": 1e-4, "pg": 1e-4, "rloo": 3e-4, "spo": 1e-3, "pfy": 1e-3, "forml": 1e-3},
@@ -55,6 +57,14 @@ class TrainConfig:
     lr_gamma: float = _field(0.5, "StepLR decay factor")
     samples: int = _field(4, "forecast samples per window (rloo), perturbations per window (pfy); pg draws 1 as in the paper")
     memory: float = _field(1280.0, "windows the running estimate of each agent's mean regret remembers (weights of L_q)")
+    weighing: str = _field("running", "how each agent's regret is weighed in a step (diff, rloo, spo, pfy): running "
+                                      "(dL/dCbar at running means), multiplicative (mirror ascent on the weights, group-DRO "
+                                      "style, fixed point the power mean's) or excess (over the --init run's regret); "
+                                      "trainers/estimators/weighing.py", choices=WEIGHINGS)
+    weight_step: float = _field(0.1, "step of the multiplicative weighing: log-weights move toward (q+1) log Cbar at "
+                                     "rate min(1, step / (q+1)) per batch")
+    init: Path | None = _field(None, "start from this finished run's model (its checkpoint.pt; same env, keywords and "
+                                     "backbone): continuation in q, and the reference regret of --weighing excess")
     perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")
     score: str = _field("local", "rloo's score term for slot-choosing agents: local (each hour's noise integrated exactly "
                                  "given the sample's other hours) or sampled (plain REINFORCE on each sample)", choices=SCORES)
@@ -92,7 +102,7 @@ class TrainConfig:
         for name in ("samples", "hidden", "d_model", "heads", "lr_step"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed; use 1 or more")
-        for name in ("memory", "init_std", "lr_gamma") + (("lr",) if self.lr is not None else ()):
+        for name in ("memory", "weight_step", "init_std", "lr_gamma") + (("lr",) if self.lr is not None else ()):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed; use a number > 0")
 

@@ -73,6 +73,20 @@ def evaluate_forecaster(name: str, env: str, split: str = "test", env_kwargs: di
     return record(metrics, agent_regret, task, env, algo=name, q=None, beta=None, seed=None, backbone=None, wall_s=0.0)
 
 
+def reference_records(env: str, env_kwargs: dict[str, Any] | None = None, split: str = "test") -> dict[str, dict[str, Any]]:
+    """The records of every reference forecaster that applies to the env's task (the vendor forecast exists
+    for DC's one hour ahead only), by name."""
+    from eq_gym.forecasters import FORECASTERS
+
+    records = {}
+    for name in FORECASTERS:
+        try:
+            records[name] = evaluate_forecaster(name, env, split, env_kwargs)
+        except ValueError:
+            continue
+    return records
+
+
 def evaluate_run(run: Path, split: str = "test", device: str = "auto") -> dict[str, Any]:
     """The metrics.json record of a trained run's checkpoint on ``split``."""
     from trainers import checkpoint

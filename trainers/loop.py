@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from trainers import checkpoint, distributed
 from trainers.batches import BatchStream
-from trainers.config import TrainConfig
+from trainers.config import PAPER_BACKBONE, TrainConfig
 from trainers.distributed import World
 from trainers.estimators import Batch, Estimator, StepResult, build_estimator
 from trainers.evaluate import evaluate, task_of
@@ -133,7 +133,12 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
     if config.batch_size > train_task.num_windows:
         raise ValueError(f"batch_size={config.batch_size} exceeds the {train_task.num_windows} training windows")
     policy = build_policy(config, train_task).to(world.device)
-    estimator = build_estimator(config, population, policy)
+    if config.init is not None and not resume:
+        policy.load_state_dict(initial_model(config))
+    reference = None
+    if config.weighing == "excess" and config.init is not None:  # each agent's training-split regret under the start
+        reference = torch.from_numpy(evaluate(lambda x, _: policy.predict(x), train_task, world.device)[1])
+    estimator = build_estimator(config, population, policy, reference)
     policy.log_std.requires_grad_(estimator.stochastic)
     stream = BatchStream(train_task, population, config.batch_size, config.seed, world.device,
                          world.share(config.batch_size), estimator.needs_held_out)
@@ -156,6 +161,24 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
         run.first_epoch, run.wall_before, run.history = state["epoch"], state["wall_s"], state["history"]
         run.first_step, run.streams = state.get("step", 0), state.get("streams", {})
     return run
+
+
+MODEL_FIELDS = ("env", "backbone", "hidden", "d_model", "heads", "agents", "timing", "features", "priorities", "regret",
+                "lambdas", "num_agents", "region")
+"""What an --init run must share with the run it starts: the task and the network's shape."""
+
+
+def initial_model(config: TrainConfig) -> dict:
+    """The model weights of ``config.init``'s checkpoint, refused by name if it is another task or network."""
+    path = Path(config.init) / checkpoint.CHECKPOINT
+    if not path.is_file():
+        raise ValueError(f"--init {config.init}: no {checkpoint.CHECKPOINT} there; give the folder of a finished run")
+    state = checkpoint.read(path)
+    made, asked = state["config"], config.as_dict()
+    made["backbone"] = made.get("backbone") or PAPER_BACKBONE.get(made["env"], "transformer")
+    asked["backbone"] = config.backbone_name
+    checkpoint.refuse_other_settings(made, {k: asked[k] for k in MODEL_FIELDS}, f"--init {config.init}", set())
+    return state["model"]
 
 
 def train_epoch(run: Run, epoch: int, stop: StopOnSignal, progress: tqdm) -> float:
@@ -214,12 +237,14 @@ def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
         if run.epochs <= run.first_epoch:  # nothing trained in this call (--epochs 0, or a finished run resumed)
             scored = evaluate(lambda x, _: run.policy.predict(x), run.test_task, run.world.device)
         metrics, agent_regret = scored
+        train_regret = evaluate(lambda x, _: run.policy.predict(x), run.stream.task, run.world.device)[1]
         result = record(
             metrics, agent_regret, run.test_task, config.env, algo=config.algo, q=config.q, beta=config.beta,
             seed=config.seed, backbone=config.backbone_name, wall_s=run.wall_before + time.perf_counter() - run.started,
             epochs=run.epochs, lr=config.learning_rate, form=config.form, samples=config.samples,
             batch_size=config.batch_size, device=str(run.world.device), world_size=run.world.size,
-            steps=run.total_steps, history=run.history,
+            steps=run.total_steps, history=run.history, weighing=config.weighing, init=config.as_dict()["init"],
+            train_agent_regret=train_regret.tolist(),
         )
         if run.epochs <= run.first_epoch:  # keep a checkpoint to evaluate later
             checkpoint.save(run.out, run.state(run.first_epoch))

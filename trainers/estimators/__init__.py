@@ -59,20 +59,30 @@ def foreign_settings(algo: str) -> set[str]:
     return {name for other in ESTIMATORS for name in ESTIMATORS[other].settings} - set(ESTIMATORS[algo].settings)
 
 
-def build_estimator(config: Any, population: Any, model: Any) -> Any:
+WEIGHING_SETTINGS = ("weighing", "weight_step")
+"""TrainConfig fields that only estimators which weigh agents (``Estimator.weighs_agents``) use."""
+
+
+def build_estimator(config: Any, population: Any, model: Any, reference: Any = None) -> Any:
     """The estimator ``config.algo`` for ``population``: its own settings read from ``config`` (a TrainConfig),
-    ``model`` (the policy) for one that looks at its parameters. A setting of another estimator that
+    ``model`` (the policy) for one that looks at its parameters, its agents' weighing (``config.weighing``;
+    ``reference``: each agent's reference regret (M,), for ``excess``). A setting of another estimator that
     ``config`` gives a value other than its default is refused by name: it would change nothing."""
     import dataclasses
 
+    from trainers.estimators.weighing import WEIGHINGS
+
     cls = ESTIMATORS[config.algo]
     defaults = {f.name: f.default for f in dataclasses.fields(config)}
-    unused = sorted(name for name in foreign_settings(config.algo) if getattr(config, name) != defaults[name])
+    foreign = foreign_settings(config.algo) | (set() if cls.weighs_agents else set(WEIGHING_SETTINGS))
+    unused = sorted(name for name in foreign if getattr(config, name) != defaults[name])
     if unused:
-        raise ValueError(f"--{unused[0]} {getattr(config, unused[0])} is not used by algo '{cls.name}' (it takes "
-                         f"{', '.join('--' + s for s in cls.settings) or 'no settings of its own'}); leave it out")
+        raise ValueError(f"--{unused[0].replace('_', '-')} {getattr(config, unused[0])} is not used by algo '{cls.name}' "
+                         f"(it takes {', '.join('--' + s for s in cls.settings) or 'no settings of its own'}"
+                         f"{'' if cls.weighs_agents else ' and weighs no agents by L_q'}); leave it out")
     own = {name: getattr(config, name) for name in cls.settings}
-    return cls(population, config.q, config.beta, config.form, config.memory, model=model if cls.needs_model else None, **own)
+    weighing = WEIGHINGS[config.weighing](config.q, config.form, config.memory, config.weight_step, reference)
+    return cls(population, config.q, config.beta, config.form, weighing, model=model if cls.needs_model else None, **own)
 
 
 def __getattr__(name: str) -> Any:  # Batch, Estimator, StepResult: from base, on first use

@@ -18,8 +18,9 @@ from torch import Tensor
 
 from eq_gym.agents.base import Contexts
 from eq_gym.agents.population import Population
-from eq_gym.objective import RunningMeanRegret, WindowWeights, agent_weights, regret_sum
+from eq_gym.objective import WindowWeights, regret_sum
 from trainers.distributed import all_sum
+from trainers.estimators.weighing import AgentWeighing
 
 
 @dataclass
@@ -75,12 +76,14 @@ class Estimator(ABC):
     """True when each step needs a second, held-out batch of the training split (``Batch.held_out``)."""
     needs_model: ClassVar[bool] = False
     """True when each step looks at the policy's parameters (``model``, given to the constructor)."""
+    weighs_agents: ClassVar[bool] = True
+    """True when the step weighs each agent's regret by w_m = dL/dCbar_m (``--weighing`` applies)."""
     settings: ClassVar[dict[str, Any]] = {}
     """The estimator's own settings and their defaults (TrainConfig fields of the same names, so ``eqpm train``
     flags); the constructor takes these and no others."""
 
     def __init__(self, population: Population, q: float, beta: float = 0.0, form: str = "power_mean",
-                 memory: float = 1280.0, *, model: torch.nn.Module | None = None, **settings: Any) -> None:
+                 weighing: AgentWeighing | None = None, *, model: torch.nn.Module | None = None, **settings: Any) -> None:
         unknown = [name for name in settings if name not in self.settings]
         if unknown:
             raise ValueError(f"{unknown[0]}={settings[unknown[0]]!r} is not a setting of algo '{self.name}'; "
@@ -97,20 +100,20 @@ class Estimator(ABC):
         for name, default in self.settings.items():
             setattr(self, name, settings.get(name, default))
         self.scale = RunningScale()
-        self.running = RunningMeanRegret(memory)
+        self.weighing = weighing or AgentWeighing(q, form)
 
     def weights(self, agent_regret: Tensor, batch: Batch) -> Tensor:
-        """w_m = dL/dCbar_m (M,), float64, at the running estimate of each agent's mean regret before this
-        batch (:class:`eq_gym.objective.RunningMeanRegret`); then the batch's Cbar (global) is folded in."""
-        return agent_weights(self.running.update(agent_regret, batch.global_size), self.q, self.form)
+        """w_m (M,), float64: how much each agent's regret counts in this step, from the batches before it
+        (:mod:`trainers.estimators.weighing`); then the batch's Cbar (global) is folded in."""
+        return self.weighing(agent_regret, batch.global_size)
 
     def state_dict(self) -> dict:
         """What a checkpoint needs to resume the estimator exactly."""
-        return {"scale": self.scale.value, "running": self.running.state_dict()}
+        return {"scale": self.scale.value, "weighing": self.weighing.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.scale.value = state["scale"]
-        self.running.load_state_dict(state["running"])
+        self.weighing.load_state_dict(state["weighing"])
 
     @abstractmethod
     def step(self, mean: Tensor, log_std: Tensor, batch: Batch) -> StepResult:

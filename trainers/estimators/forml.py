@@ -42,14 +42,15 @@ class FairnessReweighting(SlotSurrogate):
     name = "forml"
     needs_held_out = True
     needs_model = True
+    weighs_agents = False
 
     def table(self, forecast: Tensor, truth: Tensor, batch: Batch) -> Tensor:
         return spo_plus_table(forecast, truth)
 
     def agent_weighting(self, mean: Tensor, batch: Batch, cbar: Tensor) -> Tensor:
-        # FORML's weights do not use the running estimate; it is kept current so that a checkpoint holds each
-        # agent's mean regret as every estimator's does
-        self.running.update(cbar, batch.global_size)
+        # FORML's weights are its own; the weighing's running estimate is kept current so that a checkpoint holds
+        # each agent's mean regret as every estimator's does
+        self.weighing(cbar, batch.global_size)
         parameters = [p for p in self.model.parameters() if p.requires_grad]
         held = batch.held_out
         with sdpa_kernel(SDPBackend.MATH):  # the look-ahead differentiates twice: attention's math kernel can

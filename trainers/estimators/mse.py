@@ -11,6 +11,7 @@ from trainers.estimators.base import Batch, Estimator, StepResult, global_mean_r
 
 class MSE(Estimator):
     name = "mse"
+    weighs_agents = False
 
     def step(self, mean, log_std, batch: Batch) -> StepResult:
         mse = global_mse(mean, batch.targets, batch.global_size)

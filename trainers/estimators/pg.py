@@ -27,6 +27,7 @@ from trainers.policy import log_prob
 
 class PaperPolicyGradient(Estimator):
     name = "pg"
+    weighs_agents = False
     stochastic = True
 
     def step(self, mean, log_std, batch: Batch) -> StepResult:

@@ -14,7 +14,11 @@ every run's test metrics (mean ± std over seeds) next to the Plain PM and the
 - ``rloo`` within 15 % of ``spo``'s mean regret at q = 0;
 - updates each needs to reach persistence_daily's mean regret (the first
   epoch's end at which the test mean regret is at or below it; median over
-  seeds; "-" if never).
+  seeds; "-" if never);
+
+and, for each estimator, what q + 1 = 20 does against q = 0 and the Plain PM
+(levels up, trade, levels down or within noise: :mod:`trainers.studies.levelling`)
+and whether each model scores best on its own objective on the training split.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from trainers.config import TrainConfig
 from trainers.estimators import foreign_settings
 from trainers.evaluate import evaluate_forecaster
 from trainers.records import read_record
+from trainers.studies.levelling import consistency, consistency_lines, levelling_lines
 from trainers.studies.report import PLAIN, machine
 from trainers.studies.sweep import over_seeds, run_all, train_once, updates_to_level
 
@@ -57,12 +62,19 @@ def bench_estimators(algos: tuple[str, ...] = ("rloo", "spo"), seeds: int = 3, e
     level = reference["mean"]
     rows = [{"algo": "persistence_daily", "q+1": "-", "seeds": 1, "updates_to_level": 0,
              **over_seeds([{**reference, "spread": reference["c95_c5"] / reference["mean"]}], STATS)}]
+    grouped = {}
     for key in dict.fromkeys((c.algo, c.q) for c in runs):
-        records = [r for c in runs if (c.algo, c.q) == key and (r := read_record(c.out))]
+        records = grouped[key] = [r for c in runs if (c.algo, c.q) == key and (r := read_record(c.out))]
         rows.append({"algo": key[0], "q+1": "-" if key[0] == PLAIN else f"{key[1] + 1:g}", "seeds": len(records),
                      "updates_to_level": updates_to_level(records, level),
                      **over_seeds([{**r, "spread": r["c95_c5"] / r["mean"]} for r in records], STATS)})
-    return {"rows": rows, "checks": checks(rows, algos), "level": level}
+    levels = []
+    for algo in algos:
+        points = {f"{algo}, q+1 = {q + 1:g}": grouped[(algo, q)] for q in (0.0, 19.0)}
+        levels += levelling_lines(points, {f"{algo}, q = 0": grouped[(algo, 0.0)], "Plain PM": grouped[(PLAIN, 0.0)]},
+                                  {"reference: persistence_daily": reference})
+        levels += consistency_lines(consistency({q: grouped[(algo, q)] for q in (0.0, 19.0)}))
+    return {"rows": rows, "checks": checks(rows, algos), "level": level, "levelling": levels}
 
 
 def checks(rows: list[dict[str, Any]], algos: tuple[str, ...]) -> dict[str, bool]:
@@ -93,3 +105,4 @@ def print_estimator_rows(result: dict[str, Any]) -> None:
               f"{cell('entropy', '.5f'):>19} {cell('spread', '.4f'):>17} {reached:>24}")
     for claim, holds in result["checks"].items():
         print(f"  {'holds' if holds else 'does not hold'}: {claim}")
+    print("\n".join(["", *result["levelling"]]))

@@ -3,9 +3,11 @@
 - ``frontier-<experiment>.png``: for each block and setup, one point per q
   (or beta) of each estimator: mean regret against the worst-served tenth's
   regret, and against C95-C5; error bars are 95 % bootstrap intervals over
-  seeds; the Plain PM (star) and the reference forecasters (crosses) marked.
-  Down and to the left is better; a curve that moves down as q grows buys
-  equity, one that moves right pays for it in mean regret.
+  seeds; the Plain PM (star) and the reference forecasters (crosses) drawn
+  on the chart, wherever they lie. A point another point beats on both mean
+  and worst tenth (a q, the Plain PM or a reference) is marked "dominated";
+  which q lifts the worst-served, and at whose cost, is the summary's
+  levelling table (:mod:`trainers.studies.levelling`).
 - ``regret-<experiment>-<block>.png``: one small histogram per method and q,
   one row per setup; each agent's regret is averaged over the seeds, the
   Plain PM's histogram drawn in grey behind each Equitable PM's, and each
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from trainers.studies.intervals import bootstrap_interval
+from trainers.studies.levelling import dominated
 from trainers.studies.report import PLAIN
 
 PANELS = (("worst10", "worst 10 % of agents: mean regret"), ("c95_c5", "C95-C5 of the agents' regret"))
@@ -55,19 +58,13 @@ def _errors(rows: list[dict], stat: str) -> np.ndarray | None:
     return np.array([[r[stat] - r[f"{stat}_low"] for r in rows], [r[f"{stat}_high"] - r[stat] for r in rows]])
 
 
-def _near(values: list[float]) -> tuple[float, float]:
-    """The trained points' range widened by its own width on each side: reference points beyond it are listed."""
-    low, high = min(values), max(values)
-    width = max(high - low, 0.1 * abs(high), 1e-12)
-    return low - width, high + width
-
-
 def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path: Path) -> Path:
     """The equity frontier of one experiment (see the module docstring); returns ``path``."""
     plt = pyplot()
     figure, axes = plt.subplots(len(settings), len(PANELS), figsize=(11.0, 3.4 * len(settings)), squeeze=False)
     for setting, row_axes in zip(settings, axes):
         mine = [r for r in rows if r["setting"] == setting.title and r["setup"] == setting.setup]
+        beaten = dominated({_label_of(r): (r["mean"], r["worst10"]) for r in mine})
         for (stat, ylabel), axis in zip(PANELS, row_axes):
             for algo in setting.algos:
                 points = sorted((r for r in mine if r["algo"] == algo), key=lambda r: (float(r["q+1"]), r["beta"]))
@@ -78,33 +75,27 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
                 for r in points:
                     axis.annotate(_point_label(r, setting.betas), (r["mean"], r[stat]), textcoords="offset points",
                                   xytext=(4, 4), fontsize=7)
-            trained = [r for r in mine if r["seeds"]]
-            for r in trained:
-                if r["algo"] == PLAIN:
-                    axis.errorbar([r["mean"]], [r[stat]], xerr=_errors([r], "mean"), yerr=_errors([r], stat),
-                                  marker="*", markersize=12, color="black", capsize=3, linestyle="none", label="Plain PM")
-            x_range, y_range = _near([r["mean"] for r in trained]), _near([r[stat] for r in trained])
-            away = []
+            for r in (r for r in mine if r["seeds"] and r["algo"] == PLAIN):
+                axis.errorbar([r["mean"]], [r[stat]], xerr=_errors([r], "mean"), yerr=_errors([r], stat),
+                              marker="*", markersize=12, color="black", capsize=3, linestyle="none", label="Plain PM")
+            for r in (r for r in mine if not r["seeds"]):
+                axis.plot([r["mean"]], [r[stat]], marker="x", markersize=8, linestyle="none", label=r["method"])
             for r in mine:
-                if r["seeds"]:
-                    continue
-                near = x_range[0] <= r["mean"] <= x_range[1] and y_range[0] <= r[stat] <= y_range[1]
-                dominates = any(r["mean"] <= t["mean"] and r[stat] <= t[stat] for t in trained)  # must be seen
-                if near or dominates:
-                    axis.plot([r["mean"]], [r[stat]], marker="x", markersize=8, linestyle="none", label=r["method"])
-                else:
-                    away.append(f"{r['algo']}: ({r['mean']:.3g}, {r[stat]:.3g})")
-            if away:
-                axis.text(0.98, 0.02, "off the chart:\n" + "\n".join(away), transform=axis.transAxes, fontsize=6,
-                          ha="right", va="bottom", color="dimgrey")
+                if _label_of(r) in beaten:
+                    axis.annotate("dominated", (r["mean"], r[stat]), textcoords="offset points", xytext=(4, -9),
+                                  fontsize=6, color="firebrick")
             axis.set_xlabel("mean regret over agents")
             axis.set_ylabel(ylabel)
             axis.set_title(f"{setting.title} ({setting.setup} setup)", fontsize=9)
             axis.grid(alpha=0.3)
         row_axes[0].legend(fontsize=7)
-    return _save(figure, f"{experiment.upper()}: equity frontier (test split; bars: 95 % bootstrap over seeds)\n"
-                         "a point up and to the right of another is worse on both axes; "
-                         "references that beat a trained model are always drawn", path)
+    return _save(figure, f"{experiment.upper()}: mean against worst-served regret (test split; bars: 95 % bootstrap over "
+                         "seeds; crosses: reference forecasters)\n'dominated': another point, the Plain PM or a "
+                         "reference has a lower mean and a lower worst tenth", path)
+
+
+def _label_of(row: dict) -> tuple:
+    return row["algo"], row["q+1"], row["beta"]
 
 
 def _panel_title(label: str, regret: np.ndarray) -> str:

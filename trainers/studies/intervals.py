@@ -50,3 +50,18 @@ def bootstrap_interval(values: Sequence[float], statistic: str = "mean") -> tupl
     result = stats.bootstrap((sample,), function, n_resamples=RESAMPLES, confidence_level=CONFIDENCE,
                              method="percentile", vectorized=True, rng=np.random.default_rng(SEED))
     return point, float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def difference_interval(values: Sequence[float], base: Sequence[float]) -> tuple[float, float, float]:
+    """(change, low, high): mean(values) - mean(base) and its 95 % percentile-bootstrap interval, each group
+    of seeds resampled apart (different models trained with the same seeds are not paired draws)."""
+    sample, other = np.asarray(values, dtype=float), np.asarray(base, dtype=float)
+    if sample.size == 0 or other.size == 0:
+        raise ValueError("difference_interval needs values in both groups")
+    point = float(sample.mean() - other.mean())
+    if np.ptp(sample) == 0.0 and np.ptp(other) == 0.0:
+        return point, point, point
+    result = stats.bootstrap((sample, other), lambda a, b, axis: np.mean(a, axis=axis) - np.mean(b, axis=axis),
+                             n_resamples=RESAMPLES, confidence_level=CONFIDENCE, method="percentile", vectorized=True,
+                             rng=np.random.default_rng(SEED))
+    return point, float(result.confidence_interval.low), float(result.confidence_interval.high)

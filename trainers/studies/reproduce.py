@@ -179,20 +179,22 @@ def _epochs(experiment: str, quick: bool) -> int:
 
 def summarise(experiment: str, settings: list[Setting], out: Path, seeds: int, epochs: int, quick: bool = False) -> list[dict]:
     """Tables (Markdown, CSV, terminal) and figures of one experiment from its run folders."""
+    from trainers.evaluate import reference_records
     from trainers.studies.figures import distribution_figure, frontier_figure
 
     folder = out / experiment
     folder.mkdir(parents=True, exist_ok=True)
-    rows, agent_regret = [], {}
+    rows, agent_regret, levels = [], {}, []
     for setting in settings:
-        records = _records(setting, seeds, epochs, out, quick)
-        rows += _rows(setting, records) + _reference_rows(setting)
+        records, references = _records(setting, seeds, epochs, out, quick), reference_records(setting.env, setting.env_kwargs)
+        rows += _rows(setting, records) + _reference_rows(setting, references)
         agent_regret[(setting.title, setting.setup)] = {key: np.mean([r["agent_regret"] for r in runs], axis=0) for key, runs in records.items()}
+        levels += levelling_section(setting, records, references)
     figures = [frontier_figure(experiment, settings, rows, folder / f"frontier-{experiment}.png")]
     for title in dict.fromkeys(s.title for s in settings):
         figures.append(distribution_figure(
             experiment, [s for s in settings if s.title == title], agent_regret, folder / f"regret-{experiment}-{slug(title)}.png"))
-    markdown = render_markdown(experiment, rows, settings)
+    markdown = render_markdown(experiment, rows, settings) + "\n".join(levels)
     (folder / "summary.md").write_text(markdown)
     write_csv(folder / "summary.csv", rows)
     print(markdown)
@@ -217,6 +219,23 @@ def _records(setting: Setting, seeds: int, epochs: int, out: Path, quick: bool) 
     return grouped
 
 
+def levelling_section(setting: Setting, records: dict[tuple, list[dict]], references: dict[str, dict]) -> list[str]:
+    """Levelling against q = 0 and the Plain PM, and objective consistency over q, of the setting's main estimator
+    (first beta)."""
+    from trainers.studies.levelling import consistency, consistency_lines, levelling_lines
+
+    main = {q1: runs for (algo, q1, beta), runs in sorted(records.items(), key=lambda item: item[0][1])
+            if algo == setting.algos[0] and beta == setting.betas[0]}
+    if not main:
+        return []
+    points = {f"q+1 = {q1:g}": runs for q1, runs in main.items()}
+    baselines = {"q = 0": main.get(1.0, []), "Plain PM": next((runs for key, runs in records.items() if key[0] == PLAIN), [])}
+    references = {f"reference: {name}": r for name, r in references.items()}
+    lines = [f"### {setting.title}, {setting.setup} setup: {METHOD.get(setting.algos[0], setting.algos[0])} over q", ""]
+    lines += levelling_lines(points, baselines, references)
+    return lines + consistency_lines(consistency({q1 - 1.0: runs for q1, runs in main.items()}))
+
+
 def _label(setting: Setting) -> dict[str, Any]:
     return {"experiment": setting.experiment, "setting": setting.title, "setup": setting.setup}
 
@@ -232,20 +251,11 @@ def _rows(setting: Setting, records: dict[tuple, list[dict]]) -> list[dict]:
                                        r["beta"], float(r["q+1"]) if r["q+1"] != "-" else 0.0))
 
 
-def _reference_rows(setting: Setting) -> list[dict]:
+def _reference_rows(setting: Setting, references: dict[str, dict]) -> list[dict]:
     """The reference forecasters that apply to the setting's task (persistence, vendor), on the test split."""
-    from eq_gym.forecasters import FORECASTERS
-    from trainers.evaluate import evaluate_forecaster
-
-    rows = []
-    for name in FORECASTERS:
-        try:
-            record = evaluate_forecaster(name, setting.env, env_kwargs=setting.env_kwargs)
-        except ValueError:  # e.g. the vendor forecast exists for DC's one hour ahead only
-            continue
-        rows.append(_label(setting) | {"method": f"reference: {name}", "algo": name, "q+1": "-", "beta": 0.0, "seeds": 0,
-                                       "theory_only": False} | {stat: record[stat] for stat in STATS})
-    return rows
+    return [_label(setting) | {"method": f"reference: {name}", "algo": name, "q+1": "-", "beta": 0.0, "seeds": 0,
+                               "theory_only": False} | {stat: record[stat] for stat in STATS}
+            for name, record in references.items()]
 
 
 def _cell(row: dict, stat: str) -> str:

@@ -17,9 +17,10 @@ a genuine conflict:
   the signal forecast); positive when some agents pay under a signal of
   their own, so that no single forecast is best for all.
 - **q sweep**: a short training run at q = 0 and at q + 1 = 20 per setting;
-  the mean regret beside the worst-served and the best-served tenth's, so
-  that a more even regret bought by raising the best-served tenth (levelling
-  down) shows as such.
+  the mean regret beside the worst-served and the best-served tenth's, and
+  from two seeds on (``--seeds``) the verdict of :mod:`trainers.studies.levelling`
+  (levels up, trade, levels down, within noise), so that a more even regret
+  bought by raising the best-served tenth shows as levelling down.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ import numpy as np
 import torch
 
 from eq_gym import data
-from eq_gym.metrics import best_served
 from eq_gym.tasks import PAPER_SETTING, Task
 from trainers.evaluate import Forecaster, evaluate, perfect_forecaster, reference_forecaster, task_of
+from trainers.studies.levelling import levelling, tenths
 from trainers.studies.report import machine
 
 MORNING, EVENING = (6, 12), (16, 22)
@@ -72,34 +73,35 @@ def share_divergence(task: Task) -> float:
     return float(0.5 * np.abs(shares[0] - shares[1]).sum())
 
 
-def q_sweep(env: str, setting: dict[str, Any], epochs: int, out: Path, seed: int = 0) -> dict[float, dict]:
-    """Test metrics of a short run at each q of ``Q_SWEEP`` (``diff`` where every agent is smooth, else ``rloo``)."""
+def q_sweep(env: str, setting: dict[str, Any], epochs: int, out: Path, seeds: int = 1) -> dict[float, list[dict]]:
+    """The test records of short runs at each q of ``Q_SWEEP`` over the seeds (``diff`` where every agent is smooth,
+    else ``rloo``)."""
     from trainers.config import TrainConfig
     from trainers.studies.sweep import train_once
 
     smooth = task_of(env, "train", setting).population.smooth
     name = next(key for key, value in SETTINGS.items() if value == setting)
-    runs = {}
-    for q in Q_SWEEP:
-        config = TrainConfig(env=env, algo="diff" if smooth else "rloo", q=q, epochs=epochs, seed=seed,
-                             form="power_mean", progress=False, out=out / f"{env}-{name}-q{q:g}-epochs={epochs}",
-                             **setting)
-        runs[q] = train_once(config)
-    return runs
+    return {q: [train_once(TrainConfig(env=env, algo="diff" if smooth else "rloo", q=q, epochs=epochs, seed=seed,
+                                       form="power_mean", progress=False, **setting,
+                                       out=out / f"{env}-{name}-q{q:g}-epochs={epochs}" + (f"-seed={seed}" if seed else "")))
+                for seed in range(seeds)]
+            for q in Q_SWEEP}
 
 
-def bench_room(envs: list[str], epochs: int, out: Path) -> list[dict]:
-    """Per env and setting: the share divergence, the conflict and the q sweep's mean, worst and best tenth."""
+def bench_room(envs: list[str], epochs: int, out: Path, seeds: int = 1) -> list[dict]:
+    """Per env and setting: the share divergence, the conflict and the q sweep's mean, worst and best tenth (mean over
+    seeds) with the levelling verdict of q + 1 = 20 against q = 0 (from 2 seeds on)."""
     rows = []
     for env in envs:
         for name, setting in SETTINGS.items():
             task = task_of(env, "test", setting)
             row = {"env": env, "setting": name, "divergence": share_divergence(task), "conflict": conflict(task)}
             if epochs > 0:
-                for q, metrics in q_sweep(env, setting, epochs, out).items():
-                    row[f"mean_q{q:g}"] = metrics["mean"]
-                    row[f"worst10_q{q:g}"] = metrics["worst10"]
-                    row[f"best10_q{q:g}"] = best_served(np.asarray(metrics["agent_regret"]))
+                runs = q_sweep(env, setting, epochs, out, seeds)
+                for q, records in runs.items():
+                    for key, values in tenths(records).items():
+                        row[f"{key}_q{q:g}"] = float(np.mean(values))
+                row["verdict"] = levelling(runs[Q_SWEEP[1]], runs[Q_SWEEP[0]])["verdict"] if seeds > 1 else None
             rows.append(row)
     return rows
 
@@ -114,5 +116,5 @@ def print_room_rows(rows: list[dict]) -> None:
             line += "  " + "  ".join(
                 f"{label} {row[f'{key}_q0']:.4f} -> {row[f'{key}_q19']:.4f}"
                 for key, label in (("mean", "mean"), ("worst10", "worst tenth"), ("best10", "best tenth"))
-            ) + "  (q = 0 -> q + 1 = 20)"
+            ) + "  (q = 0 -> q + 1 = 20): " + (row["verdict"] or "one seed, no verdict (--seeds 2 or more)")
         print(line)

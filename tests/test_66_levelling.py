@@ -1,0 +1,113 @@
+"""Levelling up or down, dominated points and objective consistency, on hand-made cases and a tiny sweep."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from eq_gym.metrics import best_served, worst_served
+from eq_gym.objective import agent_weights
+from trainers.estimators.weighing import WEIGHINGS, ExcessWeighing, MultiplicativeWeighing
+from trainers.studies.levelling import VERDICTS, classify, consistency, dominated, levelling
+from trainers.studies.q_sweep import bench_q, report_lines
+
+UP, DOWN, FLAT = (-0.2, -0.3, -0.1), (0.2, 0.1, 0.3), (0.0, -0.1, 0.1)
+
+
+@pytest.mark.parametrize("worst, best, verdict", [
+    (UP, FLAT, "levels up"), (UP, UP, "levels up"), (UP, DOWN, "trade"), (DOWN, UP, "trade"),
+    (FLAT, DOWN, "levels down"), (DOWN, FLAT, "levels down"), (DOWN, DOWN, "levels down"), (FLAT, FLAT, "within noise"),
+    (FLAT, UP, "within noise"),
+])
+def test_the_verdicts_on_hand_made_changes(worst, best, verdict):
+    """(change, low, high) of the worst and best tenth; UP: lower regret beyond the interval."""
+    assert classify(worst, best) == verdict and verdict in VERDICTS
+
+
+def records(worst: float, best: float, seeds: int = 5, spread: float = 0.01) -> list[dict]:
+    """Runs whose 20 agents have a worst tenth near ``worst`` and a best tenth near ``best``."""
+    rng = np.random.default_rng(int(1000 * worst + 10 * best))
+    runs = []
+    for _ in range(seeds):
+        regret = np.concatenate([np.full(2, best), np.linspace(best, worst, 16), np.full(2, worst)])
+        runs.append({"agent_regret": (regret + rng.normal(0.0, spread, 20)).tolist()})
+    return runs
+
+
+def test_levelling_reads_the_tenths_from_each_runs_agents():
+    base = records(worst=1.0, best=0.2)
+    assert worst_served(base[0]["agent_regret"]) == pytest.approx(1.0, abs=0.05)
+    assert best_served(base[0]["agent_regret"]) == pytest.approx(0.2, abs=0.05)
+    assert levelling(records(0.8, 0.2), base)["verdict"] == "levels up"
+    assert levelling(records(0.8, 0.4), base)["verdict"] == "trade"
+    assert levelling(records(1.0, 0.5), base)["verdict"] == "levels down"  # more even, nobody better: levelling down
+    assert levelling(records(1.0, 0.2), base)["verdict"] == "within noise"
+    change, low, high = levelling(records(0.8, 0.2), base)["worst10"]
+    assert low < change < high < 0 and change == pytest.approx(-0.2, abs=0.02)
+
+
+def test_a_point_is_dominated_only_when_another_is_lower_on_both_axes():
+    points = {"a": (0.5, 1.0), "b": (0.4, 1.1), "c": (0.6, 1.2), "d": (0.5, 1.0)}
+    assert dominated(points) == {"c"}  # a and d tie: neither beats the other on both
+
+
+def consistent_runs(models: dict[float, np.ndarray]) -> dict[float, list[dict]]:
+    return {q: [{"train_agent_regret": (regret * (1 + 0.001 * seed)).tolist()} for seed in range(3)] for q, regret in models.items()}
+
+
+def test_consistency_flags_a_model_that_loses_on_its_own_objective():
+    fair, accurate = np.array([0.5, 0.5, 0.5, 0.5]), np.array([0.1, 0.1, 0.2, 0.9])
+    good = consistency(consistent_runs({0.0: accurate, math.inf: fair}))
+    assert good["violations"] == []  # mean 0.325 < 0.5; max 0.5 < 0.9
+    bad = consistency(consistent_runs({0.0: accurate, math.inf: accurate * 1.2}))
+    assert bad["violations"] == [(math.inf, 0.0)]  # the q = 0 model has the lower max: the q = inf model loses there
+    missing = consistency({0.0: [{"agent_regret": [1.0]}], 1.0: consistent_runs({1.0: fair})[1.0]})
+    assert missing["missing"] == [0.0]
+
+
+@pytest.mark.parametrize("q", [0.0, 4.0, 19.0])
+def test_multiplicative_weights_settle_at_the_power_means_own(q):
+    """At fixed regrets the mirror-ascent weights converge to dL/dCbar of the power mean (up to their total)."""
+    cbar = torch.tensor([0.2, 0.5, 0.9, 1.1], dtype=torch.float64)
+    weighing = MultiplicativeWeighing(q, "power_mean", step=1.0)
+    for _ in range(2000):
+        weights = weighing(cbar, 128)
+    target = agent_weights(cbar, q, "power_mean")
+    torch.testing.assert_close(weights / weights.sum(), target / target.sum(), rtol=1e-6, atol=1e-9)
+    if q == 0:  # the mean regret: every agent alike, from the first batch on
+        torch.testing.assert_close(MultiplicativeWeighing(q, "power_mean")(cbar, 128), torch.full((4,), 0.25, dtype=torch.float64))
+
+
+def test_multiplicative_weights_at_q_inf_move_onto_the_worst_served():
+    weighing = MultiplicativeWeighing(math.inf, "power_mean", step=0.5)
+    first = weighing(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), 128)
+    torch.testing.assert_close(first, torch.full((3,), 1 / 3, dtype=torch.float64))  # uniform at first
+    for _ in range(200):
+        weights = weighing(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), 128)
+    assert float(weights[2] / weights.sum()) > 0.999
+
+
+def test_excess_weighs_only_the_regret_above_the_reference():
+    reference = torch.tensor([0.9, 0.1, 0.5], dtype=torch.float64)
+    weighing = ExcessWeighing(4.0, "power_mean", reference=reference)
+    weights = weighing(torch.tensor([1.0, 0.6, 0.5], dtype=torch.float64), 128)  # excess 0.1, 0.5, 0 (floored)
+    assert weights[1] > 100 * weights[0] and weights[2] < 1e-6 * weights[1]
+    with pytest.raises(ValueError, match="give --init RUN"):
+        ExcessWeighing(4.0, "power_mean")
+    assert set(WEIGHINGS) == {"running", "multiplicative", "excess"}
+
+
+def test_a_tiny_q_sweep_optimises_each_objective_and_reports_the_verdicts(tmp_path):
+    """Fails if the trainers ignored q: the q = 0 and q = inf models would then be one model."""
+    torch.set_num_threads(1)
+    result = bench_q("EquitablePM-DC-v0", "diff", (1.0, math.inf), seeds=2, epochs=1, out=tmp_path, steps=60, hidden=8,
+                     lr=3e-3, batch_size=256, weighing="multiplicative", weight_step=1.0)
+    matrix = result["consistency"]
+    assert matrix["q"] == [0.0, math.inf] and matrix["violations"] == []
+    value = matrix["value"]
+    assert value[(0.0, 0.0)][0] < value[(math.inf, 0.0)][0]  # the q = 0 model: lower mean on the training split
+    assert value[(math.inf, math.inf)][0] < value[(0.0, math.inf)][0]  # the q = inf model: lower largest regret
+    report = "\n".join(report_lines(result))
+    assert "objective consistency: no model beats the one trained for an objective" in report
+    assert any(f"**{verdict}**" in report for verdict in VERDICTS) and "reference: persistence_daily" in report

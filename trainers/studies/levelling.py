@@ -1,0 +1,155 @@
+"""Levelling up or down: what a q did to the worst-served and the best-served, and whether it optimised its own objective.
+
+Equity is judged by the worst-served agents in absolute terms. Regret that is
+"more even" because the best-served got worse is levelling down. Against a
+baseline (q = 0, the Plain PM), each point gets the change in its worst-served
+tenth's and its best-served tenth's test regret (mean over seeds, 95 %
+percentile-bootstrap interval of the difference, the two groups of seeds
+resampled apart), and one verdict:
+
+- **levels up**: the worst tenth lower beyond its interval, the best tenth not
+  higher beyond its interval;
+- **trade**: one tenth lower and the other higher, each beyond its interval;
+- **levels down**: the worst tenth not lower, and the best tenth or the worst
+  tenth higher beyond its interval;
+- **within noise**: neither tenth moved beyond its interval.
+
+A point is **dominated** when another point (a q, the Plain PM or a
+reference forecaster) has both a lower mean and a lower worst tenth.
+
+**Objective consistency**: the model trained at q_a should score at least as
+well on the training split's P_{q_a} (power-mean form) as the models trained
+at the other q. :func:`consistency` scores every model on every q's
+objective and flags a column whose own model is worse than another beyond
+the two groups' intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from eq_gym.metrics import best_served, worst_served
+from trainers.studies.intervals import bootstrap_interval, difference_interval
+from trainers.studies.report import markdown_table
+
+VERDICTS = ("levels up", "trade", "levels down", "within noise")
+
+
+def classify(worst: tuple[float, float, float], best: tuple[float, float, float]) -> str:
+    """The verdict from the (change, low, high) of the worst-served and the best-served tenth's regret."""
+    worst_lower, worst_higher = worst[2] < 0.0, worst[1] > 0.0
+    best_lower, best_higher = best[2] < 0.0, best[1] > 0.0
+    if worst_lower:
+        return "trade" if best_higher else "levels up"
+    if worst_higher and best_lower:
+        return "trade"
+    if worst_higher or best_higher:
+        return "levels down"
+    return "within noise"
+
+
+def tenths(records: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
+    """Per run: the test mean, the worst-served and the best-served tenth's regret."""
+    regrets = [np.asarray(r["agent_regret"], dtype=float) for r in records]
+    return {"mean": [float(a.mean()) for a in regrets], "worst10": [worst_served(a) for a in regrets],
+            "best10": [best_served(a) for a in regrets]}
+
+
+def levelling(point: Sequence[dict[str, Any]], base: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The changes from ``base``'s runs to ``point``'s (worst tenth, best tenth, mean: change, low, high) and the verdict."""
+    mine, theirs = tenths(point), tenths(base)
+    changes = {key: difference_interval(mine[key], theirs[key]) for key in ("worst10", "best10", "mean")}
+    return {**changes, "verdict": classify(changes["worst10"], changes["best10"]),
+            "mean_ratio": float(np.mean(mine["mean"]) / np.mean(theirs["mean"]))}
+
+
+def dominated(points: dict[str, tuple[float, float]]) -> set[str]:
+    """The labels of ``points`` (label -> (mean, worst10)) that another point beats on both."""
+    return {label for label, (mean, worst) in points.items()
+            if any(m < mean and w < worst for other, (m, w) in points.items() if other != label)}
+
+
+def consistency(models: dict[float, Sequence[dict[str, Any]]]) -> dict[str, Any]:
+    """Every model (trained at q, its runs over seeds) scored on every q's training-split power mean P_q.
+
+    Returns ``{"q": [...], "value": {(q_model, q_objective): (mean, low, high)}, "violations": [(q_objective,
+    q_better_model)], "missing": [q]}``: a violation where another model's interval lies wholly below the
+    interval of the model trained for that objective. Runs without ``train_agent_regret`` are left out
+    (``missing``).
+    """
+    import torch
+
+    from eq_gym.objective import equitable_objective
+
+    qs = sorted(models)
+    missing = [q for q in qs if not all("train_agent_regret" in r for r in models[q])]
+    qs = [q for q in qs if q not in missing and models[q]]
+    value = {}
+    for trained in qs:
+        regrets = torch.tensor([r["train_agent_regret"] for r in models[trained]], dtype=torch.float64)
+        for objective in qs:
+            scores = equitable_objective(regrets, objective, "power_mean").numpy()
+            value[(trained, objective)] = bootstrap_interval(scores)
+    violations = [(objective, other) for objective in qs for other in qs
+                  if other != objective and value[(other, objective)][2] < value[(objective, objective)][1]]
+    return {"q": qs, "value": value, "violations": violations, "missing": missing}
+
+
+def q_label(q: float) -> str:
+    """q + 1 as the tables show it ('1', '20', 'inf')."""
+    return f"{q + 1:g}"
+
+
+def consistency_lines(result: dict[str, Any]) -> list[str]:
+    """The consistency matrix as Markdown: rows the models (trained at q + 1), columns the objectives P_{q+1}."""
+    qs = result["q"]
+    if len(qs) < 2:
+        return []
+    header = ["trained at q+1 \\ scored on P_q, q+1 ="] + [q_label(q) for q in qs]
+    rows = []
+    for trained in qs:
+        cells = []
+        for objective in qs:
+            mean, low, high = result["value"][(trained, objective)]
+            best = min(result["value"][(other, objective)][0] for other in qs)
+            flag = " !" if (objective, trained) in result["violations"] else (" *" if mean == best else "")
+            cells.append(f"{mean:.4f} [{low:.4f}, {high:.4f}]{flag}")
+        rows.append([q_label(trained)] + cells)
+    lines = ["Objective consistency (training split, power-mean P_q, mean [95 % interval] over seeds; * the column's "
+             "lowest; ! a model beats the column's own beyond the intervals):", "", *markdown_table(header, rows), ""]
+    if result["violations"]:
+        lines += [f"- does not hold: the model trained at q+1 = {q_label(other)} scores lower on P at q+1 = {q_label(obj)} "
+                  "than the model trained for it" for obj, other in result["violations"]]
+    else:
+        lines.append("- holds: no model beats the one trained for an objective beyond the intervals")
+    if result["missing"]:
+        lines.append(f"- left out (runs made before train_agent_regret was recorded): q+1 = "
+                     f"{', '.join(q_label(q) for q in result['missing'])}")
+    return lines + [""]
+
+
+def levelling_lines(points: dict[str, Sequence[dict[str, Any]]], baselines: dict[str, Sequence[dict[str, Any]]],
+                    references: dict[str, dict[str, Any]] | None = None) -> list[str]:
+    """One Markdown row per point and baseline: the tenths' changes with intervals, the verdict, dominated or not."""
+    summary = {label: tenths(runs) for label, runs in {**points, **baselines}.items() if runs}
+    positions = {label: (float(np.mean(t["mean"])), float(np.mean(t["worst10"]))) for label, t in summary.items()}
+    positions |= {label: (r["mean"], r["worst10"]) for label, r in (references or {}).items()}
+    beaten = dominated(positions)
+    header = ["point", "against", "worst tenth change", "best tenth change", "mean", "verdict", "dominated"]
+    rows = []
+    for label, runs in points.items():
+        for base_label, base in baselines.items():
+            if not runs or not base or base is runs:
+                continue
+            result = levelling(runs, base)
+            cell = lambda key: "{:+.4f} [{:+.4f}, {:+.4f}]".format(*result[key])  # noqa: E731
+            rows.append([label, base_label, cell("worst10"), cell("best10"), f"{100 * (result['mean_ratio'] - 1):+.1f} %",
+                         f"**{result['verdict']}**", "yes" if label in beaten else "no"])
+    if not rows:
+        return []
+    return ["Levelling (test split, final models, mean over seeds; changes with 95 % bootstrap intervals; "
+            "dominated: another point, the Plain PM or a reference forecaster has a lower mean and a lower worst tenth):",
+            "", *markdown_table(header, rows), ""]

@@ -1,0 +1,130 @@
+"""``eqpm bench q``: does a q lift the worst-served, and does each model optimise its own objective?
+
+Trains one estimator on one env (its defaults: agents that want different
+things of the forecast) at each q + 1 asked for (default 1, 2, 5, 20, inf)
+and the Plain PM (``mse``), over seeds, each for the same epochs; with
+``--continuation`` every q > 0 run starts from the same seed's q = 0 model
+(``eqpm train --init``) and trains that many epochs more. Reports, judged on
+the final models over the seeds (not on one epoch: the worst tenth moves by
+several percent from one epoch to the next):
+
+- each point's test mean, worst-served and best-served tenth's regret, with
+  95 % bootstrap intervals, beside the reference forecasters;
+- levelling against q = 0 and the Plain PM (:mod:`trainers.studies.levelling`):
+  *levels up*, *trade*, *levels down* or *within noise*, and whether another
+  point dominates it;
+- objective consistency on the training split: each model scored on every
+  q's power mean;
+- the targets: consistency holds; the q with the lowest worst tenth levels up
+  against both q = 0 and the Plain PM with a mean at most 5 % above q = 0's;
+  the largest q's worst tenth no higher than q = 0's beyond the interval.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from trainers.config import TrainConfig
+from trainers.estimators import WEIGHING_SETTINGS
+from trainers.evaluate import reference_records
+from trainers.records import read_record
+from trainers.studies.levelling import consistency, consistency_lines, levelling, levelling_lines, q_label, tenths
+from trainers.studies.report import PLAIN, machine, markdown_table
+from trainers.studies.sweep import run_all, train_once
+
+Q_PLUS_ONE = (1.0, 2.0, 5.0, 20.0, math.inf)
+MEAN_ALLOWANCE = 0.05
+"""How much higher than q = 0's a mean regret may be for a point that levels up to meet the target."""
+
+
+def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epochs: int, out: Path,
+            continuation: bool, **fields: Any) -> tuple[list[TrainConfig], list[TrainConfig]]:
+    """(start, points): with ``continuation``, the q = 0 runs every point starts from (none without); then the
+    Plain PM and each q + 1 over the seeds. Continued, every q (q = 0 too, so that all points have had the same
+    updates) trains ``epochs`` more from the same seed's start, and the Plain PM trains twice ``epochs``.
+    ``fields``: other TrainConfig fields of every run (the weighing's only of the estimator's)."""
+    short = env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
+    tag = "".join(f"-{k}={v}" for k, v in sorted(fields.items()))
+
+    def config(algo_: str, q1: float, seed: int, epochs_: int = epochs, init: Path | None = None) -> TrainConfig:
+        extra = {k: v for k, v in fields.items() if algo_ != PLAIN or k not in WEIGHING_SETTINGS}
+        name = f"{short}-{algo_}-q+1={q1:g}{tag}" + ("-continued" if init else "")
+        return TrainConfig(env=env, algo=algo_, q=q1 - 1.0, epochs=epochs_, seed=seed, progress=False, init=init,
+                           out=out / f"{name}-epochs={epochs_}-seed={seed}", **extra)
+
+    start = [config(algo, 1.0, seed) for seed in range(seeds)] if continuation else []
+    plain = [config(PLAIN, 1.0, seed, 2 * epochs if continuation else epochs) for seed in range(seeds)]
+    return start, plain + [config(algo, q1, seed, init=start[seed].out if continuation else None)
+                           for q1 in q_plus_one for seed in range(seeds)]
+
+
+def bench_q(env: str = "EquitablePM-EV-v0", algo: str = "spo", q_plus_one: tuple[float, ...] = Q_PLUS_ONE, seeds: int = 5,
+            epochs: int = 3, out: Path = Path("runs/bench-q"), jobs: int = 1, continuation: bool = False,
+            ray: str | None = None, **fields: Any) -> dict[str, Any]:
+    """Run (or read) every run, then the points, the levelling, the consistency matrix and the target checks."""
+    if 1.0 not in q_plus_one:
+        q_plus_one = (1.0, *q_plus_one)
+    start, points = configs(env, algo, tuple(q_plus_one), seeds, epochs, out, continuation, **fields)
+    if start:
+        run_all(train_once, start, jobs, desc="bench q: the q = 0 starts", ray=ray)
+    run_all(train_once, points, jobs, desc="bench q", ray=ray)
+    runs: dict[str, list[dict]] = {}
+    for config in points:
+        record = read_record(Path(config.out))
+        if record is not None:
+            runs.setdefault(PLAIN if config.algo == PLAIN else q_label(config.q), []).append(record)
+    matrix = consistency({config.q: runs.get(q_label(config.q), []) for config in points if config.algo != PLAIN})
+    return {"env": env, "algo": algo, "fields": fields, "continuation": continuation, "epochs": epochs, "seeds": seeds,
+            "runs": runs, "references": reference_records(env), "consistency": matrix, "checks": checks(runs, matrix)}
+
+
+def checks(runs: dict[str, list[dict]], matrix: dict[str, Any]) -> dict[str, bool]:
+    """The targets, judged from the runs (see the module docstring)."""
+    points = [label for label in runs if label not in (PLAIN, "1")]
+    result = {"objective consistency: no model beats the one trained for an objective": not matrix["violations"]}
+    if not points or "1" not in runs or PLAIN not in runs:
+        return result
+    best = min(points, key=lambda label: sum(tenths(runs[label])["worst10"]) / len(runs[label]))
+    against_zero, against_plain = levelling(runs[best], runs["1"]), levelling(runs[best], runs[PLAIN])
+    result[f"q+1 = {best} (the lowest worst tenth) levels up against q = 0"] = against_zero["verdict"] == "levels up"
+    result[f"q+1 = {best} levels up against the Plain PM"] = against_plain["verdict"] == "levels up"
+    result[f"q+1 = {best}: mean regret at most {100 * MEAN_ALLOWANCE:g} % above q = 0's"] = \
+        against_zero["mean_ratio"] <= 1.0 + MEAN_ALLOWANCE
+    largest = max(points, key=float)
+    result[f"q+1 = {largest}: worst tenth no higher than q = 0's beyond the interval"] = \
+        levelling(runs[largest], runs["1"])["worst10"][1] <= 0.0
+    return result
+
+
+def report_lines(result: dict[str, Any]) -> list[str]:
+    """The study's report as Markdown."""
+    from trainers.studies.intervals import bootstrap_interval
+
+    runs, references = result["runs"], result["references"]
+    setting = ", ".join(f"{k} {v}" for k, v in result["fields"].items()) or "weighing running"
+    lines = [f"## q sweep: {result['algo']} on {result['env']} (env defaults), {setting}"
+             + (f", every q trained {result['epochs']} epochs from a {result['epochs']}-epoch q = 0 model (the Plain PM "
+                f"{2 * result['epochs']} epochs)" if result["continuation"] else f", {result['epochs']} epochs each")
+             + f", {result['seeds']} seeds; on {machine()}", "",
+             "Test split, final models, mean [95 % bootstrap interval] over seeds:", ""]
+    rows = []
+    for label, records in runs.items():
+        values = tenths(records)
+        cells = ["{:.4f} [{:.4f}, {:.4f}]".format(*bootstrap_interval(values[key])) for key in ("mean", "worst10", "best10")]
+        rows.append(["Plain PM" if label == PLAIN else f"q+1 = {label}", *cells, str(len(records))])
+    for name, record in references.items():
+        values = tenths([record])
+        rows.append([f"reference: {name}", *(f"{values[key][0]:.4f}" for key in ("mean", "worst10", "best10")), "-"])
+    lines += [*markdown_table(["point", "mean", "worst tenth", "best tenth", "seeds"], rows), ""]
+    points = {f"q+1 = {label}": records for label, records in runs.items() if label != PLAIN}
+    baselines = {"q = 0": runs.get("1", []), "Plain PM": runs.get(PLAIN, [])}
+    lines += levelling_lines(points, baselines, {f"reference: {n}": r for n, r in references.items()})
+    lines += consistency_lines(result["consistency"])
+    lines += [f"- {'holds' if holds else 'does not hold'}: {claim}" for claim, holds in result["checks"].items()]
+    return lines
+
+
+def print_q_sweep(result: dict[str, Any]) -> None:
+    print("\n".join(report_lines(result)))
