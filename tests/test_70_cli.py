@@ -53,7 +53,11 @@ def test_epochs_zero_evaluates_the_untrained_model(tmp_path):
         (["evaluate", "--forecaster", "vendor", "--env", "EquitablePM-EV-v0"], "Use it on EquitablePM-DC-v0"),
         (["evaluate"], "either --run DIR"),
         (["train", "--env", "EquitablePM-EV-v0", "--lambdas", "different", "--epochs", "1"], "lambdas='different' is not a keyword"),
-        (["train", "--env", "EquitablePM-EV-v0", "--q", "40", "--epochs", "1"], "q=40.0 is not allowed"),
+        (["train", "--env", "EquitablePM-EV-v0", "--q", "inf", "--form", "paper", "--epochs", "1"], "q=inf is not allowed in the paper form"),
+        (["train", "--env", "EquitablePM-EV-v0", "--q", "-1", "--epochs", "1"], "q=-1.0 is not allowed"),
+        (["train", "--algo", "mse", "--weighing", "multiplicative", "--epochs", "1"], "--weighing multiplicative is not used by algo 'mse'"),
+        (["train", "--algo", "spo", "--weighing", "excess", "--epochs", "1"], "give --init RUN"),
+        (["train", "--algo", "spo", "--init", "nowhere", "--epochs", "1"], "--init nowhere: no checkpoint.pt there"),
     ],
 )
 def test_a_refused_combination_exits_2_with_one_line(tmp_path, args, reason, capsys):

@@ -26,8 +26,9 @@ Three ways, by name (``WEIGHINGS``, the ``--weighing`` flag):
   mean's weights are a steep function, Cbar^q, of a lagged estimate). q = 0
   gives uniform weights exactly; q = inf is group-DRO on the log-regrets,
   log w <- log w + step log Cbar_m, which concentrates on the worst-served
-  (min-max). The weights start at the first batch's fixed point (uniform at
-  q = inf) and are scaled to ``running``'s total.
+  (min-max). The weights start uniform, so a run starts as at q = 0 and its
+  weights move toward q's as the model learns, rather than at the untrained
+  model's Cbar^q; they are scaled to ``running``'s total.
 - ``excess``: ``running``'s weights taken at each agent's running regret
   above a reference regret r_m (a reference model's training-split regret:
   ``eqpm train --init RUN``), floored at a thousandth of the mean, so an agent
@@ -85,8 +86,8 @@ class MultiplicativeWeighing(AgentWeighing):
     def __call__(self, cbar: Tensor, windows: int) -> Tensor:
         estimate = self.running.update(cbar, windows)
         log_cbar = cbar.detach().double().clamp_min(torch.finfo(torch.float64).tiny).log()
-        if self.log_weight is None:  # the first batch's fixed point; uniform at q = inf
-            self.log_weight = torch.zeros_like(log_cbar) if math.isinf(self.q) else self.q * log_cbar
+        if self.log_weight is None:  # uniform: the run starts as at q = 0 and the weights move toward q's
+            self.log_weight = torch.zeros_like(log_cbar)
         self.log_weight = self.log_weight.to(log_cbar.device)
         share = torch.softmax(self.log_weight, dim=-1)
         weights = share * agent_weights(estimate, self.q, self.form).sum()
