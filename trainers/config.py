@@ -57,10 +57,11 @@ class TrainConfig:
     lr_gamma: float = _field(0.5, "StepLR decay factor")
     samples: int = _field(4, "forecast samples per window (rloo), perturbations per window (pfy); pg draws 1 as in the paper")
     memory: float = _field(1280.0, "windows the running estimate of each agent's mean regret remembers (weights of L_q)")
-    weighing: str = _field("running", "how each agent's regret is weighed in a step (diff, rloo, spo, pfy): running "
-                                      "(dL/dCbar at running means), multiplicative (mirror ascent on the weights, group-DRO "
-                                      "style, fixed point the power mean's) or excess (over the --init run's regret); "
-                                      "trainers/estimators/weighing.py", choices=WEIGHINGS)
+    weighing: str = _field("multiplicative", "how each agent's regret is weighed in a step (diff, rloo, spo, pfy): "
+                                             "multiplicative (mirror ascent on the weights, group-DRO style, fixed point "
+                                             "the power mean's; the steadiest at large q, RESULTS.md), running (dL/dCbar "
+                                             "at running means) or excess (over the --init run's regret); "
+                                             "trainers/estimators/weighing.py", choices=WEIGHINGS)
     weight_step: float = _field(0.1, "step of the multiplicative weighing: log-weights move toward (q+1) log Cbar at "
                                      "rate min(1, step / (q+1)) per batch")
     init: Path | None = _field(None, "start from this finished run's model (its checkpoint.pt; same env, keywords and "

@@ -20,7 +20,7 @@ from eq_gym.agents.base import Contexts
 from eq_gym.agents.population import Population
 from eq_gym.objective import WindowWeights, regret_sum
 from trainers.distributed import all_sum
-from trainers.estimators.weighing import AgentWeighing
+from trainers.estimators.weighing import AgentWeighing, MultiplicativeWeighing
 
 
 @dataclass
@@ -100,7 +100,7 @@ class Estimator(ABC):
         for name, default in self.settings.items():
             setattr(self, name, settings.get(name, default))
         self.scale = RunningScale()
-        self.weighing = weighing or AgentWeighing(q, form)
+        self.weighing = weighing or MultiplicativeWeighing(q, form)
 
     def weights(self, agent_regret: Tensor, batch: Batch) -> Tensor:
         """w_m (M,), float64: how much each agent's regret counts in this step, from the batches before it

@@ -48,13 +48,14 @@ import numpy as np
 
 from eq_gym.forecasters import policy_forecaster
 from eq_gym.metrics import METRIC_NAMES as STATS
-from eq_gym.metrics import METRIC_TITLES
+from eq_gym.metrics import METRIC_TITLES, best_served
 from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS
-from trainers.evaluate import evaluate, evaluate_forecaster, task_of
+from trainers.evaluate import evaluate, reference_records, task_of
 from trainers.records import read_record, record, write_record
 from trainers.studies import aggregates
 from trainers.studies.intervals import bootstrap_interval
+from trainers.studies.levelling import levelling
 from trainers.studies.report import PLAIN, markdown_table, write_csv
 from trainers.studies.sweep import over_seeds, run_all, updates_to_level
 
@@ -284,6 +285,7 @@ def run_table(runs: list[BenchmarkRun]) -> list[dict[str, Any]]:
         table.append({
             "algo": run.algo, "env": run.env, "env_kwargs": record.get("env_kwargs", {}), "seed": run.seed,
             "budget": run.budget, "q": run.q, **{name: record[name] for name in STATS},
+            "best10": best_served(np.asarray(record["agent_regret"])),
             "reference": reference["algo"], "reference_mean": reference["mean"], "reference_worst10": reference["worst10"],
             "wall_s": record["wall_s"], "steps": record["steps"], "windows": record["steps"] * BATCH,
             "versions": record.get("versions", {}), "history": record.get("history", []),
@@ -337,6 +339,8 @@ def per_env_rows(table: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]
             row["steps"] = float(np.mean([m["steps"] for m in records]))
             row["windows"] = float(np.mean([m["windows"] for m in records]))
             row["steps_to_level"] = updates_to_level(records, level)
+            plain = [r for r in mine if r["algo"] == PLAIN]
+            row["levelling"] = levelling(records, plain)["verdict"] if plain and algo != PLAIN and "best10" in records[0] else "-"
             rows.append(row)
         _curves(env, mine, level, out)
     rows.sort(key=lambda r: (r["env"], r["mean"]))
@@ -381,20 +385,12 @@ def _interval(estimate: tuple[float, float, float] | None) -> str:
 
 def reference_record(env: str) -> dict[str, Any]:
     """The test record of the best reference forecaster (lowest mean regret) that applies to ``env``."""
-    from eq_gym.forecasters import FORECASTERS
-
-    records = []
-    for name in FORECASTERS:
-        try:
-            records.append(evaluate_forecaster(name, env))
-        except ValueError:  # the vendor forecast exists for carbon one hour ahead only
-            continue
-    return min(records, key=lambda r: r["mean"])
+    return min(reference_records(env).values(), key=lambda r: r["mean"])
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    header = ["Env", "Algo", "Mean regret: IQM [95 % CI]", *(METRIC_TITLES[s] for s in STATS), "Wall (s)", "Updates", "Windows seen",
-              "Steps to level", "Seeds"]
+    header = ["Env", "Algo", "Mean regret: IQM [95 % CI]", *(METRIC_TITLES[s] for s in STATS), "vs Plain PM", "Wall (s)", "Updates",
+              "Windows seen", "Steps to level", "Seeds"]
     table = []
     for row in rows:
         cells = [row["env"], row["algo"], f"{row['iqm']:.4f} [{row['iqm_low']:.4f}, {row['iqm_high']:.4f}]"]
@@ -402,7 +398,7 @@ def render(rows: list[dict[str, Any]]) -> str:
             fmt = "{:.3g}" if abs(row[stat]) < 1e-3 else "{:.4f}"
             cells.append(fmt.format(row[stat]) + (f" ± {fmt.format(row[stat + '_std'])}" if row["seeds"] > 1 else ""))
         level = "-" if row["steps_to_level"] is None else f"{row['steps_to_level']:.0f}"
-        cells += [f"{row['wall_s']:.1f}", f"{row['steps']:.0f}", f"{row['windows']:,.0f}", level, str(row["seeds"])]
+        cells += [row["levelling"], f"{row['wall_s']:.1f}", f"{row['steps']:.0f}", f"{row['windows']:,.0f}", level, str(row["seeds"])]
         table.append(cells)
     return "\n".join(markdown_table(header, table)) + "\n"
 

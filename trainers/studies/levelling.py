@@ -52,7 +52,10 @@ def classify(worst: tuple[float, float, float], best: tuple[float, float, float]
 
 
 def tenths(records: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
-    """Per run: the test mean, the worst-served and the best-served tenth's regret."""
+    """Per run: the test mean, the worst-served and the best-served tenth's regret (from ``agent_regret``, or a
+    leaderboard row's ``mean``, ``worst10`` and ``best10``)."""
+    if records and "agent_regret" not in records[0]:
+        return {key: [float(r[key]) for r in records] for key in ("mean", "worst10", "best10")}
     regrets = [np.asarray(r["agent_regret"], dtype=float) for r in records]
     return {"mean": [float(a.mean()) for a in regrets], "worst10": [worst_served(a) for a in regrets],
             "best10": [best_served(a) for a in regrets]}
