@@ -31,3 +31,13 @@ def test_one_value_or_equal_values_give_a_zero_width_interval_and_bad_input_is_r
         bootstrap_interval([1.0, 2.0], "mode")
     with pytest.raises(ValueError, match="non-empty 1-D"):
         bootstrap_interval([])
+
+
+def test_the_difference_interval_brackets_the_change_and_takes_a_single_run_on_either_side():
+    from trainers.studies.intervals import bootstrap_interval, difference_interval
+
+    a, b = [1.0, 1.1, 0.9, 1.05, 0.95], [1.3, 1.2, 1.25, 1.35, 1.2]
+    change, low, high = difference_interval(a, b)
+    assert change == pytest.approx(np.mean(a) - np.mean(b)) and low < change < high < 0
+    assert difference_interval(a, [1.25]) == pytest.approx(bootstrap_interval(np.array(a) - 1.25))
+    assert difference_interval([1.25], b)[0] == pytest.approx(1.25 - np.mean(b))

@@ -43,6 +43,7 @@ def test_levelling_reads_the_tenths_from_each_runs_agents():
     assert levelling(records(0.8, 0.4), base)["verdict"] == "trade"
     assert levelling(records(1.0, 0.5), base)["verdict"] == "levels down"  # more even, nobody better: levelling down
     assert levelling(records(1.0, 0.2), base)["verdict"] == "within noise"
+    assert levelling(records(0.8, 0.2, seeds=1), base)["verdict"] == "one seed: no verdict"  # no interval, no call
     change, low, high = levelling(records(0.8, 0.2), base)["worst10"]
     assert low < change < high < 0 and change == pytest.approx(-0.2, abs=0.02)
 

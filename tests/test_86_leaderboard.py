@@ -5,6 +5,7 @@ import pytest
 
 from tests.support.examples import load_example
 from trainers.studies.leaderboard import benchmark
+from trainers.studies.levelling import ONE_SEED
 
 sb3 = pytest.importorskip("stable_baselines3")
 
@@ -20,6 +21,9 @@ def test_a_tiny_benchmark_writes_every_requested_row(tmp_path):
     for row in rows:  # one seed: the IQM is the mean, its interval zero-width
         assert row["iqm"] == row["iqm_low"] == row["iqm_high"] == pytest.approx(row["mean"])
     assert (tmp_path / "leaderboard.csv").is_file() and len(list(tmp_path.glob("curves-*.png"))) == 2
+    verdicts = {(r["env"], r["algo"]): r["levelling"] for r in rows}  # each algorithm against the Plain PM, in four words
+    assert all(v == ("-" if algo == "mse" else ONE_SEED) for (env, algo), v in verdicts.items())  # one seed: no call
+    assert "| vs Plain PM |" in board
 
 
 def test_the_window_view_learners_join_the_leaderboard_with_their_budget(tmp_path):

@@ -61,6 +61,8 @@ def difference_interval(values: Sequence[float], base: Sequence[float]) -> tuple
     point = float(sample.mean() - other.mean())
     if np.ptp(sample) == 0.0 and np.ptp(other) == 0.0:
         return point, point, point
+    if min(sample.size, other.size) == 1:  # one side is one run: only the other is resampled
+        return bootstrap_interval(sample - other[0] if other.size == 1 else sample[0] - other)
     result = stats.bootstrap((sample, other), lambda a, b, axis: np.mean(a, axis=axis) - np.mean(b, axis=axis),
                              n_resamples=RESAMPLES, confidence_level=CONFIDENCE, method="percentile", vectorized=True,
                              rng=np.random.default_rng(SEED))

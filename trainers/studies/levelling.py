@@ -5,7 +5,7 @@ Equity is judged by the worst-served agents in absolute terms. Regret that is
 baseline (q = 0, the Plain PM), each point gets the change in its worst-served
 tenth's and its best-served tenth's test regret (mean over seeds, 95 %
 percentile-bootstrap interval of the difference, the two groups of seeds
-resampled apart), and one verdict:
+resampled apart), and one verdict (none from a single seed):
 
 - **levels up**: the worst tenth lower beyond its interval, the best tenth not
   higher beyond its interval;
@@ -36,6 +36,8 @@ from trainers.studies.intervals import bootstrap_interval, difference_interval
 from trainers.studies.report import markdown_table
 
 VERDICTS = ("levels up", "trade", "levels down", "within noise")
+ONE_SEED = "one seed: no verdict"
+"""What :func:`levelling` says when either side has a single run: no interval, so no call."""
 
 
 def classify(worst: tuple[float, float, float], best: tuple[float, float, float]) -> str:
@@ -65,7 +67,8 @@ def levelling(point: Sequence[dict[str, Any]], base: Sequence[dict[str, Any]]) -
     """The changes from ``base``'s runs to ``point``'s (worst tenth, best tenth, mean: change, low, high) and the verdict."""
     mine, theirs = tenths(point), tenths(base)
     changes = {key: difference_interval(mine[key], theirs[key]) for key in ("worst10", "best10", "mean")}
-    return {**changes, "verdict": classify(changes["worst10"], changes["best10"]),
+    verdict = classify(changes["worst10"], changes["best10"]) if min(len(point), len(base)) > 1 else ONE_SEED
+    return {**changes, "verdict": verdict,
             "mean_ratio": float(np.mean(mine["mean"]) / np.mean(theirs["mean"]))}
 
 
