@@ -2,14 +2,13 @@
 
 The agents' regret is differentiable in the forecast (data centres, Eq. 12), so
 the gradient of L_q follows from the chain rule through the regret code
-itself: sum_m w_m grad Cbar_m, with w_m = dL/dCbar_m taken at the running
-estimate of each agent's mean regret (:class:`WeightedSurrogate`), and the
-loss divided by a running scale so it stays O(1) at any q.
+itself: sum_m w_m grad Cbar_m, with w_m from past batches (``--weighing``,
+:mod:`trainers.estimators.weighing`), and the loss divided by a running
+scale so it stays O(1) at any q.
 
-Bias: the weights lag the model by the estimate's memory (exact at q = 0,
-where every agent weighs the same). Variance: no sampling; the weights'
-variance is that of an average over about ``memory`` windows instead of one
-batch, which is what keeps large q from following one batch's worst agent.
+Bias: the weights lag the model (exact at q = 0, where every agent weighs
+the same). Variance: no sampling; the weights average many batches instead
+of following one batch's worst agent.
 Refused on envs whose agents pick discrete slots.
 """
 

@@ -14,8 +14,8 @@ every k; F is the mean over ``--samples`` standard normal draws Z from the
 run's seeded generator, times ``--perturbation`` sigma (signal units). The
 estimate's gradient is exactly that of its own Monte-Carlo loss.
 
-Each agent's loss is averaged over its own windows and weighted by w_m at the
-running estimate (:class:`WeightedSurrogate`); smooth agents train through
+Each agent's loss is averaged over its own windows and weighted by w_m from
+past batches (:class:`WeightedSurrogate`); smooth agents train through
 their regret. Bias: a surrogate whose minimiser shrinks the forecast's
 spread towards sigma's scale; the Monte-Carlo F adds a small bias of order
 1/samples. Variance: from the perturbations, shrinking with ``--samples``.

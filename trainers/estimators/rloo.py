@@ -23,11 +23,10 @@ weight sum_m (1 - beta) w_m + beta * M over past batches (see
 :class:`RunningScale`), which keeps the gradient's direction and its size
 O(1) at any q.
 
-Weights: w_m is taken at the running estimate of each agent's mean regret
-over past batches (:meth:`Estimator.weights`), not at the batch's own Cbar:
-at q + 1 = 20 a 10 % error in one batch's Cbar_m moves its weight 6-fold, so
-weights from one batch are mostly noise.
-Bias: the estimate lags the model by its memory (zero at q = 0). Variance:
+Weights: w_m comes from past batches (``--weighing``, :meth:`Estimator.weights`),
+not from the batch's own Cbar: at q + 1 = 20 a 10 % error in one batch's
+Cbar_m moves its weight 6-fold, so weights from one batch are mostly noise.
+Bias: the weights lag the model (zero at q = 0). Variance:
 one score per window and sample, centred by the baseline, so it does not grow
 with B or M as the batch-level score of ``pg`` does; the local score removes
 each hour's own noise (some hundred-fold less variance per sample on EV).

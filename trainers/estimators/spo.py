@@ -12,8 +12,8 @@ minimum over choices is the sum of the k smallest entries of 2 f - y, so one
 sort and a prefix sum give l for every k at once (the regret's own trick), and
 each agent picks its k with one gather; per unit rate, or per kWh.
 
-Each agent's SPO+ is averaged over its own windows and weighted by w_m at the
-running estimate (:class:`WeightedSurrogate`); smooth agents in the
+Each agent's SPO+ is averaged over its own windows and weighted by w_m from
+past batches (:class:`WeightedSurrogate`); smooth agents in the
 population (data centres on Mixed) train through their regret, as ``diff``.
 Bias: SPO+ is a surrogate, Fisher-consistent for the regret when the
 conditional distribution of y is continuous and symmetric about its mean;

@@ -1,9 +1,9 @@
-"""Estimators that train each agent's differentiable surrogate, weighted by w_m at the running estimate.
+"""Estimators that train each agent's differentiable surrogate, weighted by w_m from past batches.
 
 The gradient of L_q is sum_m w_m grad Cbar_m with w_m = dL/dCbar_m. These
-estimators take w_m at the running estimate of each agent's mean regret
-(:meth:`Estimator.weights`: weights from past batches, so they do not depend
-on the batch they weigh) and replace grad Cbar_m by the gradient of a
+estimators take w_m from the agents' weighing (:meth:`Estimator.weights`,
+``--weighing``: weights from past batches, so they do not depend on the
+batch they weigh) and replace grad Cbar_m by the gradient of a
 surrogate of agent m's regret, averaged over the batch with the agent's own
 window weights rho:
 
@@ -57,7 +57,7 @@ class WeightedSurrogate(Estimator):
             return global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch)
 
     def agent_weighting(self, mean: Tensor, batch: Batch, cbar: Tensor) -> Tensor:
-        """The weight of each agent's surrogate, (M,): dL/dCbar at the running estimate."""
+        """The weight of each agent's surrogate, (M,): the weighing's, from past batches."""
         return self.weights(cbar, batch)
 
 
