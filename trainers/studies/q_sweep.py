@@ -103,7 +103,8 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     from trainers.studies.intervals import bootstrap_interval
 
     runs, references = result["runs"], result["references"]
-    setting = ", ".join(f"{k} {v}" for k, v in result["fields"].items()) or "weighing running"
+    fields = {"weighing": TrainConfig.weighing} | result["fields"]  # the config's default unless the sweep set one
+    setting = ", ".join(f"{k} {v}" for k, v in fields.items())
     lines = [f"## q sweep: {result['algo']} on {result['env']} (env defaults), {setting}"
              + (f", every q trained {result['epochs']} epochs from a {result['epochs']}-epoch q = 0 model (the Plain PM "
                 f"{2 * result['epochs']} epochs)" if result["continuation"] else f", {result['epochs']} epochs each")
