@@ -55,7 +55,7 @@ def test_epochs_zero_evaluates_the_untrained_model(tmp_path):
         (["train", "--env", "EquitablePM-EV-v0", "--lambdas", "different", "--epochs", "1"], "lambdas='different' is not a keyword"),
         (["train", "--env", "EquitablePM-EV-v0", "--q", "inf", "--form", "paper", "--epochs", "1"], "q=inf is not allowed in the paper form"),
         (["train", "--env", "EquitablePM-EV-v0", "--q", "-1", "--epochs", "1"], "q=-1.0 is not allowed"),
-        (["train", "--algo", "mse", "--weighing", "multiplicative", "--epochs", "1"], "--weighing multiplicative is not used by algo 'mse'"),
+        (["train", "--algo", "mse", "--weighing", "running", "--epochs", "1"], "--weighing running is not used by algo 'mse'"),
         (["train", "--algo", "spo", "--weighing", "excess", "--epochs", "1"], "give --init RUN"),
         (["train", "--algo", "spo", "--init", "nowhere", "--epochs", "1"], "--init nowhere: no checkpoint.pt there"),
     ],

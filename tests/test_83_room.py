@@ -49,6 +49,9 @@ def test_the_room_sweep_can_be_run_again_into_the_same_folder(tmp_path):
     again = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path)  # reused, not refused
     assert again == first and sorted(p.name for p in tmp_path.iterdir()) == [
         "EquitablePM-DC-v0-default-q0-epochs=0", "EquitablePM-DC-v0-default-q19-epochs=0"]
+    seeds = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path, seeds=2)  # seed 0 reused, seed 1 trained
+    assert [len(runs) for runs in seeds.values()] == [2, 2] and seeds[0.0][0] == first[0.0][0]
+    assert (tmp_path / "EquitablePM-DC-v0-default-q19-epochs=0-seed=1" / "metrics.json").is_file()
 
 
 @pytest.mark.parametrize("name", ["dc", "ev", "mixed"])

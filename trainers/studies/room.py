@@ -83,7 +83,7 @@ def q_sweep(env: str, setting: dict[str, Any], epochs: int, out: Path, seeds: in
     name = next(key for key, value in SETTINGS.items() if value == setting)
     return {q: [train_once(TrainConfig(env=env, algo="diff" if smooth else "rloo", q=q, epochs=epochs, seed=seed,
                                        form="power_mean", progress=False, **setting,
-                                       out=out / f"{env}-{name}-q{q:g}-epochs={epochs}" + (f"-seed={seed}" if seed else "")))
+                                       out=out / (f"{env}-{name}-q{q:g}-epochs={epochs}" + (f"-seed={seed}" if seed else ""))))
                 for seed in range(seeds)]
             for q in Q_SWEEP}
 
