@@ -88,10 +88,12 @@ def in_both_setups(experiment: str, title: str, env: str, env_kwargs: dict[str, 
     return [Setting(experiment, title, setup, env, SETUPS[setup] | env_kwargs, **fields) for setup in SETUPS]
 
 
-BUDGETS = {DC: Budget(epochs=15, quick_epochs=5), EV: Budget(epochs=3, quick_epochs=1), MIXED: Budget(epochs=3, quick_epochs=1)}
+BUDGETS = {DC: Budget(epochs=15, quick_epochs=5), EV: Budget(epochs=3, quick_epochs=2), MIXED: Budget(epochs=3, quick_epochs=1)}
 """Sized so that ``eqpm reproduce all`` runs in about an hour on 2 cores (``--jobs 2``): an EV or Mixed
 epoch is 112 updates of the 250-wide Transformer, ~17 s on one core; a DC epoch ~2 s. RESULTS.md gives
-the learning curves behind these numbers."""
+the learning curves behind these numbers. EV's quick budget is 2 epochs: after one, the Plain PM and the
+Equitable PM serve the worst-served tenth alike within the seeds' spread (0.88-0.97 against 0.87-0.95,
+seeds 0-2); after two they part (`eqpm bench q`, RESULTS.md)."""
 
 EV_ALGOS = ("spo",)
 """EV and Mixed train the Equitable PM with SPO+, the estimator that realises L_q on slot-choosing agents
