@@ -122,7 +122,7 @@ def test_evaluate_refuses_env_keywords_with_a_run_and_help_reads_cleanly(tmp_pat
     assert "(default: None)" not in train_help and "see `eqpm train --help`" not in train_help
     assert "any number >= 0, or inf" in train_help
     reproduce_help = " ".join(parser()._subparsers._group_actions[0].choices["reproduce"].format_help().split())
-    assert "ev/mixed/beta: 1" in reproduce_help and "bootstrap interval" in reproduce_help and "±" not in reproduce_help
+    assert "ev/beta: 2, mixed: 1" in reproduce_help and "bootstrap interval" in reproduce_help and "±" not in reproduce_help
     board_help = " ".join(parser()._subparsers._group_actions[0].choices["benchmark"].format_help().split())
     assert "ppo-windows a2c-windows" in board_help
 
