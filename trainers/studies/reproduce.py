@@ -196,7 +196,7 @@ def summarise(experiment: str, settings: list[Setting], out: Path, seeds: int, e
     for title in dict.fromkeys(s.title for s in settings):
         figures.append(distribution_figure(
             experiment, [s for s in settings if s.title == title], agent_regret, folder / f"regret-{experiment}-{slug(title)}.png"))
-    markdown = render_markdown(experiment, rows, settings) + "\n".join(levels)
+    markdown = render_markdown(experiment, rows, settings) + "\n" + "\n".join(levels)
     (folder / "summary.md").write_text(markdown)
     write_csv(folder / "summary.csv", rows)
     print(markdown)
