@@ -93,23 +93,38 @@ def _scaled(agent_regret: Tensor) -> tuple[Tensor, Tensor]:
 def equitable_objective(agent_regret: Tensor, q: float, form: str = "paper") -> Tensor:
     """L_q (form "paper") or P_q (form "power_mean") of mean regrets (..., M), float64 (...)."""
     value = _objective(agent_regret, q, form)
-    if form == "paper" and not torch.isfinite(value).all():
-        raise ValueError(
-            f"the paper-form L_q at q={q:g} overflows float64 (largest mean regret "
-            f"{float(agent_regret.detach().double().max()):.4g}, to the power {q + 1:g}); use the power-mean form or a smaller q"
-        )
+    if form == "paper":
+        _refuse_overflow(value, "L_q", q, agent_regret)
     return value
 
 
-def paper_form_fits(agent_regret: Tensor, q: float) -> bool:
-    """Whether the paper-form L_q of ``agent_regret`` is finite in float64 (False at q = inf)."""
-    return math.isfinite(q) and bool(torch.isfinite(_objective(agent_regret.detach(), q, "paper")).all())
+def objective_for_info(agent_regret: Tensor, q: float) -> tuple[float, str]:
+    """L_q of Cbar (M,) and its form: the paper's where float64 holds it, else (q = inf, or a huge q) the power
+    mean, which is finite for every q; the paper form computed once."""
+    if math.isfinite(q):
+        paper = _objective(agent_regret.detach(), q, "paper")
+        if torch.isfinite(paper).all():
+            return float(paper), "paper"
+    return float(_objective(agent_regret.detach(), q, "power_mean")), "power_mean"
 
 
-def _objective(agent_regret: Tensor, q: float, form: str) -> Tensor:
+def _check(q: float, form: str) -> None:
     if form not in REWARD_FORMS:
         raise ValueError(f"form={form!r} is not known; use one of {REWARD_FORMS}")
     check_q(q, form)
+
+
+def _refuse_overflow(value: Tensor, what: str, q: float, agent_regret: Tensor) -> None:
+    """A ValueError naming the values where the paper form's ``what`` overflowed float64."""
+    if not torch.isfinite(value).all():
+        raise ValueError(
+            f"the paper-form {what} at q={q:g} overflows float64 (largest mean regret "
+            f"{float(agent_regret.detach().double().max()):.4g}, to the power {q + 1:g}); use the power-mean form or a smaller q"
+        )
+
+
+def _objective(agent_regret: Tensor, q: float, form: str) -> Tensor:
+    _check(q, form)
     values, top = _scaled(agent_regret)
     if math.isinf(q):
         return values.amax(dim=-1)  # its gradient is split evenly among tied largest entries
@@ -127,18 +142,14 @@ def agent_weights(agent_regret: Tensor, q: float, form: str = "paper") -> Tensor
     to 1 over the agents when all regrets are equal; at q = inf, 1 on the
     largest Cbar (split evenly among ties).
     """
-    if form not in REWARD_FORMS:
-        raise ValueError(f"form={form!r} is not known; use one of {REWARD_FORMS}")
-    check_q(q, form)
+    _check(q, form)
     values, top = _scaled(agent_regret)
     if math.isinf(q):
         largest = (values >= top).double()
         return largest / largest.sum(dim=-1, keepdim=True)
     if form == "paper":
         weights = (q + 1.0) * top**q * (values / top) ** q
-        if not torch.isfinite(weights).all():
-            raise ValueError(f"the paper-form weights (q+1) Cbar^q at q={q:g} overflow float64 (largest mean regret "
-                             f"{float(top.max()):.4g}); use the power-mean form or a smaller q")
+        _refuse_overflow(weights, "weights (q+1) Cbar^q", q, agent_regret)
         return weights
     mean_power = equitable_objective(values, q, "power_mean").clamp_min(torch.finfo(torch.float64).tiny)
     return (values / mean_power.unsqueeze(-1)) ** q / values.shape[-1]

@@ -31,7 +31,7 @@ from torch import Tensor
 from eq_gym.agents.population import ContextSampler
 from eq_gym.choices import REWARD_FORMS, check_q
 from eq_gym.metrics import mean_squared_error
-from eq_gym.objective import WindowWeights, equitable_objective, mean_regret, paper_form_fits
+from eq_gym.objective import WindowWeights, equitable_objective, mean_regret, objective_for_info
 from eq_gym.tasks import Task, choose, contexts_generator, make_task, positive_int, refuse_unknown, task_keywords
 
 ENV_KEYWORDS = ("q", "batch_size", "reward_form", "render_mode")
@@ -125,8 +125,8 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def step(self, action: np.ndarray):
         outcome = self.act(action)
-        loss = float(equitable_objective(outcome.agent_regret, self.q, self.reward_form))
         objective, objective_form = self.objective(outcome.agent_regret)
+        loss = objective if objective_form == self.reward_form else float(equitable_objective(outcome.agent_regret, self.q, self.reward_form))
         target = outcome.truth.numpy()
         info = {
             "agent_regret": outcome.agent_regret.double().numpy(),
@@ -142,8 +142,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
     def objective(self, agent_regret: torch.Tensor) -> tuple[float, str]:
         """L_q of a batch's Cbar (M,) for ``info``, and its form: the paper's where float64 holds it, else (q = inf,
         or a huge q under the power-mean reward) the power mean, which is finite for every q."""
-        form = "paper" if paper_form_fits(agent_regret, self.q) else "power_mean"
-        return float(equitable_objective(agent_regret, self.q, form)), form
+        return objective_for_info(agent_regret, self.q)
 
     def act(self, action: Any) -> Outcome:
         """Score ``action`` on the current batch and move to the next: the agents' regret and weights."""
