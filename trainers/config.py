@@ -62,8 +62,8 @@ class TrainConfig:
                                              "the power mean's; the steadiest at large q, RESULTS.md), running (dL/dCbar "
                                              "at running means) or excess (over the --init run's regret); "
                                              "trainers/estimators/weighing.py", choices=WEIGHINGS)
-    weight_step: float = _field(0.1, "step of the multiplicative weighing: log-weights move toward (q+1) log Cbar at "
-                                     "rate min(1, step / (q+1)) per batch")
+    weight_step: float = _field(0.1, "step of the multiplicative weighing: log-weights move toward q log Cbar at "
+                                     "rate min(1, step / q) per batch")
     init: Path | None = _field(None, "start from this finished run's model (its checkpoint.pt; same env, keywords and "
                                      "backbone): continuation in q, and the reference regret of --weighing excess")
     perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")

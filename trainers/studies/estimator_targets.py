@@ -30,7 +30,7 @@ from trainers.config import TrainConfig
 from trainers.estimators import foreign_settings
 from trainers.evaluate import evaluate_forecaster
 from trainers.records import read_record
-from trainers.studies.levelling import consistency, consistency_lines, levelling_lines
+from trainers.studies.levelling import q_comparison_lines
 from trainers.studies.report import PLAIN, machine
 from trainers.studies.sweep import over_seeds, run_all, train_once, updates_to_level
 
@@ -70,10 +70,8 @@ def bench_estimators(algos: tuple[str, ...] = ("rloo", "spo"), seeds: int = 3, e
                      **over_seeds([{**r, "spread": r["c95_c5"] / r["mean"]} for r in records], STATS)})
     levels = []
     for algo in algos:
-        points = {f"{algo}, q+1 = {q + 1:g}": grouped[(algo, q)] for q in (0.0, 19.0)}
-        levels += levelling_lines(points, {f"{algo}, q = 0": grouped[(algo, 0.0)], "Plain PM": grouped[(PLAIN, 0.0)]},
-                                  {"reference: persistence_daily": reference})
-        levels += consistency_lines(consistency({q: grouped[(algo, q)] for q in (0.0, 19.0)}))
+        levels += q_comparison_lines({q: grouped[(algo, q)] for q in (0.0, 19.0)}, grouped[(PLAIN, 0.0)],
+                                     {"persistence_daily": reference}, prefix=f"{algo}, ")
     return {"rows": rows, "checks": checks(rows, algos), "level": level, "levelling": levels}
 
 

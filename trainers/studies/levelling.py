@@ -159,3 +159,15 @@ def levelling_lines(points: dict[str, Sequence[dict[str, Any]]], baselines: dict
     return ["Levelling (test split, final models, mean over seeds; changes with 95 % bootstrap intervals; "
             "dominated: another point, the Plain PM or a reference forecaster has a lower mean and a lower worst tenth):",
             "", *markdown_table(header, rows), ""]
+
+
+def q_comparison_lines(models: dict[float, Sequence[dict[str, Any]]], plain: Sequence[dict[str, Any]],
+                       references: dict[str, dict[str, Any]] | None = None, prefix: str = "",
+                       matrix: dict[str, Any] | None = None) -> list[str]:
+    """What every report that compares q prints: each q's runs (``models``, by q) against q = 0 and the Plain PM
+    (:func:`levelling_lines`, ``references`` by forecaster name), then the consistency matrix (``matrix``, or
+    :func:`consistency` of ``models``). ``prefix`` starts each point's label (e.g. the estimator's name)."""
+    points = {f"{prefix}q+1 = {q_label(q)}": runs for q, runs in sorted(models.items())}
+    baselines = {f"{prefix}q = 0": models.get(0.0, []), "Plain PM": plain}
+    lines = levelling_lines(points, baselines, {f"reference: {name}": r for name, r in (references or {}).items()})
+    return lines + consistency_lines(matrix or consistency(models))

@@ -30,7 +30,7 @@ from trainers.config import TrainConfig
 from trainers.estimators import WEIGHING_SETTINGS
 from trainers.evaluate import reference_records
 from trainers.records import read_record
-from trainers.studies.levelling import consistency, consistency_lines, levelling, levelling_lines, q_label, tenths
+from trainers.studies.levelling import consistency, levelling, q_comparison_lines, q_label, tenths
 from trainers.studies.report import PLAIN, machine, markdown_table
 from trainers.studies.sweep import run_all, train_once
 
@@ -75,9 +75,11 @@ def bench_q(env: str = "EquitablePM-EV-v0", algo: str = "spo", q_plus_one: tuple
         record = read_record(Path(config.out))
         if record is not None:
             runs.setdefault(PLAIN if config.algo == PLAIN else q_label(config.q), []).append(record)
-    matrix = consistency({config.q: runs.get(q_label(config.q), []) for config in points if config.algo != PLAIN})
+    models = {config.q: runs.get(q_label(config.q), []) for config in points if config.algo != PLAIN}
+    matrix = consistency(models)
     return {"env": env, "algo": algo, "fields": fields, "continuation": continuation, "epochs": epochs, "seeds": seeds,
-            "runs": runs, "references": reference_records(env), "consistency": matrix, "checks": checks(runs, matrix)}
+            "runs": runs, "models": models, "references": reference_records(env), "consistency": matrix,
+            "checks": checks(runs, matrix)}
 
 
 def checks(runs: dict[str, list[dict]], matrix: dict[str, Any]) -> dict[str, bool]:
@@ -119,10 +121,7 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         values = tenths([record])
         rows.append([f"reference: {name}", *(f"{values[key][0]:.4f}" for key in ("mean", "worst10", "best10")), "-"])
     lines += [*markdown_table(["point", "mean", "worst tenth", "best tenth", "seeds"], rows), ""]
-    points = {f"q+1 = {label}": records for label, records in runs.items() if label != PLAIN}
-    baselines = {"q = 0": runs.get("1", []), "Plain PM": runs.get(PLAIN, [])}
-    lines += levelling_lines(points, baselines, {f"reference: {n}": r for n, r in references.items()})
-    lines += consistency_lines(result["consistency"])
+    lines += q_comparison_lines(result["models"], runs.get(PLAIN, []), references, matrix=result["consistency"])
     lines += [f"- {'holds' if holds else 'does not hold'}: {claim}" for claim, holds in result["checks"].items()]
     return lines
 

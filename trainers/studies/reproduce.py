@@ -224,18 +224,14 @@ def _records(setting: Setting, seeds: int, epochs: int, out: Path, quick: bool) 
 def levelling_section(setting: Setting, records: dict[tuple, list[dict]], references: dict[str, dict]) -> list[str]:
     """Levelling against q = 0 and the Plain PM, and objective consistency over q, of the setting's main estimator
     (first beta)."""
-    from trainers.studies.levelling import consistency, consistency_lines, levelling_lines
+    from trainers.studies.levelling import q_comparison_lines
 
-    main = {q1: runs for (algo, q1, beta), runs in sorted(records.items(), key=lambda item: item[0][1])
-            if algo == setting.algos[0] and beta == setting.betas[0]}
+    main = {q1 - 1.0: runs for (algo, q1, beta), runs in records.items() if algo == setting.algos[0] and beta == setting.betas[0]}
     if not main:
         return []
-    points = {f"q+1 = {q1:g}": runs for q1, runs in main.items()}
-    baselines = {"q = 0": main.get(1.0, []), "Plain PM": next((runs for key, runs in records.items() if key[0] == PLAIN), [])}
-    references = {f"reference: {name}": r for name, r in references.items()}
-    lines = [f"### {setting.title}, {setting.setup} setup: {METHOD.get(setting.algos[0], setting.algos[0])} over q", ""]
-    lines += levelling_lines(points, baselines, references)
-    return lines + consistency_lines(consistency({q1 - 1.0: runs for q1, runs in main.items()}))
+    plain = next((runs for key, runs in records.items() if key[0] == PLAIN), [])
+    return [f"### {setting.title}, {setting.setup} setup: {METHOD.get(setting.algos[0], setting.algos[0])} over q", "",
+            *q_comparison_lines(main, plain, references)]
 
 
 def _label(setting: Setting) -> dict[str, Any]:

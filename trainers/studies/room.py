@@ -34,7 +34,7 @@ import torch
 from eq_gym import data
 from eq_gym.tasks import PAPER_SETTING, Task
 from trainers.evaluate import Forecaster, evaluate, perfect_forecaster, reference_forecaster, task_of
-from trainers.studies.levelling import levelling, tenths
+from trainers.studies.levelling import ONE_SEED, levelling, tenths
 from trainers.studies.report import machine
 
 MORNING, EVENING = (6, 12), (16, 22)
@@ -101,7 +101,7 @@ def bench_room(envs: list[str], epochs: int, out: Path, seeds: int = 1) -> list[
                 for q, records in runs.items():
                     for key, values in tenths(records).items():
                         row[f"{key}_q{q:g}"] = float(np.mean(values))
-                row["verdict"] = levelling(runs[Q_SWEEP[1]], runs[Q_SWEEP[0]])["verdict"] if seeds > 1 else None
+                row["verdict"] = levelling(runs[Q_SWEEP[1]], runs[Q_SWEEP[0]])["verdict"]
             rows.append(row)
     return rows
 
@@ -116,5 +116,5 @@ def print_room_rows(rows: list[dict]) -> None:
             line += "  " + "  ".join(
                 f"{label} {row[f'{key}_q0']:.4f} -> {row[f'{key}_q19']:.4f}"
                 for key, label in (("mean", "mean"), ("worst10", "worst tenth"), ("best10", "best tenth"))
-            ) + "  (q = 0 -> q + 1 = 20): " + (row["verdict"] or "one seed, no verdict (--seeds 2 or more)")
+            ) + f"  (q = 0 -> q + 1 = 20): {row['verdict']}" + (" (--seeds 2 or more)" if row["verdict"] == ONE_SEED else "")
         print(line)
