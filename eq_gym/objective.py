@@ -191,8 +191,8 @@ class RunningMeanRegret:
     """
 
     def __init__(self, memory: float = 1280.0) -> None:
-        if not memory > 0:
-            raise ValueError(f"memory={memory!r} is not allowed; use a positive number of windows")
+        if isinstance(memory, bool) or not isinstance(memory, (int, float)) or not 0 < memory < math.inf:
+            raise ValueError(f"memory={memory!r} is not allowed; use a positive, finite number of windows (default 1280)")
         self.memory = float(memory)
         self.value: Tensor | None = None
         self.mass = 0.0

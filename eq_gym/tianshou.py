@@ -57,7 +57,8 @@ class SharedView:
                                  "steps all its windows together: step every env of the Tianshou vector env at once")
             self.result, self.pending = self.view.step(self.actions), set()
         observation, reward, terminated, truncated, info = self.result
-        row = {key: value[index] for key, value in info.items() if not key.startswith("_") and not key.startswith("final_")}
+        acted = info["final_info"]  # Tianshou resets finished envs itself: a transition carries the acted window's info
+        row = {key: value[index] for key, value in acted.items() if not key.startswith("_")}
         return observation[index], reward[index], terminated[index], truncated[index], row
 
     def reset_result(self, index: int, seed: int | None) -> tuple[np.ndarray, dict]:
@@ -65,7 +66,7 @@ class SharedView:
             self.view.reset(seed=seed)
             self.started = True
         observation, times = self.view.current()
-        return observation[index], {key: value[index] for key, value in times.items()}
+        return observation[index], {key: value[index] for key, value in times.items() if not key.startswith("_")}
 
 
 class WindowWorker(EnvWorker):

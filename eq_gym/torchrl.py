@@ -10,17 +10,22 @@ The batched env is TorchRL's ``GymWrapper`` around ``gym.make(env_id)``
 unchanged. The window view (``gym.make_vec(..., vectorization_mode=
 "vector_entry_point")``, one-step episodes, same-step autoreset, every info
 value numeric) can be wrapped raw too: ``GymWrapper(gym.make_vec(...))``
-passes ``check_env_specs`` and rolls out (tested). ``torchrl_env`` adds one
-adjustment, for what TorchRL does rather than what it can hold: TorchRL
+passes ``check_env_specs`` and rolls out (tested); TorchRL reads the info
+keys that the top level names (``time_index``, the raw view's after a reset
+and a step) and takes a finished sub-env's values from ``final_info``, so a
+transition's ``("next", "time_index")`` is the acted windows'. ``torchrl_env``
+adds two adjustments, for what TorchRL does rather than what it can hold. TorchRL
 resets the finished sub-envs after every step, and a reset without a seed
 starts a new shuffled pass of the raw view, so each step's windows would be
-the first of a fresh shuffle (windows drawn with replacement). Here such a
+the first of a fresh shuffle (windows drawn with replacement); here such a
 reset keeps the windows the view has already moved on to, so a rollout sees
-the windows in the view's own order (one shuffled pass, then the next).
+the windows in the view's own order (one shuffled pass, then the next). And
+it names every key of the acted windows' info on the step's top level, so
+that TorchRL keeps them all.
 
-Every info key of a step (``agent_regret``, ``window_weight``,
+Every key of the acted windows' info (``agent_regret``, ``window_weight``,
 ``agent_weights``, ``target``, ``time_index``, ``objective``, ``clipped``) is
-in the rollout; ``task.start_time(time_index)`` gives the UTC times. Needs the
+in the rollout under ``"next"``; ``task.start_time(time_index)`` gives the UTC times. Needs the
 ``torchrl`` extra: ``pip install -c constraints.txt -e ".[torchrl]"``.
 """
 
@@ -47,6 +52,12 @@ class TorchRLWindows(gym.vector.VectorWrapper):
             return self.env.unwrapped.current()
         self._started = True
         return self.env.reset(seed=seed, options=options)
+
+    def step(self, actions):
+        """The view's step with every key of the acted windows' info (``final_info``) named on the top level:
+        TorchRL keeps the keys the top level names, and takes a finished sub-env's values from ``final_info``."""
+        observation, reward, terminated, truncated, info = self.env.step(actions)
+        return observation, reward, terminated, truncated, info | info["final_info"]
 
 
 def torchrl_env(env_id: str, num_envs: int | None = None, device: str = "cpu", **kwargs: Any) -> EnvBase:

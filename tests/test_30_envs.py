@@ -10,6 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 import eq_gym
 import eq_gym.envs.dc
+from eq_gym.envs.ev import EVChargingEnv
 from eq_gym.tasks import PAPER_SETTING
 
 ENV_IDS = list(eq_gym.ENV_IDS)
@@ -198,11 +199,15 @@ def test_a_step_runs_on_one_thread_and_restores_the_callers_setting(monkeypatch)
         torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("num_agents", [10**6, 9661])
-def test_too_many_agents_are_refused_in_one_short_line_naming_the_limit(num_agents):
-    with pytest.raises(ValueError, match="num_agents is too large.*at most") as refused:
-        gym.make("EquitablePM-EV-v0", num_agents=num_agents)
-    assert len(str(refused.value)) < 400 and "\n" not in str(refused.value)
+@pytest.mark.parametrize("keywords, most", [({}, 2003), ({"timing": "shared"}, 9660), ({"agents": "similar"}, 4830)])
+def test_too_many_agents_are_refused_naming_the_envs_own_limit(keywords, most):
+    """The refusal names the largest num_agents these keywords take (the env page's numbers), not a group's."""
+    for num_agents in (10**6, most + 1):
+        with pytest.raises(ValueError, match=f"num_agents={num_agents} .* at most {most:,} EV chargers") as refused:
+            gym.make("EquitablePM-EV-v0", num_agents=num_agents, **keywords)
+        assert len(str(refused.value)) < 400 and "\n" not in str(refused.value)
+    assert gym.make("EquitablePM-EV-v0", num_agents=most, **keywords).unwrapped.task.num_agents == most
+    assert f"{most:,}" in EVChargingEnv.__doc__
 
 
 def test_writing_into_an_observation_changes_no_env_data():

@@ -1,5 +1,6 @@
 """Who acts on which window: own hours vs the paper's shared timing, the window view, and refusals."""
 
+import re
 
 import gymnasium as gym
 import numpy as np
@@ -82,10 +83,13 @@ def test_the_paper_form_is_finite_where_float64_holds_it_and_refused_by_name_pas
     env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(np.full(env.action_space.shape, 0.0, np.float32))
     assert np.isfinite(reward) and info["objective_form"] == "paper" and reward == -info["objective"]
-    huge = gym.make("EquitablePM-EV-v0", q=1e6, reward_form="paper", timing="shared", regret="absolute")
-    huge.reset(seed=0)
-    with pytest.raises(ValueError, match="the paper-form L_q at q=1e\\+06 overflows float64"):
-        huge.step(np.full(huge.action_space.shape, 0.0, np.float32))
+    # refused at make, where an uninformed forecast's regrets already overflow it, naming the largest q that holds
+    for env_id, q in (("EquitablePM-EV-v0", 1e6), ("EquitablePM-EV-v0", 1000.0), ("EquitablePM-Mixed-v0", 1000.0)):
+        with pytest.raises(ValueError, match=re.escape(f"reward_form='paper' at q={q:g}: ") + ".* overflows float64 .* or q <= "):
+            gym.make(env_id, q=q, reward_form="paper")
+    most = gym.make("EquitablePM-EV-v0", q=100.0, reward_form="paper")  # and a q it holds is made and steps
+    most.reset(seed=0)
+    assert np.isfinite(most.step(np.full(most.action_space.shape, 15.0, np.float32))[1])
     with pytest.raises(ValueError, match="q=inf is not allowed in the paper form"):
         gym.make("EquitablePM-EV-v0", q=float("inf"), reward_form="paper")
 
@@ -135,6 +139,13 @@ def test_window_view_numbers_are_the_batched_envs_and_its_rewards_are_the_chain_
         window_obs, reward, _, _, info = envs.step(action)
         batch_obs, _, _, _, batch_info = env.step(action)
         np.testing.assert_array_equal(window_obs, batch_obs)
+        # as Gymnasium's same-step autoreset: the top-level info is the returned windows', the acted ones' in final_info
+        np.testing.assert_array_equal(info["time_index"], batch_info["time_index"])
+        acted = info["final_info"]
+        assert set(info) == {"time_index", "_time_index", "final_obs", "_final_obs", "final_info", "_final_info"}
+        np.testing.assert_allclose(reward, -(acted["agent_weights"] * acted["window_weight"] * acted["agent_regret"]).sum(axis=1),
+                                   rtol=1e-5)
+        info = acted
         cbar = (info["window_weight"] * info["agent_regret"]).mean(axis=0)
         np.testing.assert_allclose(cbar, batch_info["agent_regret"], rtol=1e-5)
         # the weights are dL/dCbar at the estimate before this step (this step's own Cbar at the first)
@@ -173,14 +184,31 @@ def test_the_window_view_refuses_its_own_keywords_by_name_and_counts_clipped_hou
         gym.make_vec("EquitablePM-EV-v0", vectorization_mode="vector_entry_point", memroy=10)
     with pytest.raises(ValueError, match="num_envs=0 is not allowed"):
         gym.make_vec("EquitablePM-EV-v0", num_envs=0, vectorization_mode="vector_entry_point")
+    with pytest.raises(ValueError, match=r"num_envs=100000 is larger than the \d+ windows of split='train'"):
+        gym.make_vec("EquitablePM-EV-v0", num_envs=100_000, vectorization_mode="vector_entry_point")
+    for memory in ("abc", 0, float("inf"), True):
+        with pytest.raises(ValueError, match=re.escape(f"memory={memory!r} is not allowed; use a positive, finite")):
+            gym.make_vec("EquitablePM-EV-v0", vectorization_mode="vector_entry_point", memory=memory)
     envs = gym.make_vec("EquitablePM-EV-v0", num_envs=4, vectorization_mode="vector_entry_point")
     envs.reset(seed=0)
     action = np.full(envs.action_space.shape, 10.0, np.float32)
     action[1, :3] = 1e4
+    acted_windows = envs.unwrapped.env.current_times()["time_index"]
     info = envs.step(action)[-1]
-    np.testing.assert_array_equal(info["clipped"], [0, 3, 0, 0])
-    assert info["_clipped"].all()
     # a finished episode's info where Gymnasium's vector envs put it under same-step autoreset
     assert info["_final_info"].all() and info["_final_obs"].all()
-    for key in ("agent_regret", "window_weight", "target", "clipped", "objective"):
-        np.testing.assert_array_equal(info["final_info"][key], info[key])
+    np.testing.assert_array_equal(info["final_info"]["clipped"], [0, 3, 0, 0])
+    assert info["final_info"]["_clipped"].all()
+    np.testing.assert_array_equal(info["final_info"]["time_index"], acted_windows)
+    np.testing.assert_array_equal(info["time_index"], envs.unwrapped.env.current_times()["time_index"])
+    assert not np.array_equal(info["time_index"], acted_windows)
+
+
+@pytest.mark.parametrize("vector", [False, True], ids=["batched", "window view"])
+def test_reset_options_are_refused_by_name_not_ignored(vector):
+    env = (gym.make_vec("EquitablePM-EV-v0", num_envs=4, vectorization_mode="vector_entry_point") if vector
+           else gym.make("EquitablePM-EV-v0", batch_size=4))
+    with pytest.raises(ValueError, match=r"reset\(options=\{'split': 'test'\}\): these envs take no reset options"):
+        env.reset(seed=0, options={"split": "test"})
+    observation, _ = env.reset(seed=0, options={})  # an empty dict asks for nothing
+    assert observation.shape[0] == 4

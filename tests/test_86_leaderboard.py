@@ -1,5 +1,7 @@
 """The leaderboard study (eqpm benchmark): rows, budgets, learning curves, plugins."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,8 +12,18 @@ from trainers.studies.levelling import ONE_SEED
 sb3 = pytest.importorskip("stable_baselines3")
 
 
-def test_a_tiny_benchmark_writes_every_requested_row(tmp_path):
+def test_a_benchmark_with_nothing_to_run_is_refused_by_name_and_writes_nothing(tmp_path):
+    with pytest.raises(ValueError, match="nothing to run: diff on EquitablePM-EV-v0 is left out"):
+        benchmark(["EquitablePM-EV-v0"], ["diff"], budget=1, seeds=1, out=tmp_path / "board")
+    assert not (tmp_path / "board").exists()
+
+
+def test_a_tiny_benchmark_writes_every_requested_row(tmp_path, capsys):
     rows = benchmark(["EquitablePM-DC-v0", "EquitablePM-EV-v0"], ["mse", "diff", "rloo", "ppo"], budget=2, seeds=1, out=tmp_path)
+    printed = capsys.readouterr().out
+    assert "left out: diff on EquitablePM-EV-v0" in printed
+    wrote = next(line for line in printed.splitlines() if line.startswith("wrote "))
+    assert all(Path(path).is_file() for path in wrote.removeprefix("wrote ").split(", "))  # only what exists
     got = {(r["env"], r["algo"]) for r in rows}
     expected = {(e, a) for e in ("EquitablePM-DC-v0", "EquitablePM-EV-v0") for a in ("mse", "rloo", "ppo")}
     assert got == expected | {("EquitablePM-DC-v0", "diff")}  # diff only where every agent is smooth

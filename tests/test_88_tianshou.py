@@ -42,7 +42,7 @@ def test_the_window_workers_give_the_views_windows_rewards_and_info(env_id):
         expected, expected_reward, _, _, expected_info = view.step(actions)
         np.testing.assert_array_equal(reward, expected_reward)
         assert terminated.all()
-        np.testing.assert_array_equal(np.stack([i["agent_regret"] for i in info]), expected_info["agent_regret"])
+        np.testing.assert_array_equal(np.stack([i["agent_regret"] for i in info]), expected_info["final_info"]["agent_regret"])
         observation, _ = env.reset(env_id=np.arange(8))  # keeps the windows the view moved on to
 
 

@@ -69,6 +69,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     if (args.run is None) == (args.forecaster is None):
         raise ValueError("give either --run DIR (a trained model) or --forecaster NAME (a reference forecaster)")
     given = [k for k in TASK_KEYWORDS if getattr(args, k) is not None]
+    if args.forecaster is not None and args.env is None:
+        raise ValueError(f"--forecaster {args.forecaster} needs --env: the env to score it on, one of {CHOICES['env']}")
+    if args.run is not None and args.env is not None:
+        raise ValueError("--env is the env of --forecaster; a --run is scored on the env it was trained with "
+                         "(see its metrics.json)")
     if args.run is not None and given:
         raise ValueError(f"--{given[0].replace('_', '-')} is an env keyword of --forecaster; a --run is scored on the "
                          "env and keywords it was trained with (see its metrics.json)")
@@ -190,7 +195,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", parents=[threads], help="metrics of a trained run or a reference forecaster on a split")
     evaluate.add_argument("--run", type=Path, help="run folder of `eqpm train` (uses its checkpoint.pt)")
     evaluate.add_argument("--forecaster", choices=FORECASTERS, help="a reference forecaster instead of a run")
-    evaluate.add_argument("--env", choices=CHOICES["env"], default="EquitablePM-DC-v0", help="env of --forecaster")
+    evaluate.add_argument("--env", choices=CHOICES["env"], help="env of --forecaster (required with it)")
     for keyword, allowed in TASK_KEYWORDS.items():
         kind = int if allowed is None else str
         evaluate.add_argument("--" + keyword.replace("_", "-"), type=kind, choices=allowed, help=f"env keyword {keyword} (--forecaster)")

@@ -222,13 +222,8 @@ def _hour_shares(hours: list[np.ndarray]) -> torch.Tensor:
 
 
 def _charging_pools(sessions: data.Sessions, num_agents: int, scale: np.ndarray | None = None) -> tuple[list[dict], list[np.ndarray]]:
-    """Chronological pools of ``num_agents`` agents, and each agent's plug-in hours."""
-    most = len(sessions.energy_kwh) // 2
-    if num_agents > most:
-        raise ValueError(
-            f"num_agents is too large: {num_agents} agents of one group would share its {len(sessions.energy_kwh)} "
-            f"sessions, fewer than 2 each (one to train on, one to test); that group takes at most {most} agents "
-            "(with 'different' agents it holds a third or a half of num_agents)")
+    """Chronological pools of ``num_agents`` agents, and each agent's plug-in hours (at most half as many
+    agents as sessions: :func:`ev_shares` checks that first)."""
     energy, duration, hours = (np.array_split(x, num_agents) for x in (sessions.energy_kwh, sessions.duration_h, sessions.start_hour))
     scale = np.ones(num_agents) if scale is None else scale
     pools = [
@@ -251,26 +246,53 @@ def _thirds(num_agents: int) -> tuple[int, int, int]:
     return num_agents - 2 * third, third, third
 
 
+def _ev_session_sets(agents: str, timing: str) -> list[tuple[data.Sessions, bool]]:
+    """The session sets EV chargers are drawn from, each with whether its agents' needs and rates are
+    stretched by 1 to ``MAX_SCALE``."""
+    caltech = data.ev_sessions("caltech")
+    if agents == "similar":
+        return [(caltech, False)]
+    if timing == "shared":
+        return [(caltech, False), (data.ev_sessions("jpl"), True)]
+    evening = caltech.start_hour >= EVENING_HOUR
+    return [(sessions, True) for sessions in (data.ev_sessions("jpl"), _starting(caltech, ~evening), _starting(caltech, evening))]
+
+
+def _ev_sizes(agents: str, timing: str, num_agents: int) -> tuple[int, ...]:
+    """How many of ``num_agents`` EV chargers each of :func:`_ev_session_sets` holds."""
+    if agents == "similar":
+        return (num_agents,)
+    if timing == "shared":
+        return num_agents - num_agents // 2, num_agents // 2
+    return _thirds(num_agents)
+
+
+def ev_shares(agents: str, timing: str, num_agents: int) -> list[tuple[data.Sessions, int, bool]]:
+    """(sessions, agents, scaled) per session set. Refuses a number that leaves an agent fewer than 2
+    sessions (one to train on, one to test), naming the largest number these keywords take."""
+    sets = _ev_session_sets(agents, timing)
+
+    def fits(n: int) -> bool:
+        return all(size <= len(sessions.energy_kwh) // 2 for (sessions, _), size in zip(sets, _ev_sizes(agents, timing, n)))
+
+    if not fits(num_agents):
+        most = next(n for n in range(num_agents - 1, 0, -1) if fits(n))
+        raise ValueError(
+            f"num_agents={num_agents} is more than agents={agents!r} under timing={timing!r} takes: at most {most:,} "
+            f"EV chargers (each needs 2 charging sessions of its set, one to train on and one to test; the smallest "
+            f"set has {min(len(s.energy_kwh) for s, _ in sets):,}); use num_agents <= {most:,}")
+    return [(sessions, size, scaled) for (sessions, scaled), size in zip(sets, _ev_sizes(agents, timing, num_agents))]
+
+
 def ev_chargers(
     agents: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared", per_unit: bool = False,
     priorities: str = "shared", signal: str = "ev", region: str = "SCE", horizon: int = 12,
 ) -> list[SlotChargers]:
     """EV agents of Eq. 13 on ``split``: one group, or one per priority (own priorities on ``signal``)."""
-    caltech = data.ev_sessions("caltech")
-    if agents == "similar":
-        pools, hours = _charging_pools(caltech, num_agents)
-    elif timing == "shared":
-        jpl_agents = num_agents // 2
-        pools, hours = _charging_pools(caltech, num_agents - jpl_agents)
-        more, more_hours = _charging_pools(data.ev_sessions("jpl"), jpl_agents, np.linspace(1.0, MAX_SCALE, jpl_agents))
+    pools, hours = [], []
+    for sessions, size, scaled in ev_shares(agents, timing, num_agents):
+        more, more_hours = _charging_pools(sessions, size, np.linspace(1.0, MAX_SCALE, size) if scaled else None)
         pools, hours = pools + more, hours + more_hours
-    else:
-        evening = caltech.start_hour >= EVENING_HOUR
-        groups = (data.ev_sessions("jpl"), _starting(caltech, ~evening), _starting(caltech, evening))
-        pools, hours = [], []
-        for sessions, size in zip(groups, _thirds(num_agents)):
-            more, more_hours = _charging_pools(sessions, size, np.linspace(1.0, MAX_SCALE, size))
-            pools, hours = pools + more, hours + more_hours
     plug_in = _hour_shares(hours) if timing == "own" else None
     paying = PayingUnder(priorities, signal, region, train_fraction, horizon)
     return paying.groups(pools, "EV chargers", split, train_fraction, per_unit, plug_in)

@@ -16,6 +16,7 @@ says how this was measured).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,10 +95,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         self.task: Task = self.make_task(**task_kwargs)
         self.batch_size = positive_int("batch_size", batch_size)
         if self.batch_size > self.task.num_windows:
-            raise ValueError(
-                f"batch_size={batch_size} is larger than the {self.task.num_windows} windows of "
-                f"split={self.task.split!r}; use at most {self.task.num_windows}"
-            )
+            raise TooLargeBatch(self.batch_size, self.task.num_windows, self.task.split)
         low, high = self.task.signal.bounds
         shape = (self.batch_size, self.task.lookback, self.task.num_features)
         feature_low, feature_high = self.task.feature_bounds()
@@ -112,10 +110,16 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         self._order: np.ndarray | None = None
         self._contexts: ContextSampler | None = None
         self._step = 0
+        if self.reward_form == "paper" and 0 < self.q:
+            self._refuse_paper_overflow()
 
     # --- Gymnasium API ----------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start a shuffled pass over the split. ``options`` must be None or empty: no option changes a pass."""
+        if options:
+            raise ValueError(f"reset(options={options!r}): these envs take no reset options; every setting is a "
+                             "keyword of gym.make (see the env's page), and reset(seed=...) picks the shuffle")
         super().reset(seed=seed)
         self._order = self.np_random.permutation(self.task.num_windows)
         generator = contexts_generator(int(self.np_random.integers(2**62)))
@@ -173,6 +177,25 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
 
     # --- helpers ---------------------------------------------------------------
 
+    def _refuse_paper_overflow(self) -> None:
+        """Refuse, at make, a q whose paper-form L_q float64 cannot hold at the regrets of an uninformed forecast
+        (the training mean of the signal, constant) on the split's first windows: a run would start there."""
+        windows = np.arange(self.batch_size)
+        start = torch.from_numpy(self.task.windows.start[windows])
+        draw = self.task.population.sampler(self.batch_size, contexts_generator(0)).draw(start)
+        truth = self._targets[windows]
+        with one_thread():
+            uninformed = torch.full_like(truth, float(self.task.signal.values[: self.task.signal.cut].mean()))
+            cbar = mean_regret(self.task.population.regret(uninformed, truth, draw.contexts), draw.weight).double()
+        if objective_for_info(cbar, self.q)[1] == "paper":
+            return
+        largest = float(cbar.max())
+        most = math.log(np.finfo(np.float64).max / len(cbar)) / math.log(largest) - 1.0
+        raise ValueError(
+            f"reward_form='paper' at q={self.q:g}: sum_m Cbar_m^(q+1) overflows float64 at this task's regrets (an "
+            f"uninformed forecast's largest mean regret is {largest:.3g}, to the power {self.q + 1:g}); use "
+            f"reward_form='power_mean' (any q, inf included) or q <= {math.floor(most)} in the paper form")
+
     def _batch(self) -> np.ndarray:
         """Window indices of the current batch (the last one again once the episode is over)."""
         step = min(self._step, self.steps_per_episode - 1)
@@ -207,6 +230,14 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         low, high = self.action_space.low, self.action_space.high
         clipped = int(np.count_nonzero((array < low) | (array > high)))
         return np.clip(array, low, high).astype(np.float32), clipped
+
+
+class TooLargeBatch(ValueError):
+    """A batch of more windows than the split has (the window view renames it ``num_envs``)."""
+
+    def __init__(self, size: int, windows: int, split: str, name: str = "batch_size") -> None:
+        super().__init__(f"{name}={size} is larger than the {windows} windows of split={split!r}; use at most {windows}")
+        self.size, self.windows, self.split = size, windows, split
 
 
 def task_of(env_id: str, split: str = "train", env_kwargs: dict[str, Any] | None = None) -> Task:

@@ -31,20 +31,24 @@ returned is the next window's, and ``info["final_obs"]`` holds the window
 that was acted on (nothing follows it). Windows come in the batched env's
 order for the same seed: a shuffled pass over the split, then another.
 
-``info`` after a step, every array with the sub-envs first: ``agent_regret``
-(B, M) C_{m,i}, ``window_weight`` (B, M) rho_{m,i}, ``agent_weights`` (B, M)
-w_m (the same row for every window), ``target`` (B, H), ``time_index`` (B,)
-the axis index of the acted windows' first forecast hour (UTC times:
-``envs.unwrapped.task.start_time(info["time_index"])``), ``objective`` (B,)
-the step's L_q as the batched env's ``info["objective"]`` (paper form where
-float64 holds it, else the power mean; the same for every window), and ``clipped`` (B,)
-how many of each window's forecast hours were clipped into the action
-bounds; the same again as ``final_info``, where Gymnasium's vector envs put
-a finished episode's info under same-step autoreset. Every info value is a
-numeric array with the sub-envs first (no datetimes, unlike the batched
-env's ``start_time``), so any vector-env client, TorchRL's ``GymWrapper``
-included, holds it as it is. The reward is
-``-(agent_weights * window_weight * agent_regret).sum(axis=1)``.
+``info`` follows Gymnasium's vector envs under same-step autoreset. After a
+step, as after ``reset``, its top level describes the observation returned:
+``time_index`` (B,), the axis index of the next windows' first forecast hour
+(UTC times: ``envs.unwrapped.task.start_time(info["time_index"])``), as the
+batched env's ``info["time_index"]`` does. What the step did to the windows
+just acted on is the finished episode's info, under ``info["final_info"]``
+(and their observation under ``info["final_obs"]``), every array with the
+sub-envs first: ``agent_regret`` (B, M) C_{m,i}, ``window_weight`` (B, M)
+rho_{m,i}, ``agent_weights`` (B, M) w_m (the same row for every window),
+``target`` (B, H), ``time_index`` (B,) of the acted windows, ``objective``
+(B,) the step's L_q as the batched env's ``info["objective"]`` (paper form
+where float64 holds it, else the power mean; the same for every window), and
+``clipped`` (B,) how many of each window's forecast hours were clipped into
+the action bounds. Every info value is a numeric array with the sub-envs
+first (no datetimes, unlike the batched env's ``start_time``), so any
+vector-env client, TorchRL's ``GymWrapper`` included, holds it as it is. The
+reward is ``-(f["agent_weights"] * f["window_weight"] * f["agent_regret"]).sum(axis=1)``
+with ``f = info["final_info"]``.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from eq_gym.envs.base import ENV_KEYWORDS, EquitableForecastEnv
+from eq_gym.envs.base import ENV_KEYWORDS, EquitableForecastEnv, TooLargeBatch
 from eq_gym.envs.dc import DataCentreEnv
 from eq_gym.envs.ev import EVChargingEnv
 from eq_gym.envs.mixed import MixedAgentsEnv
@@ -76,9 +80,12 @@ class WindowVectorEnv(VectorEnv):
         positive_int("num_envs", num_envs)
         allowed = ("num_envs", "memory") + tuple(k for k in ENV_KEYWORDS if k != "batch_size")
         refuse_unknown(kwargs, allowed + task_keywords(self.batched.task_name), f"{type(self).__name__} (the window view)")
-        self.env = self.batched(batch_size=num_envs, **kwargs)
-        self.num_envs = self.env.batch_size
         self.running = RunningMeanRegret(memory)
+        try:
+            self.env = self.batched(batch_size=num_envs, **kwargs)
+        except TooLargeBatch as large:
+            raise TooLargeBatch(large.size, large.windows, large.split, "num_envs") from None
+        self.num_envs = self.env.batch_size
         self.observation_space, self.action_space = self.env.observation_space, self.env.action_space
         box = self.env.observation_space
         self.single_observation_space = spaces.Box(box.low[0], box.high[0], box.shape[1:], np.float32)
@@ -91,13 +98,14 @@ class WindowVectorEnv(VectorEnv):
         return self.env.task
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        observation, info = self.env.reset(seed=seed, options=options)
-        return observation, {"time_index": info["time_index"]}
+        self.env.reset(seed=seed, options=options)
+        return self.current()
 
     def current(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Observation and ``time_index`` of the windows the sub-envs have moved on to: what a library that
-        resets finished sub-envs itself (Tianshou) should see after a step."""
-        return self.env.current_observation(), {"time_index": self.env.current_times()["time_index"]}
+        """Observation and info (``time_index``) of the windows the sub-envs are at: what ``reset`` returns,
+        and what a library that resets finished sub-envs itself (Tianshou) should see after a step."""
+        every = np.ones(self.num_envs, dtype=bool)
+        return self.env.current_observation(), {"time_index": self.env.current_times()["time_index"], "_time_index": every}
 
     def step(self, actions: np.ndarray):
         acted = self.env.current_observation()
@@ -110,7 +118,7 @@ class WindowVectorEnv(VectorEnv):
             self.env.reset()
         size = self.num_envs
         every = np.ones(size, dtype=bool)
-        info = {
+        acted_info = {
             "agent_regret": outcome.regret.T.double().numpy(),
             "window_weight": own.T.double().numpy(),
             "agent_weights": np.broadcast_to(weights.numpy(), (size, len(weights))).copy(),
@@ -118,15 +126,14 @@ class WindowVectorEnv(VectorEnv):
             "time_index": outcome.start,
             "objective": np.full(size, self.env.objective(outcome.agent_regret)[0]),
             "clipped": clipped,
-            "final_obs": acted,
-            "_final_obs": every,
         }
-        info |= {f"_{key}": every for key in ("agent_regret", "window_weight", "agent_weights", "target", "time_index",
-                                              "objective", "clipped")}
-        # as Gymnasium's vector envs give a finished episode's info under same-step autoreset
-        final = {k: v for k, v in info.items() if "final_obs" not in k}
-        info |= {"final_info": final, "_final_info": every.copy()}
-        return self.env.current_observation(), -credit.double().numpy(), every.copy(), np.zeros(size, bool), info
+        acted_info |= {f"_{key}": every for key in list(acted_info)}
+        observation, info = self.current()
+        # as Gymnasium's vector envs under same-step autoreset: the info of the observation returned on top, the
+        # finished episode's (the acted windows') under final_info and its observation under final_obs
+        info |= {"final_obs": acted, "_final_obs": every.copy(), "final_info": acted_info,
+                 "_final_info": every.copy()}
+        return observation, -credit.double().numpy(), every.copy(), np.zeros(size, bool), info
 
 
 class DataCentreWindows(WindowVectorEnv):

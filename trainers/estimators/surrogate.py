@@ -72,6 +72,11 @@ class SlotSurrogate(WeightedSurrogate):
                 f"algo '{self.name}' needs agents that choose slots (EV, phone chargers) or smooth ones (data centres); "
                 f"{', '.join(other)} are neither: use rloo or pg"
             )
+        if self.population.smooth:
+            raise ValueError(
+                f"algo '{self.name}' trains agents that choose slots through its surrogate; every agent of this env is "
+                "smooth, where it would run diff's code and nothing of its own: use diff"
+            )
 
     @abstractmethod
     def table(self, forecast: Tensor, truth: Tensor, batch: Batch) -> Tensor:

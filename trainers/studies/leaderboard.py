@@ -261,10 +261,17 @@ def benchmark(
         raise ValueError(f"algo {unknown[0]!r} is not known; use one of {tuple(ALGORITHMS)} or register yours with --plugin")
     if budget < 1 or seeds < 1:
         raise ValueError(f"--budget {budget} --seeds {seeds}: both need to be >= 1")
+    left_out = [f"{algo} on {env}" for env in envs for algo in algos if not allowed(algo, env)]
     runs = [
         BenchmarkRun(env, algo, seed, budget, q, out / "runs" / f"{env}-{algo}-q={q:g}-budget={budget}-seed={seed}", plugins)
         for env in envs for algo in algos if allowed(algo, env) for seed in range(seeds)
     ]
+    if left_out:
+        why = "diff backpropagates through the agents' regret and these agents choose slots"
+        if not runs:
+            raise ValueError(f"nothing to run: {', '.join(left_out)} is left out ({why}); add an env where every agent "
+                             "is smooth (EquitablePM-DC-v0) or another algorithm (rloo, spo)")
+        print(f"left out: {', '.join(left_out)} ({why})")
     run_all(run_benchmark_run, runs, jobs, shard, desc="benchmark", ray=ray)
     table = run_table(runs)
     write_run_table(table, out)
@@ -312,21 +319,23 @@ def read_run_table(out: Path) -> list[dict[str, Any]]:
 
 def report(table: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
     """Every table and figure from the tidy run rows: per env (with learning curves) and across envs."""
-    rows = per_env_rows(table, out)
-    across = across_envs(table, out)
+    if not table:
+        raise ValueError(f"no finished run in {out}: nothing to rank (run `eqpm benchmark --out {out}` first)")
+    rows, curves = per_env_rows(table, out)
+    across, figures = across_envs(table, out)
     (out / "leaderboard.md").write_text(render(rows) + "\n" + across)
     write_csv(out / "leaderboard.csv", rows)
     print(render(rows))
     print(across)
-    print(f"wrote {out / 'leaderboard.md'}, {out / 'leaderboard.csv'}, {out / RUNS_FILE} and {out}/curves-*.png, profile.png, "
-          "improvement.png")
+    written = [out / "leaderboard.md", out / "leaderboard.csv", out / RUNS_FILE, *curves, *figures]
+    print(f"wrote {', '.join(str(path) for path in written)}")
     return rows
 
 
-def per_env_rows(table: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
+def per_env_rows(table: list[dict[str, Any]], out: Path) -> tuple[list[dict[str, Any]], list[Path]]:
     """One row per env and algorithm (IQM of the mean regret over seeds with its interval, mean ± std of every
-    metric, wall time, updates, updates to the reference's level); the learning curves per env."""
-    rows = []
+    metric, wall time, updates, updates to the reference's level); the learning curves per env, and their paths."""
+    rows, curves = [], []
     for env in dict.fromkeys(r["env"] for r in table):
         mine = [r for r in table if r["env"] == env]
         level = mine[0]["reference_mean"]
@@ -342,21 +351,22 @@ def per_env_rows(table: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]
             plain = [r for r in mine if r["algo"] == PLAIN]
             row["levelling"] = levelling(records, plain)["verdict"] if plain and algo != PLAIN and "best10" in records[0] else "-"
             rows.append(row)
-        _curves(env, mine, level, out)
+        curves.append(_curves(env, mine, level, out))
     rows.sort(key=lambda r: (r["env"], r["mean"]))
-    return rows
+    return rows, curves
 
 
-def across_envs(table: list[dict[str, Any]], out: Path) -> str:
+def across_envs(table: list[dict[str, Any]], out: Path) -> tuple[str, list[Path]]:
     """The Markdown table across envs: each score's aggregates with intervals, and the calls against the
-    Plain PM and rloo that the intervals allow; writes the performance-profile and improvement figures."""
+    Plain PM and rloo that the intervals allow; the performance-profile and improvement figures and their paths
+    (none where no algorithm has runs on every env with equal seeds)."""
     matrices = {score: aggregates.score_matrices(table, score) for score in aggregates.SCORES}
     estimates = {score: aggregates.interval_estimates(m) for score, m in matrices.items()}
     over_plain = {score: aggregates.probability_of_improvement(m, PLAIN) for score, m in matrices.items()}
     over_rloo = {score: aggregates.probability_of_improvement(m, "rloo") for score, m in matrices.items()}
     some = next(iter(matrices["mean"].values()), None)
     if some is None:
-        return "No algorithm has runs on every env with equal seeds: no aggregates across envs.\n"
+        return "No algorithm has runs on every env with equal seeds: no aggregates across envs.\n", []
     method = ("rliable's stratified bootstrap (runs resampled within each env)" if aggregates.have_rliable() else
               "a percentile bootstrap over the pooled runs (install the [rliable] extra for rliable's stratified bootstrap)")
     lines = ["## Across envs: normalised scores (1: zero regret, 0: the env's best reference forecaster)", "",
@@ -372,8 +382,7 @@ def across_envs(table: list[dict[str, Any]], out: Path) -> str:
             cells.append([score, algo, *(_interval(found[a]) for a in aggregates.AGGREGATES),
                           _interval(over_plain[score].get(algo)), _interval(over_rloo[score].get(algo)), call])
     lines += markdown_table(header, cells)
-    aggregates.figures(matrices, over_plain, out)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", aggregates.figures(matrices, over_plain, out)
 
 
 def _interval(estimate: tuple[float, float, float] | None) -> str:
@@ -403,7 +412,7 @@ def render(rows: list[dict[str, Any]]) -> str:
     return "\n".join(markdown_table(header, table)) + "\n"
 
 
-def _curves(env: str, table: list[dict[str, Any]], level: float, out: Path) -> None:
+def _curves(env: str, table: list[dict[str, Any]], level: float, out: Path) -> Path:
     from trainers.studies.figures import pyplot
 
     plt = pyplot()
@@ -423,3 +432,4 @@ def _curves(env: str, table: list[dict[str, Any]], level: float, out: Path) -> N
     out.mkdir(parents=True, exist_ok=True)
     figure.savefig(out / f"curves-{env}.png", dpi=120)
     plt.close(figure)
+    return out / f"curves-{env}.png"
