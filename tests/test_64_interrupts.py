@@ -68,3 +68,47 @@ def test_a_run_stopped_before_its_first_checkpoint_is_taken_over_by_the_next(tmp
     assert main([*RUN, "--epochs", "1", "--steps", "5", "--out", str(out), "--resume"]) == 0
     assert "starting afresh" in capsys.readouterr().out
     assert not (out / "events.out.tfevents.1.host.1.0").exists() and (out / checkpoint.CHECKPOINT).is_file()
+
+
+def children_of(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_sigterm_to_a_sweeps_driver_alone_stops_its_workers_and_keeps_their_checkpoints(tmp_path):
+    """As a scheduler stops a job: SIGTERM to the driver only. Before, its pool workers ran on after it exited."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    out = tmp_path / "sweep"
+    process = subprocess.Popen([sys.executable, "-m", "trainers.cli", "bench", "q", "--env", "EquitablePM-DC-v0", "--algo",
+                                "diff", "--q-plus-one", "1", "--seeds", "2", "--epochs", "50", "--jobs", "2", "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 180
+    while len(list(out.glob("*/events.out.tfevents.*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [pid for pid in children_of(process.pid) if "spawn" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert len(workers) >= 2, "the sweep's two workers had not started"
+    time.sleep(1.0)  # some updates in
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "sweep stopped by signal" in stderr
+    time.sleep(0.5)
+    assert not [pid for pid in workers if alive(pid)]
+    assert len(list(out.glob("*/" + checkpoint.CHECKPOINT))) >= 2  # each running run checkpointed after its update

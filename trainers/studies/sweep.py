@@ -9,6 +9,8 @@ several machines merge by copying their run folders together.
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -107,10 +109,63 @@ def run_all(run: Callable[[Item], Any], items: Sequence[Item], jobs: int = 1, sh
             single_threaded(run, item)
             progress.update()
     else:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            for _ in pool.map(single_threaded, [run] * len(mine), mine):
-                progress.update()
+        run_in_pool(run, mine, jobs, progress)
     progress.close()
+
+
+PARENT_POLL_S = 1.0
+"""How often a pool worker checks that its driver is still there."""
+
+
+def run_in_pool(run: Callable[[Item], Any], items: Sequence[Item], jobs: int, progress: tqdm) -> None:
+    """``items`` in ``jobs`` spawned processes. A SIGINT or SIGTERM to the driver alone (as a scheduler sends)
+    stops the sweep: queued runs are cancelled, each running one gets SIGTERM (it checkpoints after its update
+    and stops, :mod:`trainers.interrupts`), and the driver exits with the signal's code once they have; a
+    worker whose driver is gone (killed outright) stops its run the same way."""
+    from trainers.interrupts import SIGNALS, Interrupted
+
+    def stop(number: int, frame: Any) -> None:
+        raise Interrupted(f"sweep stopped by signal {number}: finished runs are kept, each running one checkpointed "
+                          "after its update; run the same command again to go on", number)
+
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=stop_with_driver,
+                               initargs=(os.getpid(),))
+    previous = {number: signal.signal(number, stop) for number in SIGNALS} if on_main_thread() else {}
+    try:
+        for _ in pool.map(single_threaded, [run] * len(items), items):
+            progress.update()
+    except BaseException:
+        workers = list(getattr(pool, "_processes", {}).values())  # the executor's own handles of its processes
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()  # SIGTERM: the run checkpoints after its update
+        for worker in workers:
+            worker.join()
+        raise
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    pool.shutdown()
+
+
+def on_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def stop_with_driver(driver: int) -> None:
+    """A pool worker's start: a daemon thread that sends this process SIGTERM once ``driver`` is gone."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == driver:
+            time.sleep(PARENT_POLL_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 RAY_RETRIES = 2
