@@ -2,8 +2,8 @@
 
 Each window of the EV env is one Tianshou env (a one-step episode). The
 policy here forecasts each window's next H hours as the same hours of the day
-before, read off the window's own 24 past hours (calendar features, the
-signal in feature 0): persistence_daily, written as a Tianshou ``Policy``,
+before, read off the window's own 24 past hours (the signal is feature 0 of
+every feature set): persistence_daily, written as a Tianshou ``Policy``,
 beside a flat forecast of the training split's mean. Replace the policy with
 any Tianshou algorithm's to train on the window view.
 

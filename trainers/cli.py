@@ -209,7 +209,7 @@ def parser() -> argparse.ArgumentParser:
                            help="dc: Table 1; ev: Figure 3 and Table 2; mixed: Table 3; beta: Figure 6 and Table 4")
     reproduce.add_argument("--quick", action="store_true",
                            help="fewer epochs (dc: 5, ev/beta: 2, mixed: 1), fewer q + 1 values per block, and only the blocks "
-                                "with a quick grid (trainers/reproduce.py: quick_q_plus_one)")
+                                "with a quick grid (trainers/studies/reproduce.py: quick_q_plus_one)")
     reproduce.add_argument("--seeds", type=int, default=3,
                            help="seeds per configuration, each cell reported as the mean with its 95 %% bootstrap interval (default: 3)")
     reproduce.add_argument("--out", type=Path, default=Path("runs/reproduce"), help="folder of runs/ and summaries (default: runs/reproduce)")

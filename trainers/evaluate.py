@@ -87,8 +87,9 @@ def reference_records(env: str, env_kwargs: dict[str, Any] | None = None, split:
     return records
 
 
-def evaluate_run(run: Path, split: str = "test", device: str = "auto") -> dict[str, Any]:
-    """The metrics.json record of a trained run's checkpoint on ``split``."""
+def run_forecaster(run: Path, split: str = "test", device: str = "auto") -> tuple[Forecaster, Task, dict[str, Any]]:
+    """A trained run's model as a :data:`Forecaster` on ``split`` of its env (on ``device``: its forecasts come
+    back on it), the task, and the run's checkpoint state (``config`` as a :class:`TrainConfig`)."""
     from trainers import checkpoint
     from trainers.config import TrainConfig
     from trainers.distributed import pick_device
@@ -104,7 +105,14 @@ def evaluate_run(run: Path, split: str = "test", device: str = "auto") -> dict[s
     policy.load_state_dict(state["model"])
     target = pick_device(device)
     policy.to(target).eval()
-    metrics, agent_regret = evaluate(lambda x, _: policy.predict(x), task, target)
+    return (lambda inputs, _: policy.predict(inputs.to(target))), task, state | {"config": config, "device": target}
+
+
+def evaluate_run(run: Path, split: str = "test", device: str = "auto") -> dict[str, Any]:
+    """The metrics.json record of a trained run's checkpoint on ``split``."""
+    forecaster, task, state = run_forecaster(run, split, device)
+    config = state["config"]
+    metrics, agent_regret = evaluate(forecaster, task, state["device"])
     return record(
         metrics, agent_regret, task, config.env, algo=config.algo, q=config.q, beta=config.beta,
         seed=config.seed, backbone=config.backbone_name, wall_s=state["wall_s"], epochs=state["epoch"],
