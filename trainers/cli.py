@@ -127,6 +127,15 @@ def cmd_bench_q(args: argparse.Namespace) -> None:
                           args.continuation, ray=ray_of(args), **fields))
 
 
+def cmd_bench_frontier(args: argparse.Namespace) -> None:
+    from trainers.studies.frontier import bench_frontier, report_lines
+
+    result = bench_frontier(args.env, args.algo, args.seeds, args.epochs, args.out, tuple(args.q_plus_one), args.resolution,
+                            args.jobs, ray=ray_of(args))
+    print("\n".join(report_lines(result)))
+    print(f"wrote {args.out / 'frontier.json'}, {args.out / 'frontier.md'}, {args.out / 'frontier.png'}")
+
+
 def shared_flags() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The flags several commands share: --threads (every command), and --ray / --ray-address (the sweeps)."""
     threads = argparse.ArgumentParser(add_help=False)
@@ -277,11 +286,23 @@ def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentPar
     q_sweep.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
     q_sweep.add_argument("--seeds", type=int, default=5, help="seeds per point (default: 5)")
     q_sweep.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
+    frontier = studies.add_parser("frontier", parents=[threads, ray], help="the attainable frontier: the best public forecast "
+                                  "per q in four hindsight families (truth re-weighted, post-hoc, mixture, information)")
+    frontier.add_argument("--env", choices=ENV_IDS, default="EquitablePM-EV-v0", help="env, with its defaults (default: EV)")
+    frontier.add_argument("--algo", choices=CHOICES["algo"], default="spo", help="estimator of the q = 0 model (default: spo)")
+    frontier.add_argument("--q-plus-one", type=float, nargs="+", default=[1.0, 2.0, 5.0, 20.0, float("inf")],
+                          help="q + 1 values, inf for min-max; 1 is always run (default: 1 2 5 20 inf)")
+    frontier.add_argument("--resolution", type=int, default=30, help="grid steps per unit of the truth family's total weight "
+                                                                       "and of the mixture's share (default: 30)")
+    frontier.add_argument("--epochs", type=int, default=3, help="epochs of the Plain PM and the q = 0 model (default: 3)")
+    frontier.add_argument("--seeds", type=int, default=3, help="seeds of the trained models (default: 3)")
+    frontier.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
     for study in (estimators, ahead):
         study.add_argument("--seeds", type=int, default=3, help="seeds per run (default: 3)")
         study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
     for study, default, command in ((room, "room", cmd_bench_room), (estimators, "bench-estimators", cmd_bench_estimators),
-                                    (ahead, "bench-ahead", cmd_bench_ahead), (q_sweep, "bench-q", cmd_bench_q)):
+                                    (ahead, "bench-ahead", cmd_bench_ahead), (q_sweep, "bench-q", cmd_bench_q),
+                                    (frontier, "bench-frontier", cmd_bench_frontier)):
         study.add_argument("--out", type=Path, default=Path("runs") / default,
                            help=f"folder of the runs; a finished run there with the same settings is reused (default: runs/{default})")
         study.set_defaults(run_command=command)

@@ -70,6 +70,8 @@ class Estimator(ABC):
 
     name: ClassVar[str]
     needs_smooth_agents: ClassVar[bool] = False
+    needs_slot_agents: ClassVar[bool] = False
+    """True when the estimator's own path is for agents that choose slots (on smooth agents alone it is diff's)."""
     stochastic: ClassVar[bool] = False
     """True when the estimator samples forecasts (and so trains the policy's std)."""
     needs_held_out: ClassVar[bool] = False
@@ -95,6 +97,11 @@ class Estimator(ABC):
             raise ValueError(
                 f"algo '{self.name}' backpropagates through the agents' regret, but {', '.join(rough)} "
                 "choose discrete slots (no useful gradient); use rloo, spo, pfy or pg on this env"
+            )
+        if self.needs_slot_agents and population.smooth:
+            raise ValueError(
+                f"algo '{self.name}' trains agents that choose slots through its surrogate; every agent of this env is "
+                "smooth, where it would run diff's code and nothing of its own: use diff"
             )
         self.population, self.q, self.beta, self.form, self.model = population, q, beta, form, model
         for name, default in self.settings.items():

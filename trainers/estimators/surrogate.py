@@ -64,6 +64,8 @@ class WeightedSurrogate(Estimator):
 class SlotSurrogate(WeightedSurrogate):
     """Slot-choosing agents through a per-k surrogate table; smooth agents through their regret."""
 
+    needs_slot_agents = True
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         other = [g.label for g in self.population.groups if not (isinstance(g, SlotChargers) or g.smooth)]
@@ -71,11 +73,6 @@ class SlotSurrogate(WeightedSurrogate):
             raise ValueError(
                 f"algo '{self.name}' needs agents that choose slots (EV, phone chargers) or smooth ones (data centres); "
                 f"{', '.join(other)} are neither: use rloo or pg"
-            )
-        if self.population.smooth:
-            raise ValueError(
-                f"algo '{self.name}' trains agents that choose slots through its surrogate; every agent of this env is "
-                "smooth, where it would run diff's code and nothing of its own: use diff"
             )
 
     @abstractmethod

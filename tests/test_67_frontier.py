@@ -1,0 +1,76 @@
+"""The attainable frontier (eqpm bench frontier): hindsight families, picks by the training split's P_q, the report."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from eq_gym import data
+from eq_gym.objective import equitable_objective
+from trainers.evaluate import evaluate, perfect_forecaster, task_of
+from trainers.studies.frontier import bench_frontier, captured_share, choose, simplex, truth_forecaster
+
+
+@pytest.fixture(scope="module")
+def ev():
+    return task_of("EquitablePM-EV-v0", "train", {}), task_of("EquitablePM-EV-v0", "test", {})
+
+
+@pytest.mark.parametrize("env_id", ["EquitablePM-EV-v0", "EquitablePM-DC-v0"])
+def test_the_truth_family_at_the_index_weights_is_the_perfect_forecaster_bit_for_bit(env_id):
+    task = task_of(env_id, "test", {})
+    index = np.array(data.INDEX_WEIGHTS[task.signal_kind])
+    assert any(np.array_equal(point, index) for point in simplex(3, index.sum(), 30))  # a grid point
+    metrics, regret = evaluate(truth_forecaster(task, index), task)
+    perfect_metrics, perfect_regret = evaluate(perfect_forecaster(task), task)
+    assert np.array_equal(regret, perfect_regret) and metrics == perfect_metrics
+
+
+def test_the_simplex_grid_holds_every_point_of_its_step_once():
+    grid = simplex(3, 3.0, 6)
+    assert len(grid) == 28 and np.allclose(grid.sum(axis=1), 3.0) and (grid >= 0).all()
+    assert len({tuple(p) for p in grid}) == len(grid)
+
+
+def test_each_pick_is_never_worse_on_the_training_objective_than_any_other_candidate(ev):
+    train, test = ev
+    candidates = [{"weights": w} for w in ((1.0, 1.0, 1.0), (3.0, 0.0, 0.0), (0.0, 0.0, 3.0), (0.5, 1.0, 1.5), (1.5, 1.5, 0.0))]
+    build = lambda task, c: truth_forecaster(task, np.array(c["weights"]))  # noqa: E731
+    picks = choose(candidates, build, train, test, (1.0, 5.0, math.inf))
+    regrets = torch.from_numpy(np.stack([evaluate(build(train, c), train)[1] for c in candidates]))
+    for label, q in (("1", 0.0), ("5", 4.0), ("inf", math.inf)):
+        objective = equitable_objective(regrets, q, "power_mean").numpy()
+        assert picks[label]["objective"] == pytest.approx(objective.min())
+        assert picks[label]["parameters"] == candidates[int(np.argmin(objective))]
+    assert picks["1"]["parameters"]["weights"] == (1.0, 1.0, 1.0)  # at q = 0 the perfect index among these
+    assert picks["inf"]["train"]["worst10"] < picks["1"]["train"]["worst10"]  # and a larger q lifts the worst-served
+
+
+def test_the_captured_share_is_the_learned_fall_over_the_hindsight_fall():
+    assert captured_share(1.0, 0.9, 1.0, 0.6) == pytest.approx(0.25)
+    assert captured_share(1.0, 1.1, 1.0, 0.6) == pytest.approx(-0.25)  # a learner that raised the worst-served
+    assert captured_share(1.0, 0.9, 0.6, 0.6) is None  # no hindsight lift: nothing to capture
+
+
+def test_a_tiny_bench_frontier_end_to_end(tmp_path):
+    torch.set_num_threads(1)
+    result = bench_frontier("EquitablePM-EV-v0", "spo", seeds=1, epochs=1, out=tmp_path, q_plus_one=(1.0, math.inf),
+                            resolution=2, scales=(1.0,), known_weights=(0.0, 1.0), steps=2, backbone="lstm", hidden=8)
+    written = json.loads((tmp_path / "frontier.json").read_text())
+    assert written["q_plus_one"] == ["1", "inf"] and set(written["truth"]) == {"1", "inf"}
+    for family in ("posthoc", "mixture"):
+        for label in ("1", "inf"):
+            pick = written["seeded"]["0"][family][label]
+            assert set(pick["train"]) == set(pick["test"]) == {"mean", "worst10", "best10"}
+    assert len(written["seeded"]["0"]["posthoc"]["1"]["parameters"]["known"]) == 2  # EV's water and price
+    model = np.array(result["seeded"][0]["learned"]["model"]["test_agent_regret"])
+    unshrunk = np.array(result["seeded"][0]["information"]["0"]["test_agent_regret"])
+    np.testing.assert_allclose(unshrunk, model, rtol=1e-4, atol=1e-6)  # s = 0: the model's own forecast
+    assert result["seeded"][0]["information"]["0.75"]["test"]["mean"] < result["seeded"][0]["information"]["0"]["test"]["mean"]
+    mixture = result["seeded"][0]["mixture"]
+    assert {pick["parameters"]["share"] for pick in mixture.values()} <= {0.0, 0.5, 1.0}
+    report = (tmp_path / "frontier.md").read_text()
+    assert "against the family's q = 0" in report and "truth front on the training split" in report
+    assert (tmp_path / "frontier.png").stat().st_size > 0

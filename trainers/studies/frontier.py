@@ -1,0 +1,331 @@
+"""``eqpm bench frontier``: what a public forecast could do for the worst-served, in hindsight.
+
+A learner that does not lift the worst-served may have failed, or nothing in
+reach may lift them. For each q + 1 (default 1, 2, 5, 20, inf) this picks the
+best public forecast of four families by the training split's power mean
+P_q of the agents' mean regrets, and scores the pick on the test split, so a
+user can tell "unsolved" from "impossible":
+
+- ``truth``: the true signal's parts re-weighted, ``w . (carbon, water,
+  price)`` at the forecast hours, the weights on a grid over the simplex of
+  total weight the index's (step total / ``resolution``). The index's own
+  weights are a grid point: there the forecast is the perfect forecaster's,
+  bit for bit. It needs perfect information; it is the ceiling of what a
+  re-weighting of the signal could do for the agents. (A data centre that
+  pays the other region's carbon is served by no point of it.)
+- ``posthoc``: a trained q = 0 model's forecast with its known-ahead parts
+  re-weighted and its unknown part scaled, ``a * rest + sum_j b_j known_j``
+  (``rest``: the forecast less the known-ahead parts at the index's weights;
+  on a task without known-ahead inputs, ``a * forecast``): how far weighing
+  what the model knows could go.
+- ``mixture``: ``(1 - m) * Plain PM + m * q = 0 model``, m in [0, 1].
+- ``information``: ``truth + (1 - s) * (forecast - truth)``, the q = 0 model's
+  error shrunk toward the truth by a share s in ``SHARES``: not chosen by q but
+  a curve, which tells how much of the worst-served's regret is information
+  the model lacks rather than how it weighs the agents.
+
+The families built on trained models are scored per seed (each seed's Plain
+PM and q = 0 model, trained here or read from ``--out``); ``truth`` needs no
+model. Writes ``frontier.json`` (per family and q + 1: the chosen parameters,
+and train and test mean, worst-served and best-served tenth, per seed) and
+``frontier.md`` (those, and each point in the levelling words against its
+family's q = 0 point and against the Plain PM), and ``frontier.png``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from eq_gym import data
+from eq_gym.metrics import best_served, worst_served
+from eq_gym.objective import equitable_objective
+from eq_gym.tasks import Task
+from trainers.config import TrainConfig
+from trainers.evaluate import Forecaster, evaluate, run_forecaster, task_of
+from trainers.studies.levelling import levelling, q_label
+from trainers.studies.report import PLAIN, machine, markdown_table
+from trainers.studies.sweep import run_all, train_once
+
+Q_PLUS_ONE = (1.0, 2.0, 5.0, 20.0, math.inf)
+SHARES = (0.0, 0.25, 0.5, 0.75)
+"""How much of the q = 0 model's error the ``information`` family removes."""
+FAMILIES = ("truth", "posthoc", "mixture", "information")
+RESOLUTION = 30
+"""Grid steps per unit of total weight in ``truth`` (and of m in ``mixture``): ``--resolution``."""
+SCALES = (0.5, 1.0, 2.0)
+"""The unknown part's scales ``a`` in ``posthoc``."""
+KNOWN_WEIGHTS = tuple(np.round(np.arange(0.0, 2.01, 0.25), 2))
+"""Each known-ahead part's weights ``b_j`` in ``posthoc`` (1: the index's)."""
+
+
+def simplex(parts: int, total: float, steps: int) -> np.ndarray:
+    """Every weight vector of ``parts`` nonnegative entries summing to ``total`` on a grid of ``steps``: (G, parts)."""
+    points = [c for c in itertools.product(range(steps + 1), repeat=parts - 1) if sum(c) <= steps]
+    grid = np.array([(*c, steps - sum(c)) for c in points], dtype=np.float64)
+    return grid * (total / steps)
+
+
+def ahead(task: Task, start: np.ndarray) -> np.ndarray:
+    """The axis indices of the forecast hours of windows starting at ``start``: (B, H)."""
+    return start[:, None] + np.arange(task.horizon)[None, :]
+
+
+def truth_forecaster(task: Task, weights: np.ndarray) -> Forecaster:
+    """The true parts (carbon, water, price) mixed with ``weights``: at the index's weights the perfect forecast."""
+    series = torch.from_numpy(data.mix(tuple(float(w) for w in weights), task.region, task.train_fraction))
+    return lambda inputs, start: series[torch.from_numpy(ahead(task, start))]
+
+
+def known_parts(task: Task) -> dict[str, np.ndarray]:
+    """The parts of the signal known ahead (EV: water, price) and their index weights: name -> (T,), and weights."""
+    weights = dict(zip(task.feature_names, task.known_ahead_weights()))
+    return {name: data.mix(tuple(float(p == name) for p in data.PARTS), task.region, task.train_fraction) * weights[name]
+            for name in data.PARTS if weights.get(name, 0.0)}
+
+
+class Forecasts:
+    """A model's forecast of every window of a task, computed once; rows looked up by first target hour."""
+
+    def __init__(self, forecaster: Forecaster, task: Task) -> None:
+        inputs = torch.tensor(task.windows.inputs)
+        with torch.no_grad():
+            self.values = torch.cat([forecaster(inputs[i:i + 1024], task.windows.start[i:i + 1024]).cpu().float()
+                                     for i in range(0, task.num_windows, 1024)])
+        self.start = task.windows.start
+
+    def rows(self, start: np.ndarray) -> torch.Tensor:
+        return self.values[torch.from_numpy(np.searchsorted(self.start, start))]
+
+
+def posthoc_forecaster(task: Task, model: Forecasts, scale: float, known: dict[str, float]) -> Forecaster:
+    """``scale * rest + sum_j known[j] * part_j``, rest the model's forecast less its known-ahead parts."""
+    parts = {name: torch.from_numpy(series) for name, series in known_parts(task).items()}
+
+    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
+        hours = torch.from_numpy(ahead(task, start))
+        rest = model.rows(start) - sum((series[hours] for series in parts.values()), torch.zeros(()))
+        return scale * rest + sum((known[name] * series[hours] for name, series in parts.items()), torch.zeros(()))
+
+    return forecast
+
+
+def mixture_forecaster(plain: Forecasts, model: Forecasts, share: float) -> Forecaster:
+    return lambda inputs, start: (1.0 - share) * plain.rows(start) + share * model.rows(start)
+
+
+def information_forecaster(task: Task, model: Forecasts, share: float) -> Forecaster:
+    truth = torch.from_numpy(task.signal.values)
+    return lambda inputs, start: (lambda y: y + (1.0 - share) * (model.rows(start) - y))(truth[torch.from_numpy(ahead(task, start))])
+
+
+def scores(agent_regret: np.ndarray) -> dict[str, float]:
+    return {"mean": float(agent_regret.mean()), "worst10": worst_served(agent_regret), "best10": best_served(agent_regret)}
+
+
+def choose(candidates: list[dict[str, Any]], build: Callable[[Task, dict[str, Any]], Forecaster], train: Task, test: Task,
+           q_plus_one: tuple[float, ...]) -> dict[str, dict[str, Any]]:
+    """Each q + 1's pick among ``candidates`` (parameter dicts) by the training split's P_q, and its scores on
+    both splits: q label -> {"parameters", "train", "test", "test_agent_regret", "objective"}."""
+    train_regret = np.stack([evaluate(build(train, c), train)[1] for c in candidates])
+    picks = {}
+    for q1 in q_plus_one:
+        objective = equitable_objective(torch.from_numpy(train_regret), q1 - 1.0, "power_mean").numpy()
+        best = int(np.argmin(objective))
+        test_regret = evaluate(build(test, candidates[best]), test)[1]
+        picks[q_label(q1 - 1.0)] = {"parameters": candidates[best], "objective": float(objective[best]),
+                                    "train": scores(train_regret[best]), "test": scores(test_regret),
+                                    "test_agent_regret": test_regret.tolist()}
+    return picks
+
+
+def truth_family(train: Task, test: Task, q_plus_one: tuple[float, ...], resolution: int) -> dict[str, Any]:
+    total = sum(data.INDEX_WEIGHTS[train.signal_kind])
+    grid = simplex(len(data.PARTS), total, resolution)
+    candidates = [{"weights": dict(zip(data.PARTS, map(float, w)))} for w in grid]
+    build = lambda task, c: truth_forecaster(task, np.array([c["weights"][p] for p in data.PARTS]))  # noqa: E731
+    return choose(candidates, build, train, test, q_plus_one)
+
+
+def model_families(runs: dict[str, Path], q_plus_one: tuple[float, ...], resolution: int, scales: tuple[float, ...] = SCALES,
+                   known_weights: tuple[float, ...] = KNOWN_WEIGHTS) -> dict[str, dict[str, Any]]:
+    """``posthoc``, ``mixture`` and ``information`` for one seed's Plain PM and q = 0 model (``runs``: algo -> folder)."""
+    loaded = {split: {name: run_forecaster(folder, split, "cpu") for name, folder in runs.items()} for split in ("train", "test")}
+    tasks = {split: next(iter(models.values()))[1] for split, models in loaded.items()}
+    forecasts = {split: {name: Forecasts(f, tasks[split]) for name, (f, _, _) in models.items()} for split, models in loaded.items()}
+    model, plain = "model", PLAIN
+    split_of = {id(task): split for split, task in tasks.items()}
+
+    def of(task: Task, name: str) -> Forecasts:
+        return forecasts[split_of[id(task)]][name]
+
+    known = list(known_parts(tasks["train"]))
+    posthoc = [{"scale": a, "known": dict(zip(known, b))} for a in scales for b in itertools.product(known_weights, repeat=len(known))]
+    mixture = [{"share": float(m)} for m in np.linspace(0.0, 1.0, resolution + 1)]
+    information = {}
+    for share in SHARES:
+        train_regret = evaluate(information_forecaster(tasks["train"], of(tasks["train"], model), share), tasks["train"])[1]
+        test_regret = evaluate(information_forecaster(tasks["test"], of(tasks["test"], model), share), tasks["test"])[1]
+        information[f"{share:g}"] = {"parameters": {"share": share}, "train": scores(train_regret), "test": scores(test_regret),
+                                     "test_agent_regret": test_regret.tolist(),
+                                     "objective": {q_label(q1 - 1.0): float(equitable_objective(torch.from_numpy(train_regret), q1 - 1.0, "power_mean"))
+                                                   for q1 in q_plus_one}}
+    learned = {name: {"test_agent_regret": evaluate(lambda x, start, n=name: of(tasks["test"], n).rows(start), tasks["test"])[1].tolist()}
+               for name in (plain, model)}
+    return {
+        "learned": learned,
+        "posthoc": choose(posthoc, lambda task, c: posthoc_forecaster(task, of(task, model), c["scale"], c["known"]),
+                          tasks["train"], tasks["test"], q_plus_one),
+        "mixture": choose(mixture, lambda task, c: mixture_forecaster(of(task, plain), of(task, model), c["share"]),
+                          tasks["train"], tasks["test"], q_plus_one),
+        "information": information,
+    }
+
+
+def configs(env: str, algo: str, seeds: int, epochs: int, out: Path, **fields: Any) -> dict[int, dict[str, TrainConfig]]:
+    """Each seed's Plain PM and q = 0 model: seed -> {"mse": config, "model": config}."""
+    short = env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
+    tag = "".join(f"-{k}={v}" for k, v in sorted(fields.items()))
+
+    def config(algo_: str, seed: int) -> TrainConfig:
+        return TrainConfig(env=env, algo=algo_, q=0.0, epochs=epochs, seed=seed, progress=False,
+                           out=out / "runs" / f"{short}-{algo_}-q+1=1{tag}-epochs={epochs}-seed={seed}", **fields)
+
+    return {seed: {PLAIN: config(PLAIN, seed), "model": config(algo, seed)} for seed in range(seeds)}
+
+
+def bench_frontier(env: str = "EquitablePM-EV-v0", algo: str = "spo", seeds: int = 3, epochs: int = 3,
+                   out: Path = Path("runs/bench-frontier"), q_plus_one: tuple[float, ...] = Q_PLUS_ONE,
+                   resolution: int = RESOLUTION, jobs: int = 1, ray: str | None = None, scales: tuple[float, ...] = SCALES,
+                   known_weights: tuple[float, ...] = KNOWN_WEIGHTS, **fields: Any) -> dict[str, Any]:
+    """Train (or read) each seed's Plain PM and q = 0 model, pick every family's point per q, write the files.
+    ``scales`` and ``known_weights``: the ``posthoc`` grid; ``fields``: other TrainConfig fields of the runs."""
+    if 1.0 not in q_plus_one:
+        q_plus_one = (1.0, *q_plus_one)
+    if resolution < 1:
+        raise ValueError(f"--resolution {resolution} is not allowed; use 1 or more grid steps")
+    runs = configs(env, algo, seeds, epochs, out, **fields)
+    run_all(train_once, [c for pair in runs.values() for c in pair.values()], jobs, desc="bench frontier", ray=ray)
+    train, test = task_of(env, "train", {}), task_of(env, "test", {})
+    result: dict[str, Any] = {"env": env, "algo": algo, "seeds": seeds, "epochs": epochs, "resolution": resolution,
+                              "q_plus_one": [q_label(q - 1.0) for q in q_plus_one], "fields": fields,
+                              "truth": truth_family(train, test, q_plus_one, resolution),
+                              "truth_coarse": truth_family(train, test, q_plus_one, max(1, resolution // 2)),
+                              "seeded": {}}
+    for seed, pair in runs.items():
+        result["seeded"][seed] = model_families({name: c.out for name, c in pair.items()}, q_plus_one, resolution,
+                                                scales, known_weights)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "frontier.json").write_text(json.dumps(result, indent=1, default=str))
+    lines = report_lines(result)
+    (out / "frontier.md").write_text("\n".join(lines) + "\n")
+    draw(result, out / "frontier.png")
+    return result
+
+
+def records_of(result: dict[str, Any], family: str, label: str) -> list[dict[str, Any]]:
+    """The test agent regrets of a family's point (one per seed; one for ``truth``) as levelling records."""
+    if family in ("truth", "truth_coarse"):
+        return [{"agent_regret": result[family][label]["test_agent_regret"]}]
+    return [{"agent_regret": result["seeded"][seed][family][label]["test_agent_regret"]} for seed in result["seeded"]]
+
+
+def verdict_cell(point: list[dict], base: list[dict]) -> str:
+    found = levelling(point, base)
+    change = found["worst10"][0]
+    if min(len(point), len(base)) < 2:
+        return f"worst tenth {change:+.4f}, mean {100 * (found['mean_ratio'] - 1):+.1f} % (one forecast: no interval)"
+    return (f"worst tenth {change:+.4f} [{found['worst10'][1]:+.4f}, {found['worst10'][2]:+.4f}], mean "
+            f"{100 * (found['mean_ratio'] - 1):+.1f} %: **{found['verdict']}**")
+
+
+def captured_share(learned_q0: float, learned_q: float, hindsight_q0: float, hindsight_q: float) -> float | None:
+    """The share of the hindsight lift a learner captured at a q: its worst-served tenth's fall from q = 0 over
+    the ``truth`` family's fall (test split); None where hindsight offers no lift."""
+    lift = hindsight_q0 - hindsight_q
+    return None if lift <= 0.0 else (learned_q0 - learned_q) / lift
+
+
+def report_lines(result: dict[str, Any]) -> list[str]:
+    """frontier.md: the picks per family and q, then the levelling of each against its q = 0 point and the Plain PM."""
+    labels, seeds = result["q_plus_one"], list(result["seeded"])
+    lines = [f"# The attainable frontier on {result['env']} (`eqpm bench frontier`)", "",
+             f"q = 0 model: `{result['algo']}`, {result['epochs']} epochs, seeds {seeds}; truth grid step "
+             f"1/{result['resolution']} of the total weight; on {machine()}.", "",
+             "Each family's pick for each q + 1 by the training split's power mean P_q, scored on the test split "
+             "(seeded families: mean over seeds).", ""]
+    header = ["family", "q+1", "parameters (seed 0)", "train mean", "train worst tenth", "test mean", "test worst tenth",
+              "test best tenth"]
+    rows = []
+    for family in ("truth", "posthoc", "mixture"):
+        for label in labels:
+            picks = [result[family][label]] if family == "truth" else [result["seeded"][s][family][label] for s in seeds]
+            rows.append([family, label, json.dumps(picks[0]["parameters"]),
+                         *(f"{np.mean([p[split][key] for p in picks]):.4f}" for split, key in
+                           (("train", "mean"), ("train", "worst10"), ("test", "mean"), ("test", "worst10"), ("test", "best10")))])
+    for share in (f"{s:g}" for s in SHARES):
+        picks = [result["seeded"][s]["information"][share] for s in seeds]
+        rows.append(["information", "-", f'{{"share": {share}}}',
+                     *(f"{np.mean([p[split][key] for p in picks]):.4f}" for split, key in
+                       (("train", "mean"), ("train", "worst10"), ("test", "mean"), ("test", "worst10"), ("test", "best10")))])
+    lines += markdown_table(header, rows) + [""]
+    lines += ["Levelling (test split) of each pick against its family's q = 0 point and against the Plain PM:", ""]
+    cells = []
+    plain_records = [{"agent_regret": result["seeded"][s]["learned"][PLAIN]["test_agent_regret"]} for s in seeds]
+    for family in ("truth", "posthoc", "mixture"):
+        for label in labels[1:]:
+            point, base = records_of(result, family, label), records_of(result, family, labels[0])
+            cells.append([family, label, verdict_cell(point, base), verdict_cell(point, plain_records)])
+    lines += markdown_table(["family", "q+1", "against the family's q = 0", "against the Plain PM"], cells) + [""]
+    coarse = [label for label in labels if result["truth"][label]["parameters"] != result["truth_coarse"][label]["parameters"]]
+    lines.append(f"- truth grid: at half the resolution the picks {'differ at q+1 = ' + ', '.join(coarse) if coarse else 'are the same'}"
+                 " (test worst tenth at both: " + ", ".join(
+                     f"{label}: {result['truth'][label]['test']['worst10']:.4f} / {result['truth_coarse'][label]['test']['worst10']:.4f}"
+                     for label in labels) + ")")
+    train_front = [result["truth"][label]["train"]["worst10"] for label in labels]
+    lines.append(f"- truth front on the training split, worst tenth by q+1: {', '.join(f'{v:.4f}' for v in train_front)} "
+                 f"({'monotone' if all(b <= a + 1e-12 for a, b in zip(train_front, train_front[1:])) else 'not monotone'} in q)")
+    return lines
+
+
+def draw(result: dict[str, Any], path: Path) -> None:
+    """Test mean against the worst-served tenth: each family's picks over q (a line, q+1 labelled), the ``information``
+    curve, and the Plain PM and q = 0 model as learned."""
+    from trainers.studies.figures import pyplot
+
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(6.4, 4.6))
+    seeds, labels = list(result["seeded"]), result["q_plus_one"]
+
+    def point(picks: list[list[float]]) -> tuple[float, float]:
+        regrets = [np.asarray(r) for r in picks]
+        return float(np.mean([r.mean() for r in regrets])), float(np.mean([worst_served(r) for r in regrets]))
+
+    for family in FAMILIES:
+        if family == "information":
+            picks = {f"s={s:g}": [result["seeded"][seed]["information"][f"{s:g}"]["test_agent_regret"] for seed in seeds] for s in SHARES}
+        elif family == "truth":
+            picks = {f"q+1={label}": [result["truth"][label]["test_agent_regret"]] for label in labels}
+        else:
+            picks = {f"q+1={label}": [result["seeded"][seed][family][label]["test_agent_regret"] for seed in seeds] for label in labels}
+        xy = np.array([point(p) for p in picks.values()])
+        axis.plot(xy[:, 0], xy[:, 1], marker="o", label=family + (" (ceiling)" if family == "truth" else ""))
+        for (x, y), name in zip(xy, picks):
+            axis.annotate(name, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    for name in (PLAIN, "model"):
+        x, y = point([result["seeded"][seed]["learned"][name]["test_agent_regret"] for seed in seeds])
+        axis.scatter([x], [y], marker="s", s=40, label="Plain PM" if name == PLAIN else f"{result['algo']}, q = 0", zorder=3)
+    axis.set_xlabel("test mean regret")
+    axis.set_ylabel("test worst-served tenth's regret")
+    axis.set_title(f"{result['env']}: picks per q on the training split")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
