@@ -10,7 +10,8 @@ import torch
 from eq_gym import data
 from eq_gym.objective import equitable_objective
 from trainers.evaluate import evaluate, perfect_forecaster, task_of
-from trainers.studies.frontier import bench_frontier, captured_share, choose, simplex, truth_forecaster
+from trainers.studies.frontier import bench_frontier, choose, simplex, truth_forecaster
+from trainers.studies.levelling import captured_lines, captured_share
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,10 @@ def test_the_captured_share_is_the_learned_fall_over_the_hindsight_fall():
     assert captured_share(1.0, 0.9, 1.0, 0.6) == pytest.approx(0.25)
     assert captured_share(1.0, 1.1, 1.0, 0.6) == pytest.approx(-0.25)  # a learner that raised the worst-served
     assert captured_share(1.0, 0.9, 0.6, 0.6) is None  # no hindsight lift: nothing to capture
+    runs = {"1": [{"mean": 0.5, "worst10": 1.0, "best10": 0.1}] * 2, "5": [{"mean": 0.6, "worst10": 0.9, "best10": 0.1}] * 2}
+    truth = {"1": {"test": {"worst10": 1.0}}, "5": {"test": {"worst10": 0.6}}}
+    assert captured_lines(runs, truth) == ["- q+1 = 5: worst tenth 1.0000 -> 0.9000 learned, 1.0000 -> 0.6000 in hindsight "
+                                           "(truth re-weighted): captured 25 % of the lift"]
 
 
 def test_a_tiny_bench_frontier_end_to_end(tmp_path):
@@ -74,3 +79,15 @@ def test_a_tiny_bench_frontier_end_to_end(tmp_path):
     report = (tmp_path / "frontier.md").read_text()
     assert "against the family's q = 0" in report and "truth front on the training split" in report
     assert (tmp_path / "frontier.png").stat().st_size > 0
+
+
+def test_bench_q_reads_a_frontier_of_its_own_env_and_refuses_another(tmp_path):
+    from trainers.studies.q_sweep import read_truth
+
+    assert read_truth(None, "EquitablePM-EV-v0") is None
+    with pytest.raises(ValueError, match="no frontier.json there; run `eqpm bench frontier"):
+        read_truth(tmp_path, "EquitablePM-EV-v0")
+    (tmp_path / "frontier.json").write_text(json.dumps({"env": "EquitablePM-DC-v0", "truth": {}}))
+    with pytest.raises(ValueError, match="is of EquitablePM-DC-v0, this sweep of EquitablePM-EV-v0"):
+        read_truth(tmp_path, "EquitablePM-EV-v0")
+    assert read_truth(tmp_path, "EquitablePM-DC-v0") == {}

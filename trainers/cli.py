@@ -124,7 +124,7 @@ def cmd_bench_q(args: argparse.Namespace) -> None:
 
     fields = {name: getattr(args, name) for name in ("weighing", "weight_step") if getattr(args, name) is not None}
     print_q_sweep(bench_q(args.env, args.algo, tuple(args.q_plus_one), args.seeds, args.epochs, args.out, args.jobs,
-                          args.continuation, ray=ray_of(args), **fields))
+                          args.continuation, ray=ray_of(args), frontier=args.frontier, **fields))
 
 
 def cmd_bench_frontier(args: argparse.Namespace) -> None:
@@ -283,6 +283,8 @@ def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentPar
     q_sweep.add_argument("--weighing", choices=CHOICES["weighing"], help="agents' weighing of every run (default: the config's)")
     q_sweep.add_argument("--weight-step", type=float, help="step of the multiplicative weighing (default: the config's)")
     q_sweep.add_argument("--continuation", action="store_true", help="start every q > 0 run from the same seed's q = 0 model")
+    q_sweep.add_argument("--frontier", type=Path, help="an `eqpm bench frontier --out` folder of the same env: report each "
+                                                       "q's captured share of the hindsight lift")
     q_sweep.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
     q_sweep.add_argument("--seeds", type=int, default=5, help="seeds per point (default: 5)")
     q_sweep.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")

@@ -17,6 +17,7 @@ from trainers.estimators import MODULES as ESTIMATOR_MODULES
 
 BACKBONES = ("lstm", "transformer")
 SCORES = ("local", "sampled")
+KNOWN_AHEAD = ("index", "learned")
 DEVICES = ("auto", "cpu", "cuda")
 WEIGHINGS = ("running", "multiplicative", "excess")
 """The names of ``trainers.estimators.weighing.WEIGHINGS`` (kept here so that ``eqpm --help`` needs no torch)."""
@@ -69,6 +70,10 @@ class TrainConfig:
     perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")
     score: str = _field("local", "rloo's score term for slot-choosing agents: local (each hour's noise integrated exactly "
                                  "given the sample's other hours) or sampled (plain REINFORCE on each sample)", choices=SCORES)
+    known_ahead: str = _field("index", "how the forecast adds the parts of the signal known ahead (EV: water, day-ahead "
+                                        "price): index (at the index's weights, hidden from the network) or learned "
+                                        "(learnable weights starting at the index's; the network sees each part "
+                                        "standardised within its window)", choices=KNOWN_AHEAD)
     init_std: float = _field(1.0, "initial std of the Gaussian policy, signal units")
     hidden: int = _field(50, "LSTM hidden size (paper: 50)")
     d_model: int = _field(250, "Transformer feature size (paper: 250)")

@@ -246,13 +246,6 @@ def verdict_cell(point: list[dict], base: list[dict]) -> str:
             f"{100 * (found['mean_ratio'] - 1):+.1f} %: **{found['verdict']}**")
 
 
-def captured_share(learned_q0: float, learned_q: float, hindsight_q0: float, hindsight_q: float) -> float | None:
-    """The share of the hindsight lift a learner captured at a q: its worst-served tenth's fall from q = 0 over
-    the ``truth`` family's fall (test split); None where hindsight offers no lift."""
-    lift = hindsight_q0 - hindsight_q
-    return None if lift <= 0.0 else (learned_q0 - learned_q) / lift
-
-
 def report_lines(result: dict[str, Any]) -> list[str]:
     """frontier.md: the picks per family and q, then the levelling of each against its q = 0 point and the Plain PM."""
     labels, seeds = result["q_plus_one"], list(result["seeded"])

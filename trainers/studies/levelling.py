@@ -33,7 +33,7 @@ import numpy as np
 
 from eq_gym.metrics import best_served, worst_served
 from trainers.studies.intervals import bootstrap_interval, difference_interval
-from trainers.studies.report import markdown_table
+from trainers.studies.report import PLAIN, markdown_table
 
 VERDICTS = ("levels up", "trade", "levels down", "within noise")
 ONE_SEED = "one seed: no verdict"
@@ -102,6 +102,32 @@ def consistency(models: dict[float, Sequence[dict[str, Any]]]) -> dict[str, Any]
     violations = [(objective, other) for objective in qs for other in qs
                   if other != objective and value[(other, objective)][2] < value[(objective, objective)][1]]
     return {"q": qs, "value": value, "violations": violations, "missing": missing}
+
+
+def captured_share(learned_q0: float, learned_q: float, hindsight_q0: float, hindsight_q: float) -> float | None:
+    """The share of the hindsight lift a learner captured at a q: its worst-served tenth's fall from q = 0 over
+    the fall of ``eqpm bench frontier``'s ``truth`` family between the same q (test split); None where
+    hindsight offers no lift."""
+    lift = hindsight_q0 - hindsight_q
+    return None if lift <= 0.0 else (learned_q0 - learned_q) / lift
+
+
+def captured_lines(runs: dict[str, Sequence[dict[str, Any]]], truth: dict[str, Any]) -> list[str]:
+    """One line per q > 0 of ``runs`` (q label -> runs) that ``truth`` (frontier.json's ``truth``) also holds: the
+    learner's captured share of the hindsight lift in the worst-served tenth."""
+    lines = []
+    if "1" not in runs or "1" not in truth:
+        return lines
+    learned_zero = float(np.mean(tenths(runs["1"])["worst10"]))
+    for label, records in runs.items():
+        if label in ("1", PLAIN) or label not in truth:
+            continue
+        learned, hindsight = float(np.mean(tenths(records)["worst10"])), truth[label]["test"]["worst10"]
+        share = captured_share(learned_zero, learned, truth["1"]["test"]["worst10"], hindsight)
+        lines.append(f"- q+1 = {label}: worst tenth {learned_zero:.4f} -> {learned:.4f} learned, "
+                     f"{truth['1']['test']['worst10']:.4f} -> {hindsight:.4f} in hindsight (truth re-weighted): captured "
+                     + ("nothing (no hindsight lift)" if share is None else f"{100 * share:.0f} % of the lift"))
+    return lines
 
 
 def q_label(q: float) -> str:

@@ -22,6 +22,7 @@ several percent from one epoch to the next):
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from trainers.config import TrainConfig
 from trainers.estimators import WEIGHING_SETTINGS
 from trainers.evaluate import reference_records
 from trainers.records import read_record
-from trainers.studies.levelling import consistency, levelling, q_comparison_lines, q_label, tenths
+from trainers.studies.levelling import captured_lines, consistency, levelling, q_comparison_lines, q_label, tenths
 from trainers.studies.report import PLAIN, machine, markdown_table
 from trainers.studies.sweep import run_all, train_once
 
@@ -62,8 +63,10 @@ def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epoc
 
 def bench_q(env: str = "EquitablePM-EV-v0", algo: str = "spo", q_plus_one: tuple[float, ...] = Q_PLUS_ONE, seeds: int = 5,
             epochs: int = 3, out: Path = Path("runs/bench-q"), jobs: int = 1, continuation: bool = False,
-            ray: str | None = None, **fields: Any) -> dict[str, Any]:
-    """Run (or read) every run, then the points, the levelling, the consistency matrix and the target checks."""
+            ray: str | None = None, frontier: Path | None = None, **fields: Any) -> dict[str, Any]:
+    """Run (or read) every run, then the points, the levelling, the consistency matrix and the target checks;
+    with ``frontier`` (an ``eqpm bench frontier --out`` folder of the same env), each q's captured share of the
+    hindsight lift."""
     if 1.0 not in q_plus_one:
         q_plus_one = (1.0, *q_plus_one)
     start, points = configs(env, algo, tuple(q_plus_one), seeds, epochs, out, continuation, **fields)
@@ -79,7 +82,20 @@ def bench_q(env: str = "EquitablePM-EV-v0", algo: str = "spo", q_plus_one: tuple
     matrix = consistency(models)
     return {"env": env, "algo": algo, "fields": fields, "continuation": continuation, "epochs": epochs, "seeds": seeds,
             "runs": runs, "models": models, "references": reference_records(env), "consistency": matrix,
-            "checks": checks(runs, matrix)}
+            "checks": checks(runs, matrix), "truth": read_truth(frontier, env)}
+
+
+def read_truth(frontier: Path | None, env: str) -> dict[str, Any] | None:
+    """The ``truth`` family of ``frontier/frontier.json`` (None without a folder), refused for another env."""
+    if frontier is None:
+        return None
+    path = Path(frontier) / "frontier.json"
+    if not path.is_file():
+        raise ValueError(f"--frontier {frontier}: no frontier.json there; run `eqpm bench frontier --env {env} --out {frontier}`")
+    found = json.loads(path.read_text())
+    if found["env"] != env:
+        raise ValueError(f"--frontier {frontier} is of {found['env']}, this sweep of {env}; give one of the same env")
+    return found["truth"]
 
 
 def checks(runs: dict[str, list[dict]], matrix: dict[str, Any]) -> dict[str, bool]:
@@ -123,6 +139,9 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     lines += [*markdown_table(["point", "mean", "worst tenth", "best tenth", "seeds"], rows), ""]
     lines += q_comparison_lines(result["models"], runs.get(PLAIN, []), references, matrix=result["consistency"])
     lines += [f"- {'holds' if holds else 'does not hold'}: {claim}" for claim, holds in result["checks"].items()]
+    if result.get("truth"):
+        lines += ["", "Captured share of the hindsight lift (`eqpm bench frontier`'s truth family, test split):", "",
+                  *captured_lines(runs, result["truth"])]
     return lines
 
 
