@@ -276,29 +276,24 @@ def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentPar
     ahead.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
     q_sweep = studies.add_parser("q", parents=[threads, ray], help="a q sweep: levelling up or down against q = 0 and the "
                                                                  "Plain PM, and objective consistency")
-    q_sweep.add_argument("--env", choices=ENV_IDS, default="EquitablePM-EV-v0", help="env, with its defaults (default: EV)")
-    q_sweep.add_argument("--algo", choices=CHOICES["algo"], default="spo", help="estimator (default: spo)")
-    q_sweep.add_argument("--q-plus-one", type=float, nargs="+", default=[1.0, 2.0, 5.0, 20.0, float("inf")],
-                         help="q + 1 values, inf for min-max; 1 is always run (default: 1 2 5 20 inf)")
+    frontier = studies.add_parser("frontier", parents=[threads, ray], help="the attainable frontier: the best public forecast "
+                                  "per q in four hindsight families (truth re-weighted, post-hoc, mixture, information)")
+    for study in (q_sweep, frontier):
+        study.add_argument("--env", choices=ENV_IDS, default="EquitablePM-EV-v0", help="env, with its defaults (default: EV)")
+        study.add_argument("--algo", choices=CHOICES["algo"], default="spo", help="estimator of the q runs (default: spo)")
+        study.add_argument("--q-plus-one", type=float, nargs="+", default=[1.0, 2.0, 5.0, 20.0, float("inf")],
+                           help="q + 1 values, inf for min-max; 1 is always run (default: 1 2 5 20 inf)")
+        study.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
+        study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
     q_sweep.add_argument("--weighing", choices=CHOICES["weighing"], help="agents' weighing of every run (default: the config's)")
     q_sweep.add_argument("--weight-step", type=float, help="step of the multiplicative weighing (default: the config's)")
     q_sweep.add_argument("--continuation", action="store_true", help="start every q > 0 run from the same seed's q = 0 model")
     q_sweep.add_argument("--frontier", type=Path, help="an `eqpm bench frontier --out` folder of the same env: report each "
                                                        "q's captured share of the hindsight lift")
-    q_sweep.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
     q_sweep.add_argument("--seeds", type=int, default=5, help="seeds per point (default: 5)")
-    q_sweep.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
-    frontier = studies.add_parser("frontier", parents=[threads, ray], help="the attainable frontier: the best public forecast "
-                                  "per q in four hindsight families (truth re-weighted, post-hoc, mixture, information)")
-    frontier.add_argument("--env", choices=ENV_IDS, default="EquitablePM-EV-v0", help="env, with its defaults (default: EV)")
-    frontier.add_argument("--algo", choices=CHOICES["algo"], default="spo", help="estimator of the q = 0 model (default: spo)")
-    frontier.add_argument("--q-plus-one", type=float, nargs="+", default=[1.0, 2.0, 5.0, 20.0, float("inf")],
-                          help="q + 1 values, inf for min-max; 1 is always run (default: 1 2 5 20 inf)")
-    frontier.add_argument("--resolution", type=int, default=30, help="grid steps per unit of the truth family's total weight "
-                                                                       "and of the mixture's share (default: 30)")
-    frontier.add_argument("--epochs", type=int, default=3, help="epochs of the Plain PM and the q = 0 model (default: 3)")
-    frontier.add_argument("--seeds", type=int, default=3, help="seeds of the trained models (default: 3)")
-    frontier.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
+    frontier.add_argument("--resolution", type=int, default=30, help="grid steps across the truth family's total weight "
+                                                                       "(the index's; EV: 3) and the mixture's share (default: 30)")
+    frontier.add_argument("--seeds", type=int, default=3, help="seeds of the trained Plain PM and q = 0 model (default: 3)")
     for study in (estimators, ahead):
         study.add_argument("--seeds", type=int, default=3, help="seeds per run (default: 3)")
         study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")

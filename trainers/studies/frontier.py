@@ -59,7 +59,7 @@ SHARES = (0.0, 0.25, 0.5, 0.75)
 """How much of the q = 0 model's error the ``information`` family removes."""
 FAMILIES = ("truth", "posthoc", "mixture", "information")
 RESOLUTION = 30
-"""Grid steps per unit of total weight in ``truth`` (and of m in ``mixture``): ``--resolution``."""
+"""Grid steps across the total weight in ``truth`` (and across m in ``mixture``): ``--resolution``."""
 SCALES = (0.5, 1.0, 2.0)
 """The unknown part's scales ``a`` in ``posthoc``."""
 KNOWN_WEIGHTS = tuple(np.round(np.arange(0.0, 2.01, 0.25), 2))
