@@ -119,3 +119,15 @@ def test_a_tiny_q_sweep_spreads_the_regret_less_at_q_inf_and_reports_the_verdict
     report = "\n".join(report_lines(result))
     assert "objective consistency:" in report
     assert any(f"**{verdict}**" in report for verdict in VERDICTS) and "reference: persistence_daily" in report
+
+
+def test_a_q_sweeps_estimator_settings_reach_its_runs_and_not_the_plain_pms(tmp_path):
+    from trainers.studies.q_sweep import configs
+
+    _, points = configs("EquitablePM-EV-v0", "spo", (1.0, 5.0), 1, 1, tmp_path, False, surrogate_scale="window",
+                        weighing="running")
+    plain = [c for c in points if c.algo == "mse"]
+    spo = [c for c in points if c.algo == "spo"]
+    assert len(plain) == 1 and len(spo) == 2
+    assert plain[0].surrogate_scale == "signal" and plain[0].weighing == "multiplicative"  # the config's defaults
+    assert all(c.surrogate_scale == "window" and c.weighing == "running" for c in spo)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from trainers.config import TrainConfig
-from trainers.estimators import WEIGHING_SETTINGS
+from trainers.estimators import WEIGHING_SETTINGS, foreign_settings
 from trainers.evaluate import reference_records
 from trainers.records import read_record
 from trainers.studies.levelling import captured_lines, consistency, levelling, q_comparison_lines, q_label, tenths
@@ -45,12 +45,14 @@ def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epoc
     """(start, points): with ``continuation``, the q = 0 runs every point starts from (none without); then the
     Plain PM and each q + 1 over the seeds. Continued, every q (q = 0 too, so that all points have had the same
     updates) trains ``epochs`` more from the same seed's start, and the Plain PM trains twice ``epochs``.
-    ``fields``: other TrainConfig fields of every run (the weighing's only of the estimator's)."""
+    ``fields``: other TrainConfig fields of every run (the weighing's and the estimator's own settings only of the
+    estimator's runs)."""
     short = env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
     tag = "".join(f"-{k}={v}" for k, v in sorted(fields.items()))
+    not_plain = set(WEIGHING_SETTINGS) | foreign_settings(PLAIN)  # the estimator's own fields: not the Plain PM's
 
     def config(algo_: str, q1: float, seed: int, epochs_: int = epochs, init: Path | None = None) -> TrainConfig:
-        extra = {k: v for k, v in fields.items() if algo_ != PLAIN or k not in WEIGHING_SETTINGS}
+        extra = {k: v for k, v in fields.items() if algo_ != PLAIN or k not in not_plain}
         name = f"{short}-{algo_}-q+1={q1:g}{tag}" + ("-continued" if init else "")
         return TrainConfig(env=env, algo=algo_, q=q1 - 1.0, epochs=epochs_, seed=seed, progress=False, init=init,
                            out=out / f"{name}-epochs={epochs_}-seed={seed}", **extra)
