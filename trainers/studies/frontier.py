@@ -70,7 +70,7 @@ def simplex(parts: int, total: float, steps: int) -> np.ndarray:
     """Every weight vector of ``parts`` nonnegative entries summing to ``total`` on a grid of ``steps``: (G, parts)."""
     points = [c for c in itertools.product(range(steps + 1), repeat=parts - 1) if sum(c) <= steps]
     grid = np.array([(*c, steps - sum(c)) for c in points], dtype=np.float64)
-    return grid * (total / steps)
+    return np.round(grid * (total / steps), 12)  # 0.6, not 0.6000000000000001; the index's weights exactly
 
 
 def ahead(task: Task, start: np.ndarray) -> np.ndarray:
@@ -317,7 +317,7 @@ def draw(result: dict[str, Any], path: Path) -> None:
         axis.scatter([x], [y], marker="s", s=40, label="Plain PM" if name == PLAIN else f"{result['algo']}, q = 0", zorder=3)
     axis.set_xlabel("test mean regret")
     axis.set_ylabel("test worst-served tenth's regret")
-    axis.set_title(f"{result['env']}: picks per q on the training split")
+    axis.set_title(f"{result['env']}: each q's pick by the training split, scored on the test split", fontsize=9)
     axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
