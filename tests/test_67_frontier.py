@@ -38,9 +38,10 @@ def test_the_simplex_grid_holds_every_point_of_its_step_once():
 def test_each_pick_is_never_worse_on_the_training_objective_than_any_other_candidate(ev):
     train, test = ev
     candidates = [{"weights": w} for w in ((1.0, 1.0, 1.0), (3.0, 0.0, 0.0), (0.0, 0.0, 3.0), (0.5, 1.0, 1.5), (1.5, 1.5, 0.0))]
-    build = lambda task, c: truth_forecaster(task, np.array(c["weights"]))  # noqa: E731
-    picks = choose(candidates, build, train, test, (1.0, 5.0, math.inf))
-    regrets = torch.from_numpy(np.stack([evaluate(build(train, c), train)[1] for c in candidates]))
+    tasks = {"train": train, "test": test}
+    build = lambda split, c: truth_forecaster(tasks[split], np.array(c["weights"]))  # noqa: E731
+    picks = choose(candidates, build, tasks, (1.0, 5.0, math.inf))
+    regrets = torch.from_numpy(np.stack([evaluate(build("train", c), train)[1] for c in candidates]))
     for label, q in (("1", 0.0), ("5", 4.0), ("inf", math.inf)):
         objective = equitable_objective(regrets, q, "power_mean").numpy()
         assert picks[label]["objective"] == pytest.approx(objective.min())

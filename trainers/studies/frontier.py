@@ -122,69 +122,77 @@ def mixture_forecaster(plain: Forecasts, model: Forecasts, share: float) -> Fore
 
 
 def information_forecaster(task: Task, model: Forecasts, share: float) -> Forecaster:
-    truth = torch.from_numpy(task.signal.values)
-    return lambda inputs, start: (lambda y: y + (1.0 - share) * (model.rows(start) - y))(truth[torch.from_numpy(ahead(task, start))])
+    """``truth + (1 - share) * (forecast - truth)``: the model's error shrunk toward the truth."""
+    series = torch.from_numpy(task.signal.values)
+
+    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
+        truth = series[torch.from_numpy(ahead(task, start))]
+        return truth + (1.0 - share) * (model.rows(start) - truth)
+
+    return forecast
 
 
 def scores(agent_regret: np.ndarray) -> dict[str, float]:
     return {"mean": float(agent_regret.mean()), "worst10": worst_served(agent_regret), "best10": best_served(agent_regret)}
 
 
-def choose(candidates: list[dict[str, Any]], build: Callable[[Task, dict[str, Any]], Forecaster], train: Task, test: Task,
-           q_plus_one: tuple[float, ...]) -> dict[str, dict[str, Any]]:
+Build = Callable[[str, dict[str, Any]], Forecaster]
+"""(split, a candidate's parameters) -> its forecaster on that split."""
+
+
+def choose(candidates: list[dict[str, Any]], build: Build, tasks: dict[str, Task], q_plus_one: tuple[float, ...]) -> dict[str, dict[str, Any]]:
     """Each q + 1's pick among ``candidates`` (parameter dicts) by the training split's P_q, and its scores on
-    both splits: q label -> {"parameters", "train", "test", "test_agent_regret", "objective"}."""
-    train_regret = np.stack([evaluate(build(train, c), train)[1] for c in candidates])
+    both splits (``tasks``: split -> task): q label -> {"parameters", "objective", "train", "test", "test_agent_regret"}."""
+    train_regret = np.stack([evaluate(build("train", c), tasks["train"])[1] for c in candidates])
     picks = {}
     for q1 in q_plus_one:
         objective = equitable_objective(torch.from_numpy(train_regret), q1 - 1.0, "power_mean").numpy()
         best = int(np.argmin(objective))
-        test_regret = evaluate(build(test, candidates[best]), test)[1]
+        test_regret = evaluate(build("test", candidates[best]), tasks["test"])[1]
         picks[q_label(q1 - 1.0)] = {"parameters": candidates[best], "objective": float(objective[best]),
                                     "train": scores(train_regret[best]), "test": scores(test_regret),
                                     "test_agent_regret": test_regret.tolist()}
     return picks
 
 
-def truth_family(train: Task, test: Task, q_plus_one: tuple[float, ...], resolution: int) -> dict[str, Any]:
-    total = sum(data.INDEX_WEIGHTS[train.signal_kind])
-    grid = simplex(len(data.PARTS), total, resolution)
-    candidates = [{"weights": dict(zip(data.PARTS, map(float, w)))} for w in grid]
-    build = lambda task, c: truth_forecaster(task, np.array([c["weights"][p] for p in data.PARTS]))  # noqa: E731
-    return choose(candidates, build, train, test, q_plus_one)
+def truth_family(tasks: dict[str, Task], q_plus_one: tuple[float, ...], resolution: int) -> dict[str, Any]:
+    total = sum(data.INDEX_WEIGHTS[tasks["train"].signal_kind])
+    candidates = [{"weights": dict(zip(data.PARTS, map(float, w)))} for w in simplex(len(data.PARTS), total, resolution)]
+
+    def build(split: str, candidate: dict[str, Any]) -> Forecaster:
+        return truth_forecaster(tasks[split], np.array([candidate["weights"][p] for p in data.PARTS]))
+
+    return choose(candidates, build, tasks, q_plus_one)
 
 
 def model_families(runs: dict[str, Path], q_plus_one: tuple[float, ...], resolution: int, scales: tuple[float, ...] = SCALES,
                    known_weights: tuple[float, ...] = KNOWN_WEIGHTS) -> dict[str, dict[str, Any]]:
-    """``posthoc``, ``mixture`` and ``information`` for one seed's Plain PM and q = 0 model (``runs``: algo -> folder)."""
-    loaded = {split: {name: run_forecaster(folder, split, "cpu") for name, folder in runs.items()} for split in ("train", "test")}
-    tasks = {split: next(iter(models.values()))[1] for split, models in loaded.items()}
-    forecasts = {split: {name: Forecasts(f, tasks[split]) for name, (f, _, _) in models.items()} for split, models in loaded.items()}
-    model, plain = "model", PLAIN
-    split_of = {id(task): split for split, task in tasks.items()}
-
-    def of(task: Task, name: str) -> Forecasts:
-        return forecasts[split_of[id(task)]][name]
-
+    """``posthoc``, ``mixture`` and ``information`` for one seed's Plain PM and q = 0 model (``runs``: ``PLAIN`` and
+    ``"model"`` -> run folder), and the two models' own test regrets (``learned``)."""
+    tasks, forecasts = {}, {}
+    for split in ("train", "test"):
+        for name, folder in runs.items():
+            forecaster, tasks[split], _ = run_forecaster(folder, split, "cpu")
+            forecasts[split, name] = Forecasts(forecaster, tasks[split])
     known = list(known_parts(tasks["train"]))
     posthoc = [{"scale": a, "known": dict(zip(known, b))} for a in scales for b in itertools.product(known_weights, repeat=len(known))]
     mixture = [{"share": float(m)} for m in np.linspace(0.0, 1.0, resolution + 1)]
     information = {}
     for share in SHARES:
-        train_regret = evaluate(information_forecaster(tasks["train"], of(tasks["train"], model), share), tasks["train"])[1]
-        test_regret = evaluate(information_forecaster(tasks["test"], of(tasks["test"], model), share), tasks["test"])[1]
-        information[f"{share:g}"] = {"parameters": {"share": share}, "train": scores(train_regret), "test": scores(test_regret),
-                                     "test_agent_regret": test_regret.tolist(),
-                                     "objective": {q_label(q1 - 1.0): float(equitable_objective(torch.from_numpy(train_regret), q1 - 1.0, "power_mean"))
-                                                   for q1 in q_plus_one}}
-    learned = {name: {"test_agent_regret": evaluate(lambda x, start, n=name: of(tasks["test"], n).rows(start), tasks["test"])[1].tolist()}
-               for name in (plain, model)}
+        train_regret, test_regret = (evaluate(information_forecaster(tasks[split], forecasts[split, "model"], share), tasks[split])[1]
+                                     for split in ("train", "test"))
+        objective = {q_label(q1 - 1.0): float(equitable_objective(torch.from_numpy(train_regret), q1 - 1.0, "power_mean"))
+                     for q1 in q_plus_one}
+        information[f"{share:g}"] = {"parameters": {"share": share}, "objective": objective, "train": scores(train_regret),
+                                     "test": scores(test_regret), "test_agent_regret": test_regret.tolist()}
+    learned = {name: {"test_agent_regret": evaluate(lambda x, start, n=name: forecasts["test", n].rows(start), tasks["test"])[1].tolist()}
+               for name in runs}
     return {
         "learned": learned,
-        "posthoc": choose(posthoc, lambda task, c: posthoc_forecaster(task, of(task, model), c["scale"], c["known"]),
-                          tasks["train"], tasks["test"], q_plus_one),
-        "mixture": choose(mixture, lambda task, c: mixture_forecaster(of(task, plain), of(task, model), c["share"]),
-                          tasks["train"], tasks["test"], q_plus_one),
+        "posthoc": choose(posthoc, lambda split, c: posthoc_forecaster(tasks[split], forecasts[split, "model"], c["scale"], c["known"]),
+                          tasks, q_plus_one),
+        "mixture": choose(mixture, lambda split, c: mixture_forecaster(forecasts[split, PLAIN], forecasts[split, "model"], c["share"]),
+                          tasks, q_plus_one),
         "information": information,
     }
 
@@ -213,11 +221,11 @@ def bench_frontier(env: str = "EquitablePM-EV-v0", algo: str = "spo", seeds: int
         raise ValueError(f"--resolution {resolution} is not allowed; use 1 or more grid steps")
     runs = configs(env, algo, seeds, epochs, out, **fields)
     run_all(train_once, [c for pair in runs.values() for c in pair.values()], jobs, desc="bench frontier", ray=ray)
-    train, test = task_of(env, "train", {}), task_of(env, "test", {})
+    tasks = {split: task_of(env, split, {}) for split in ("train", "test")}
     result: dict[str, Any] = {"env": env, "algo": algo, "seeds": seeds, "epochs": epochs, "resolution": resolution,
                               "q_plus_one": [q_label(q - 1.0) for q in q_plus_one], "fields": fields,
-                              "truth": truth_family(train, test, q_plus_one, resolution),
-                              "truth_coarse": truth_family(train, test, q_plus_one, max(1, resolution // 2)),
+                              "truth": truth_family(tasks, q_plus_one, resolution),
+                              "truth_coarse": truth_family(tasks, q_plus_one, max(1, resolution // 2)),
                               "seeded": {}}
     for seed, pair in runs.items():
         result["seeded"][seed] = model_families({name: c.out for name, c in pair.items()}, q_plus_one, resolution,
@@ -256,18 +264,16 @@ def report_lines(result: dict[str, Any]) -> list[str]:
              "(seeded families: mean over seeds).", ""]
     header = ["family", "q+1", "parameters (seed 0)", "train mean", "train worst tenth", "test mean", "test worst tenth",
               "test best tenth"]
-    rows = []
-    for family in ("truth", "posthoc", "mixture"):
-        for label in labels:
-            picks = [result[family][label]] if family == "truth" else [result["seeded"][s][family][label] for s in seeds]
-            rows.append([family, label, json.dumps(picks[0]["parameters"]),
-                         *(f"{np.mean([p[split][key] for p in picks]):.4f}" for split, key in
-                           (("train", "mean"), ("train", "worst10"), ("test", "mean"), ("test", "worst10"), ("test", "best10")))])
-    for share in (f"{s:g}" for s in SHARES):
-        picks = [result["seeded"][s]["information"][share] for s in seeds]
-        rows.append(["information", "-", f'{{"share": {share}}}',
-                     *(f"{np.mean([p[split][key] for p in picks]):.4f}" for split, key in
-                       (("train", "mean"), ("train", "worst10"), ("test", "mean"), ("test", "worst10"), ("test", "best10")))])
+    columns = (("train", "mean"), ("train", "worst10"), ("test", "mean"), ("test", "worst10"), ("test", "best10"))
+
+    def row(family: str, label: str, picks: list[dict[str, Any]]) -> list[str]:
+        return [family, label, json.dumps(picks[0]["parameters"]),
+                *(f"{np.mean([p[split][key] for p in picks]):.4f}" for split, key in columns)]
+
+    rows = [row(family, label, [result[family][label]] if family == "truth" else
+                [result["seeded"][s][family][label] for s in seeds])
+            for family in ("truth", "posthoc", "mixture") for label in labels]
+    rows += [row("information", "-", [result["seeded"][s]["information"][f"{share:g}"] for s in seeds]) for share in SHARES]
     lines += markdown_table(header, rows) + [""]
     lines += ["Levelling (test split) of each pick against its family's q = 0 point and against the Plain PM:", ""]
     cells = []
