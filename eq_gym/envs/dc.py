@@ -89,7 +89,10 @@ class DataCentreEnv(EquitableForecastEnv):
 
     Both are <= 0 and finite: the power mean for every q >= 0 and
     ``q=float("inf")`` (the largest Cbar, min-max); the paper's form for
-    finite q, refused by name where its value overflows float64.
+    finite q, refused by name where its value overflows float64: at make, where
+    an uninformed forecast's regrets (a constant at the signal's training mean)
+    already overflow it, naming the largest q it holds; later, at the step whose
+    regrets do.
 
     ``regret="per_unit"`` (default under own timing): each agent's regret
     divided by its own mean cost of the best decision on the training windows,

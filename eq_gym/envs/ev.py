@@ -118,7 +118,10 @@ class EVChargingEnv(EquitableForecastEnv):
 
     Both are <= 0 and finite: the power mean for every q >= 0 and
     ``q=float("inf")`` (the largest Cbar, min-max); the paper's form for
-    finite q, refused by name where its value overflows float64.
+    finite q, refused by name where its value overflows float64: at make, where
+    an uninformed forecast's regrets (a constant at the signal's training mean)
+    already overflow it, naming the largest q it holds; later, at the step whose
+    regrets do.
 
     ``regret="per_unit"`` (default under own timing): regret per kWh bought
     (divided by zeta * k), so that a large car is not worse served for being

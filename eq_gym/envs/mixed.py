@@ -80,7 +80,10 @@ class MixedAgentsEnv(EquitableForecastEnv):
 
     Both are <= 0 and finite: the power mean for every q >= 0 and
     ``q=float("inf")`` (the largest Cbar, min-max); the paper's form for
-    finite q, refused by name where its value overflows float64. Regret per unit
+    finite q, refused by name where its value overflows float64: at make, where
+    an uninformed forecast's regrets (a constant at the signal's training mean)
+    already overflow it, naming the largest q it holds; later, at the step whose
+    regrets do. Regret per unit
     (default under own timing: chargers per kWh, data centres as a share of
     their usual bill) or absolute (the paper's, each kind in its own cost
     unit). ``info`` carries ``agent_regret`` (M,), ``target`` (B, 12), ``mse``,
