@@ -18,7 +18,6 @@ from trainers.estimators import MODULES as ESTIMATOR_MODULES
 BACKBONES = ("lstm", "transformer")
 SCORES = ("local", "sampled")
 KNOWN_AHEAD = ("index", "learned")
-SURROGATE_SCALES = ("signal", "window")
 DEVICES = ("auto", "cpu", "cuda")
 WEIGHINGS = ("running", "multiplicative", "excess")
 """The names of ``trainers.estimators.weighing.WEIGHINGS`` (kept here so that ``eqpm --help`` needs no torch)."""
@@ -75,10 +74,6 @@ class TrainConfig:
                                         "price): index (at the index's weights, hidden from the network) or learned "
                                         "(learnable weights starting at the index's; the network sees each part "
                                         "standardised within its window)", choices=KNOWN_AHEAD)
-    surrogate_scale: str = _field("signal", "spo's SPO+ on the forecast and each agent's cost as they are (signal) or each "
-                                            "standardised over its window's hours (window: invariant, as a charger's "
-                                            "choice is, to a shift and a positive scale of the forecast)",
-                                  choices=SURROGATE_SCALES)
     init_std: float = _field(1.0, "initial std of the Gaussian policy, signal units")
     hidden: int = _field(50, "LSTM hidden size (paper: 50)")
     d_model: int = _field(250, "Transformer feature size (paper: 250)")

@@ -20,14 +20,6 @@ conditional distribution of y is continuous and symmetric about its mean;
 its minimiser need not be the regret's. Variance: none from sampling.
 Pair it with EV and Mixed.
 
-A charger's choice is invariant to a shift and a positive scale of a
-window's forecast; SPO+ is not: it pulls f toward the level and scale of
-each agent's paid cost y, and agents paying the price or the footprint pay
-on other levels than the index's forecast. ``--surrogate-scale window``
-takes SPO+ of the forecast and the cost each standardised over the window's
-hours (z-scores; the choice and so the regret unchanged), so every agent's
-surrogate asks of f only what its choice depends on: the order of the hours.
-
 Reference: A. N. Elmachtoub, P. Grigas, Smart "Predict, then Optimize",
 Management Science 68(1), 2022.
 """
@@ -45,17 +37,8 @@ def spo_plus_table(forecast: Tensor, truth: Tensor) -> Tensor:
     return with_zero_row(-relaxed + 2.0 * cost_of_true_best(forecast, truth) - best)
 
 
-def standardised(values: Tensor) -> Tensor:
-    """Each window's row (B, H) less its mean, over its std (a flat row stays 0)."""
-    centred = values - values.mean(dim=1, keepdim=True)
-    return centred / (centred.square().mean(dim=1, keepdim=True).sqrt() + 1e-6)
-
-
 class SPOPlus(SlotSurrogate):
     name = "spo"
-    settings = {"surrogate_scale": "signal"}
 
     def table(self, forecast: Tensor, truth: Tensor, batch: Batch) -> Tensor:
-        if self.surrogate_scale == "window":
-            return spo_plus_table(standardised(forecast), standardised(truth))
         return spo_plus_table(forecast, truth)
