@@ -124,10 +124,9 @@ def test_a_tiny_q_sweep_spreads_the_regret_less_at_q_inf_and_reports_the_verdict
 def test_a_q_sweeps_estimator_settings_reach_its_runs_and_not_the_plain_pms(tmp_path):
     from trainers.studies.q_sweep import configs
 
-    _, points = configs("EquitablePM-EV-v0", "spo", (1.0, 5.0), 1, 1, tmp_path, False, surrogate_scale="window",
-                        weighing="running")
+    _, points = configs("EquitablePM-EV-v0", "rloo", (1.0, 5.0), 1, 1, tmp_path, False, samples=8, weighing="running")
     plain = [c for c in points if c.algo == "mse"]
-    spo = [c for c in points if c.algo == "spo"]
-    assert len(plain) == 1 and len(spo) == 2
-    assert plain[0].surrogate_scale == "signal" and plain[0].weighing == "multiplicative"  # the config's defaults
-    assert all(c.surrogate_scale == "window" and c.weighing == "running" for c in spo)
+    rloo = [c for c in points if c.algo == "rloo"]
+    assert len(plain) == 1 and len(rloo) == 2
+    assert plain[0].samples == 4 and plain[0].weighing == "multiplicative"  # the config's defaults
+    assert all(c.samples == 8 and c.weighing == "running" for c in rloo)
