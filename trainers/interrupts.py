@@ -28,7 +28,14 @@ class Interrupted(Exception):
 
     def __init__(self, message: str, signal_number: int) -> None:
         super().__init__(message)
+        self.signal_number = signal_number
         self.exit_code = EXIT_CODES.get(signal_number, 1)
+
+    def __reduce__(self) -> tuple:
+        """Pickled whole, so that a pool worker's stop reaches its driver as itself (an exception whose
+        constructor takes two arguments unpickles from its message alone, and fails: the pool then counts
+        the worker as crashed and kills the others before they checkpoint)."""
+        return type(self), (str(self), self.signal_number)
 
 
 class StopOnSignal:

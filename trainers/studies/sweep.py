@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
@@ -120,33 +120,35 @@ PARENT_POLL_S = 1.0
 def run_in_pool(run: Callable[[Item], Any], items: Sequence[Item], jobs: int, progress: tqdm) -> None:
     """``items`` in ``jobs`` spawned processes. A SIGINT or SIGTERM to the driver alone (as a scheduler sends)
     stops the sweep: queued runs are cancelled, each running one gets SIGTERM (it checkpoints after its update
-    and stops, :mod:`trainers.interrupts`), and the driver exits with the signal's code once they have; a
-    worker whose driver is gone (killed outright) stops its run the same way."""
+    and stops, :mod:`trainers.interrupts`), a worker starts no run after that, and the driver exits with the
+    signal's code once they have; a worker whose driver is gone (killed outright) stops its run the same way
+    and exits. A run that fails lets the others finish, then its error is raised."""
     from trainers.interrupts import SIGNALS, Interrupted
 
     def stop(number: int, frame: Any) -> None:
         raise Interrupted(f"sweep stopped by signal {number}: finished runs are kept, each running one checkpointed "
                           "after its update; run the same command again to go on", number)
 
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=stop_with_driver,
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=pool_worker,
                                initargs=(os.getpid(),))
     previous = {number: signal.signal(number, stop) for number in SIGNALS} if on_main_thread() else {}
+    futures = [pool.submit(in_pool_worker, run, item) for item in items]
     try:
-        for _ in pool.map(single_threaded, [run] * len(items), items):
+        for future in futures:
+            future.result()
             progress.update()
-    except BaseException:
-        workers = list(getattr(pool, "_processes", {}).values())  # the executor's own handles of its processes
-        pool.shutdown(wait=False, cancel_futures=True)
-        for worker in workers:
+    except (Interrupted, KeyboardInterrupt):
+        for future in futures:
+            future.cancel()  # the queued ones
+        for worker in list(getattr(pool, "_processes", {}).values()):  # the executor's own handles of its processes
             if worker.is_alive():
-                worker.terminate()  # SIGTERM: the run checkpoints after its update
-        for worker in workers:
-            worker.join()
+                worker.terminate()  # SIGTERM: the run checkpoints after its update and ends with Interrupted
+        wait(futures)
         raise
     finally:
+        pool.shutdown()  # a failed run lets the others finish, as they always did, before its error is raised
         for number, handler in previous.items():
             signal.signal(number, handler)
-    pool.shutdown()
 
 
 def on_main_thread() -> bool:
@@ -155,17 +157,51 @@ def on_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def stop_with_driver(driver: int) -> None:
-    """A pool worker's start: a daemon thread that sends this process SIGTERM once ``driver`` is gone."""
+class WorkerState:
+    """A pool worker's own state: whether it was asked to stop, and whether a run is in progress."""
+
+    stopping = False
+    running = False
+
+
+def pool_worker(driver: int) -> None:
+    """A pool worker's start. SIGTERM outside a run (which stops on it by itself) marks the worker as stopping
+    instead of killing it, which would break the pool and get the other workers killed before they checkpoint;
+    a daemon thread sends SIGTERM once ``driver`` is gone, and ends the process once no run is in progress."""
     import threading
     import time
+
+    def mark(number: int, frame: Any) -> None:
+        WorkerState.stopping = True
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, mark)
 
     def watch() -> None:
         while os.getppid() == driver:
             time.sleep(PARENT_POLL_S)
         os.kill(os.getpid(), signal.SIGTERM)
+        while WorkerState.running:
+            time.sleep(PARENT_POLL_S)
+        os._exit(143)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def in_pool_worker(run: Callable[[Item], Any], item: Item) -> Any:
+    """``run(item)`` on one thread, unless the worker is stopping (then an Interrupted, nothing started)."""
+    from trainers.interrupts import Interrupted
+
+    if WorkerState.stopping:
+        raise Interrupted("not started: the sweep is stopping", signal.SIGTERM)
+    WorkerState.running = True
+    try:
+        return single_threaded(run, item)
+    except Interrupted:
+        WorkerState.stopping = True
+        raise
+    finally:
+        WorkerState.running = False
 
 
 RAY_RETRIES = 2
