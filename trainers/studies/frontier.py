@@ -85,10 +85,10 @@ def truth_forecaster(task: Task, weights: np.ndarray) -> Forecaster:
 
 
 def known_parts(task: Task) -> dict[str, np.ndarray]:
-    """The parts of the signal known ahead (EV: water, price) and their index weights: name -> (T,), and weights."""
+    """The parts of the signal known ahead (EV: water, price), each at its index weight: name -> (T,)."""
     weights = dict(zip(task.feature_names, task.known_ahead_weights()))
-    return {name: data.mix(tuple(float(p == name) for p in data.PARTS), task.region, task.train_fraction) * weights[name]
-            for name in data.PARTS if weights.get(name, 0.0)}
+    parts = data.scaled_parts(task.region, task.train_fraction).astype(np.float32)  # as the signal mixes them
+    return {name: part * weights[name] for name, part in zip(data.PARTS, parts) if weights.get(name, 0.0)}
 
 
 class Forecasts:
