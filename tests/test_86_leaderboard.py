@@ -16,6 +16,8 @@ def test_a_benchmark_with_nothing_to_run_is_refused_by_name_and_writes_nothing(t
     with pytest.raises(ValueError, match="nothing to run: diff on EquitablePM-EV-v0 is left out"):
         benchmark(["EquitablePM-EV-v0"], ["diff"], budget=1, seeds=1, out=tmp_path / "board")
     assert not (tmp_path / "board").exists()
+    with pytest.raises(ValueError, match="nothing to run: spo on EquitablePM-DC-v0, pfy on EquitablePM-DC-v0 is left out"):
+        benchmark(["EquitablePM-DC-v0"], ["spo", "pfy"], budget=1, seeds=1, out=tmp_path / "board")
 
 
 def test_a_tiny_benchmark_writes_every_requested_row(tmp_path, capsys):

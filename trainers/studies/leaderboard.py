@@ -213,8 +213,12 @@ for _name in ("ppo", "a2c"):
 
 
 def allowed(algo: str, env: str) -> bool:
-    """``diff`` runs only where every agent is smooth; every other algorithm runs everywhere."""
-    return algo != "diff" or task_of(env, "train", {}).population.smooth
+    """Whether an estimator suits the env's agents, from its own flags: ``diff`` needs every agent smooth,
+    ``spo``, ``pfy`` and ``forml`` some that choose slots; every other algorithm runs everywhere."""
+    if algo not in ESTIMATORS:
+        return True
+    cls, smooth = ESTIMATORS[algo], task_of(env, "train", {}).population.smooth
+    return not (cls.needs_smooth_agents and not smooth) and not (cls.needs_slot_agents and smooth)
 
 
 def run_benchmark_run(run: BenchmarkRun) -> dict[str, Any]:
@@ -267,10 +271,10 @@ def benchmark(
         for env in envs for algo in algos if allowed(algo, env) for seed in range(seeds)
     ]
     if left_out:
-        why = "diff backpropagates through the agents' regret and these agents choose slots"
+        why = "diff needs agents that are all smooth; spo, pfy and forml agents that choose slots"
         if not runs:
-            raise ValueError(f"nothing to run: {', '.join(left_out)} is left out ({why}); add an env where every agent "
-                             "is smooth (EquitablePM-DC-v0) or another algorithm (rloo, spo)")
+            raise ValueError(f"nothing to run: {', '.join(left_out)} is left out ({why}); add an env whose agents "
+                             "suit it or another algorithm (rloo and pg run everywhere)")
         print(f"left out: {', '.join(left_out)} ({why})")
     run_all(run_benchmark_run, runs, jobs, shard, desc="benchmark", ray=ray)
     table = run_table(runs)
