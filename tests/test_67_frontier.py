@@ -9,8 +9,8 @@ import torch
 
 from eq_gym import data
 from eq_gym.objective import equitable_objective
-from trainers.evaluate import evaluate, perfect_forecaster, task_of
-from trainers.studies.frontier import bench_frontier, choose, simplex, truth_forecaster
+from trainers.evaluate import evaluate, perfect_forecaster, reference_forecaster, task_of
+from trainers.studies.frontier import Forecasts, bench_frontier, choose, posthoc_forecaster, simplex, truth_forecaster
 from trainers.studies.levelling import captured_lines, captured_share
 
 
@@ -50,6 +50,19 @@ def test_each_pick_is_never_worse_on_the_training_objective_than_any_other_candi
     assert picks["inf"]["train"]["worst10"] < picks["1"]["train"]["worst10"]  # and a larger q lifts the worst-served
 
 
+def test_informed_runs_from_the_models_forecast_at_no_information_to_the_truth_at_all_of_it(ev):
+    task = ev[1]
+    model = Forecasts(reference_forecaster(task, "persistence_daily"), task)
+    index = {"water": 1.0, "price": 1.0}
+    _, own = evaluate(lambda inputs, start: model.rows(start), task)
+    _, uninformed = evaluate(posthoc_forecaster(task, model, 1.0, index, share=0.0), task)
+    _, informed = evaluate(posthoc_forecaster(task, model, 1.0, index, share=1.0), task)
+    _, perfect = evaluate(perfect_forecaster(task), task)
+    np.testing.assert_allclose(uninformed, own, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(informed, perfect, rtol=1e-4, atol=1e-5)
+    assert own.mean() > 1.5 * perfect.mean()  # the two ends differ: the check above could not pass by accident
+
+
 def test_the_captured_share_is_the_learned_fall_over_the_hindsight_fall():
     assert captured_share(1.0, 0.9, 1.0, 0.6) == pytest.approx(0.25)
     assert captured_share(1.0, 1.1, 1.0, 0.6) == pytest.approx(-0.25)  # a learner that raised the worst-served
@@ -71,6 +84,9 @@ def test_a_tiny_bench_frontier_end_to_end(tmp_path):
             pick = written["seeded"]["0"][family][label]
             assert set(pick["train"]) == set(pick["test"]) == {"mean", "worst10", "best10"}
     assert len(written["seeded"]["0"]["posthoc"]["1"]["parameters"]["known"]) == 2  # EV's water and price
+    informed = written["seeded"]["0"]["informed"]
+    assert set(informed) == {"0", "0.25", "0.5", "0.75", "1"} and informed["0"] == written["seeded"]["0"]["posthoc"]
+    assert informed["1"]["1"]["train"]["mean"] < informed["0"]["1"]["train"]["mean"]  # information lowers the regret
     model = np.array(result["seeded"][0]["learned"]["model"]["test_agent_regret"])
     unshrunk = np.array(result["seeded"][0]["information"]["0"]["test_agent_regret"])
     np.testing.assert_allclose(unshrunk, model, rtol=1e-4, atol=1e-6)  # s = 0: the model's own forecast
@@ -79,16 +95,17 @@ def test_a_tiny_bench_frontier_end_to_end(tmp_path):
     assert {pick["parameters"]["share"] for pick in mixture.values()} <= {0.0, 0.5, 1.0}
     report = (tmp_path / "frontier.md").read_text()
     assert "against the family's q = 0" in report and "truth front on the training split" in report
+    assert "How much information the re-weighting needs" in report
     assert (tmp_path / "frontier.png").stat().st_size > 0
 
 
 def test_bench_q_reads_a_frontier_of_its_own_env_and_refuses_another(tmp_path):
-    from trainers.studies.q_sweep import read_truth
+    from trainers.studies.frontier import read_truth
 
     assert read_truth(None, "EquitablePM-EV-v0") is None
-    with pytest.raises(ValueError, match="no frontier.json there; run `eqpm bench frontier"):
+    with pytest.raises(ValueError, match="no frontier.json there; run `eqpm bench frontier --env EquitablePM-EV-v0"):
         read_truth(tmp_path, "EquitablePM-EV-v0")
     (tmp_path / "frontier.json").write_text(json.dumps({"env": "EquitablePM-DC-v0", "truth": {}}))
-    with pytest.raises(ValueError, match="is of EquitablePM-DC-v0, this sweep of EquitablePM-EV-v0"):
+    with pytest.raises(ValueError, match="is of EquitablePM-DC-v0, this run of EquitablePM-EV-v0"):
         read_truth(tmp_path, "EquitablePM-EV-v0")
     assert read_truth(tmp_path, "EquitablePM-DC-v0") == {}

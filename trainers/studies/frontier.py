@@ -23,6 +23,11 @@ user can tell "unsolved" from "impossible":
   error shrunk toward the truth by a share s in ``SHARES``: not chosen by q but
   a curve, which tells how much of the worst-served's regret is information
   the model lacks rather than how it weighs the agents.
+- ``informed``: ``posthoc`` on the q = 0 model's forecast with its error shrunk
+  toward the truth by a share s in ``INFORMED_SHARES`` first (s = 0:
+  ``posthoc``; s = 1: a point of ``truth`` re-scaled), picked per q and s:
+  how much information the re-weighting's lift needs. The model's known-ahead
+  parts are exact, so s shrinks the error of what it must forecast.
 
 The families built on trained models are scored per seed (each seed's Plain
 PM and q = 0 model, trained here or read from ``--out``); ``truth`` needs no
@@ -57,7 +62,9 @@ from trainers.studies.sweep import run_all, train_once
 Q_PLUS_ONE = (1.0, 2.0, 5.0, 20.0, math.inf)
 SHARES = (0.0, 0.25, 0.5, 0.75)
 """How much of the q = 0 model's error the ``information`` family removes."""
-FAMILIES = ("truth", "posthoc", "mixture", "information")
+INFORMED_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""How much of the q = 0 model's error ``informed`` removes before re-weighting (0: ``posthoc``)."""
+FAMILIES = ("truth", "posthoc", "mixture", "information", "informed")
 RESOLUTION = 30
 """Grid steps across the total weight in ``truth`` (and across m in ``mixture``): ``--resolution``."""
 SCALES = (0.5, 1.0, 2.0)
@@ -105,13 +112,15 @@ class Forecasts:
         return self.values[torch.from_numpy(np.searchsorted(self.start, start))]
 
 
-def posthoc_forecaster(task: Task, model: Forecasts, scale: float, known: dict[str, float]) -> Forecaster:
-    """``scale * rest + sum_j known[j] * part_j``, rest the model's forecast less its known-ahead parts."""
+def posthoc_forecaster(task: Task, model: Forecasts, scale: float, known: dict[str, float], share: float = 0.0) -> Forecaster:
+    """``scale * rest + sum_j known[j] * part_j``, rest the model's forecast less its known-ahead parts; with
+    ``share``, rest's error shrunk toward the true rest by that share first (the known-ahead parts carry no error)."""
     parts = {name: torch.from_numpy(series) for name, series in known_parts(task).items()}
+    informed = information_forecaster(task, model, share)
 
     def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
         hours = torch.from_numpy(ahead(task, start))
-        rest = model.rows(start) - sum((series[hours] for series in parts.values()), torch.zeros(()))
+        rest = informed(inputs, start) - sum((series[hours] for series in parts.values()), torch.zeros(()))
         return scale * rest + sum((known[name] * series[hours] for name, series in parts.items()), torch.zeros(()))
 
     return forecast
@@ -122,12 +131,12 @@ def mixture_forecaster(plain: Forecasts, model: Forecasts, share: float) -> Fore
 
 
 def information_forecaster(task: Task, model: Forecasts, share: float) -> Forecaster:
-    """``truth + (1 - share) * (forecast - truth)``: the model's error shrunk toward the truth."""
+    """``forecast + share * (truth - forecast)``: the model's error shrunk toward the truth (share 0: the forecast)."""
     series = torch.from_numpy(task.signal.values)
 
     def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
-        truth = series[torch.from_numpy(ahead(task, start))]
-        return truth + (1.0 - share) * (model.rows(start) - truth)
+        rows = model.rows(start)
+        return rows + share * (series[torch.from_numpy(ahead(task, start))] - rows)
 
     return forecast
 
@@ -165,6 +174,12 @@ def truth_family(tasks: dict[str, Task], q_plus_one: tuple[float, ...], resoluti
     return choose(candidates, build, tasks, q_plus_one)
 
 
+def hindsight_front(env: str, env_kwargs: dict[str, Any], q_plus_one: tuple[float, ...] = Q_PLUS_ONE,
+                    resolution: int = RESOLUTION) -> dict[str, Any]:
+    """The ``truth`` family of an env with its keywords: the ceiling a trained point is drawn against."""
+    return truth_family({split: task_of(env, split, env_kwargs) for split in ("train", "test")}, q_plus_one, resolution)
+
+
 def model_families(runs: dict[str, Path], q_plus_one: tuple[float, ...], resolution: int, scales: tuple[float, ...] = SCALES,
                    known_weights: tuple[float, ...] = KNOWN_WEIGHTS) -> dict[str, dict[str, Any]]:
     """``posthoc``, ``mixture`` and ``information`` for one seed's Plain PM and q = 0 model (``runs``: ``PLAIN`` and
@@ -185,15 +200,17 @@ def model_families(runs: dict[str, Path], q_plus_one: tuple[float, ...], resolut
                      for q1 in q_plus_one}
         information[f"{share:g}"] = {"parameters": {"share": share}, "objective": objective, "train": scores(train_regret),
                                      "test": scores(test_regret), "test_agent_regret": test_regret.tolist()}
+    informed = {f"{share:g}": choose(posthoc, lambda split, c, s=share: posthoc_forecaster(
+        tasks[split], forecasts[split, "model"], c["scale"], c["known"], s), tasks, q_plus_one) for share in INFORMED_SHARES}
     learned = {name: {"test_agent_regret": evaluate(lambda x, start, n=name: forecasts["test", n].rows(start), tasks["test"])[1].tolist()}
                for name in runs}
     return {
         "learned": learned,
-        "posthoc": choose(posthoc, lambda split, c: posthoc_forecaster(tasks[split], forecasts[split, "model"], c["scale"], c["known"]),
-                          tasks, q_plus_one),
+        "posthoc": informed["0"],
         "mixture": choose(mixture, lambda split, c: mixture_forecaster(forecasts[split, PLAIN], forecasts[split, "model"], c["share"]),
                           tasks, q_plus_one),
         "information": information,
+        "informed": informed,
     }
 
 
@@ -221,11 +238,10 @@ def bench_frontier(env: str = "EquitablePM-EV-v0", algo: str = "spo", seeds: int
         raise ValueError(f"--resolution {resolution} is not allowed; use 1 or more grid steps")
     runs = configs(env, algo, seeds, epochs, out, **fields)
     run_all(train_once, [c for pair in runs.values() for c in pair.values()], jobs, desc="bench frontier", ray=ray)
-    tasks = {split: task_of(env, split, {}) for split in ("train", "test")}
     result: dict[str, Any] = {"env": env, "algo": algo, "seeds": seeds, "epochs": epochs, "resolution": resolution,
                               "q_plus_one": [q_label(q - 1.0) for q in q_plus_one], "fields": fields,
-                              "truth": truth_family(tasks, q_plus_one, resolution),
-                              "truth_coarse": truth_family(tasks, q_plus_one, max(1, resolution // 2)),
+                              "truth": hindsight_front(env, {}, q_plus_one, resolution),
+                              "truth_coarse": hindsight_front(env, {}, q_plus_one, max(1, resolution // 2)),
                               "seeded": {}}
     for seed, pair in runs.items():
         result["seeded"][seed] = model_families({name: c.out for name, c in pair.items()}, q_plus_one, resolution,
@@ -236,6 +252,24 @@ def bench_frontier(env: str = "EquitablePM-EV-v0", algo: str = "spo", seeds: int
     (out / "frontier.md").write_text("\n".join(lines) + "\n")
     draw(result, out / "frontier.png")
     return result
+
+
+def read_frontier(folder: Path, env: str = "ENV") -> dict[str, Any]:
+    """``folder/frontier.json`` as ``eqpm bench frontier --out folder`` wrote it (``env``: named in the error)."""
+    path = Path(folder) / "frontier.json"
+    if not path.is_file():
+        raise ValueError(f"--frontier {folder}: no frontier.json there; run `eqpm bench frontier --env {env} --out {folder}`")
+    return json.loads(path.read_text())
+
+
+def read_truth(frontier: Path | None, env: str) -> dict[str, Any] | None:
+    """The ``truth`` family of ``frontier/frontier.json`` (None without a folder), refused for another env."""
+    if frontier is None:
+        return None
+    found = read_frontier(frontier, env)
+    if found["env"] != env:
+        raise ValueError(f"--frontier {frontier} is of {found['env']}, this run of {env}; give one of the same env")
+    return found["truth"]
 
 
 def records_of(result: dict[str, Any], family: str, label: str) -> list[dict[str, Any]]:
@@ -283,6 +317,7 @@ def report_lines(result: dict[str, Any]) -> list[str]:
             point, base = records_of(result, family, label), records_of(result, family, labels[0])
             cells.append([family, label, verdict_cell(point, base), verdict_cell(point, plain_records)])
     lines += markdown_table(["family", "q+1", "against the family's q = 0", "against the Plain PM"], cells) + [""]
+    lines += informed_lines(result) + [""]
     coarse = [label for label in labels if result["truth"][label]["parameters"] != result["truth_coarse"][label]["parameters"]]
     lines.append(f"- truth grid: at half the resolution the picks {'differ at q+1 = ' + ', '.join(coarse) if coarse else 'are the same'}"
                  " (test worst tenth at both: " + ", ".join(
@@ -294,9 +329,32 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def lifted(result: dict[str, Any]) -> str:
+    """The q + 1 label > 1 whose ``truth`` pick has the lowest test worst tenth (the first label if only q = 0 ran)."""
+    labels = result["q_plus_one"]
+    return min(labels[1:] or labels, key=lambda label: result["truth"][label]["test"]["worst10"])
+
+
+def informed_lines(result: dict[str, Any]) -> list[str]:
+    """The ``informed`` family as a table: rows the share s of the model's error removed, columns q + 1, cells the
+    pick's test worst tenth and mean (over seeds), beside the q = 0 model's own."""
+    labels, seeds = result["q_plus_one"], list(result["seeded"])
+    learned = [np.asarray(result["seeded"][s]["learned"]["model"]["test_agent_regret"]) for s in seeds]
+    rows = []
+    for share in INFORMED_SHARES:
+        picks = {label: [result["seeded"][seed]["informed"][f"{share:g}"][label]["test"] for seed in seeds] for label in labels}
+        rows.append([f"{share:g}", *(f"{np.mean([p['worst10'] for p in picks[label]]):.4f} "
+                                     f"({np.mean([p['mean'] for p in picks[label]]):.4f})" for label in labels)])
+    return ["How much information the re-weighting needs (`informed`: the q = 0 model's error shrunk toward the truth "
+            "by s, then its parts re-weighted per q; test worst tenth (mean), mean over seeds; the q = 0 model as "
+            f"learned: {np.mean([worst_served(r) for r in learned]):.4f} ({np.mean([r.mean() for r in learned]):.4f})):", "",
+            *markdown_table(["s \\ q+1", *labels], rows)]
+
+
 def draw(result: dict[str, Any], path: Path) -> None:
     """Test mean against the worst-served tenth: each family's picks over q (a line, q+1 labelled), the ``information``
-    curve, and the Plain PM and q = 0 model as learned."""
+    curve, the ``informed`` curve at the q of the ceiling's lowest worst tenth, and the Plain PM and q = 0 model as
+    learned."""
     from trainers.studies.figures import pyplot
 
     plt = pyplot()
@@ -310,6 +368,11 @@ def draw(result: dict[str, Any], path: Path) -> None:
     for family in FAMILIES:
         if family == "information":
             picks = {f"s={s:g}": [result["seeded"][seed]["information"][f"{s:g}"]["test_agent_regret"] for seed in seeds] for s in SHARES}
+        elif family == "informed":
+            label = lifted(result)
+            picks = {f"s={s:g}": [result["seeded"][seed]["informed"][f"{s:g}"][label]["test_agent_regret"] for seed in seeds]
+                     for s in INFORMED_SHARES}
+            family = f"informed, q+1={label}"
         elif family == "truth":
             picks = {f"q+1={label}": [result["truth"][label]["test_agent_regret"]] for label in labels}
         else:
