@@ -10,7 +10,7 @@ from eq_gym.metrics import best_served, worst_served
 from eq_gym.objective import agent_weights
 from trainers.estimators.weighing import WEIGHINGS, ExcessWeighing, MultiplicativeWeighing
 from trainers.studies.levelling import VERDICTS, classify, consistency, dominated, levelling
-from trainers.studies.q_sweep import bench_q, report_lines
+from trainers.studies.q_sweep import bench_q, gradient_share, report_lines
 
 UP, DOWN, FLAT = (-0.2, -0.3, -0.1), (0.2, 0.1, 0.3), (0.0, -0.1, 0.1)
 
@@ -99,6 +99,15 @@ def test_excess_weighs_only_the_regret_above_the_reference():
     assert set(WEIGHINGS) == {"running", "multiplicative", "excess"}
 
 
+def test_the_gradient_share_follows_the_power_means_weights():
+    regret = np.array([0.5, 1.0, 2.0, 2.0])
+    np.testing.assert_allclose(gradient_share(regret, 0.0), 0.25)
+    np.testing.assert_allclose(gradient_share(regret, 1.0), regret / regret.sum())
+    np.testing.assert_allclose(gradient_share(regret, math.inf), [0.0, 0.0, 0.5, 0.5])
+    large = gradient_share(regret, 2000.0)  # no overflow: regret^q taken in logs
+    assert np.isfinite(large).all() and large[2] == pytest.approx(0.5)
+
+
 def test_a_tiny_q_sweep_spreads_the_regret_less_at_q_inf_and_reports_the_verdicts(tmp_path):
     """Fails if the trainers ignored q: the q = 0 and q = inf models of a seed would then be one model.
 
@@ -116,8 +125,13 @@ def test_a_tiny_q_sweep_spreads_the_regret_less_at_q_inf_and_reports_the_verdict
     assert all(not np.array_equal(a, b) for a, b in zip(runs[0.0], runs[math.inf]))
     spread = {q: float(np.mean([r.max() / r.mean() for r in regrets])) for q, regrets in runs.items()}
     assert spread[math.inf] < 0.95 * spread[0.0], spread
+    groups = result["groups"]
+    assert sum(groups["sizes"]) == len(runs[0.0][0]) and set(groups["q"]) == {"1", "inf"}
+    np.testing.assert_allclose(groups["q"]["1"]["share"], np.array(groups["sizes"]) / sum(groups["sizes"]))
+    assert sum(groups["q"]["inf"]["share"]) == pytest.approx(1.0)
     report = "\n".join(report_lines(result))
     assert "objective consistency:" in report
+    assert ("Whom each model serves" in report) == (len(groups["sizes"]) > 1)
     assert any(f"**{verdict}**" in report for verdict in VERDICTS) and "reference: persistence_daily" in report
 
 

@@ -22,15 +22,17 @@ several percent from one epoch to the next):
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from trainers.config import TrainConfig
 from trainers.estimators import WEIGHING_SETTINGS, foreign_settings
-from trainers.evaluate import reference_records
+from trainers.evaluate import reference_records, task_of
 from trainers.records import read_record
+from trainers.studies.frontier import read_truth
 from trainers.studies.levelling import captured_lines, consistency, levelling, q_comparison_lines, q_label, tenths
 from trainers.studies.report import PLAIN, machine, markdown_table
 from trainers.studies.sweep import run_all, train_once
@@ -84,20 +86,52 @@ def bench_q(env: str = "EquitablePM-EV-v0", algo: str = "spo", q_plus_one: tuple
     matrix = consistency(models)
     return {"env": env, "algo": algo, "fields": fields, "continuation": continuation, "epochs": epochs, "seeds": seeds,
             "runs": runs, "models": models, "references": reference_records(env), "consistency": matrix,
-            "checks": checks(runs, matrix), "truth": read_truth(frontier, env)}
+            "checks": checks(runs, matrix), "truth": read_truth(frontier, env), "groups": group_shares(models)}
 
 
-def read_truth(frontier: Path | None, env: str) -> dict[str, Any] | None:
-    """The ``truth`` family of ``frontier/frontier.json`` (None without a folder), refused for another env."""
-    if frontier is None:
-        return None
-    path = Path(frontier) / "frontier.json"
-    if not path.is_file():
-        raise ValueError(f"--frontier {frontier}: no frontier.json there; run `eqpm bench frontier --env {env} --out {frontier}`")
-    found = json.loads(path.read_text())
-    if found["env"] != env:
-        raise ValueError(f"--frontier {frontier} is of {found['env']}, this sweep of {env}; give one of the same env")
-    return found["truth"]
+def gradient_share(regret: np.ndarray, q: float) -> np.ndarray:
+    """Each agent's share of the power mean P_q's gradient in the agents' regrets (M,) -> (M,), summing to 1:
+    proportional to regret^q (q = 0: even; q = inf: even over the agents of the largest regret)."""
+    if math.isinf(q):
+        top = regret == regret.max()
+        return top / top.sum()
+    logs = q * np.log(np.maximum(regret, 1e-300))
+    weights = np.exp(logs - logs.max())
+    return weights / weights.sum()
+
+
+def group_shares(models: dict[float, list[dict]]) -> dict[str, Any]:
+    """Who each q-trained model serves and whom its objective pushes for, on the training split: per q and group
+    of agents (the env's, in agent order), the group's mean regret and its share of P_q's gradient at the model's
+    own regrets, each a mean over seeds. Empty without runs that recorded ``train_agent_regret``."""
+    runs = [r for q in models for r in models[q] if "train_agent_regret" in r]
+    if not runs:
+        return {}
+    task = task_of(runs[0]["env"], "train", runs[0].get("env_kwargs", {}))
+    sizes = [group.num_agents for group in task.population.groups]
+    bounds = np.cumsum([0, *sizes])
+    result = {"groups": [group.label for group in task.population.groups], "sizes": sizes, "q": {}}
+    for q, records in sorted(models.items()):
+        regrets = [np.asarray(r["train_agent_regret"], dtype=float) for r in records if "train_agent_regret" in r]
+        if not regrets:
+            continue
+        per_group = lambda values: [float(np.mean([v[a:b] for v in values], axis=0).mean()) for a, b in zip(bounds, bounds[1:])]  # noqa: E731
+        shares = [gradient_share(r, q) for r in regrets]
+        result["q"][q_label(q)] = {"regret": per_group(regrets),
+                                   "share": [float(np.mean([s[a:b].sum() for s in shares])) for a, b in zip(bounds, bounds[1:])]}
+    return result
+
+
+def group_lines(found: dict[str, Any]) -> list[str]:
+    """The groups' training regret and gradient share per q as Markdown (nothing for one group)."""
+    if not found or len(found["groups"]) < 2:
+        return []
+    header = ["trained at q+1", *(f"{label} ({size})" for label, size in zip(found["groups"], found["sizes"]))]
+    rows = [[label, *(f"{regret:.4f} ({100 * share:.0f} %)" for regret, share in zip(cells["regret"], cells["share"]))]
+            for label, cells in found["q"].items()]
+    return ["Whom each model serves and whom its objective pushes for (training split, mean over seeds; each group's "
+            "mean regret (its share of the gradient of P_q at the model's own regrets); agents in brackets):", "",
+            *markdown_table(header, rows), ""]
 
 
 def checks(runs: dict[str, list[dict]], matrix: dict[str, Any]) -> dict[str, bool]:
@@ -140,6 +174,7 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         rows.append([f"reference: {name}", *(f"{values[key][0]:.4f}" for key in ("mean", "worst10", "best10")), "-"])
     lines += [*markdown_table(["point", "mean", "worst tenth", "best tenth", "seeds"], rows), ""]
     lines += q_comparison_lines(result["models"], runs.get(PLAIN, []), references, matrix=result["consistency"])
+    lines += group_lines(result.get("groups", {}))
     lines += [f"- {'holds' if holds else 'does not hold'}: {claim}" for claim, holds in result["checks"].items()]
     if result.get("truth"):
         lines += ["", "Captured share of the hindsight lift (`eqpm bench frontier`'s truth family, test split):", "",
