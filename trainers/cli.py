@@ -169,10 +169,10 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
     from trainers.studies.leaderboard import benchmark, read_run_table, report
 
     if args.report_only:
-        report(read_run_table(args.out), args.out)
+        report(read_run_table(args.out), args.out, tuple(args.frontier))
         return
     benchmark(args.envs, args.algos, args.budget, seeds=args.seeds, q=args.q, out=args.out, jobs=args.jobs,
-              shard=args.shard, plugins=tuple(args.plugin), ray=ray_of(args))
+              shard=args.shard, plugins=tuple(args.plugin), ray=ray_of(args), frontiers=tuple(args.frontier))
 
 
 def algorithm_lines() -> list[str]:
@@ -241,6 +241,9 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("--out", type=Path, default=Path("runs/benchmark"), help="folder of runs/, leaderboard and curves (default: runs/benchmark)")
     board.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, each single-threaded (default: 1)")
     board.add_argument("--shard", default="0/1", help="i/n: run only every n-th run from the i-th, for n machines (default: 0/1)")
+    board.add_argument("--frontier", type=Path, nargs="+", default=[], metavar="DIR",
+                       help="`eqpm bench frontier --out` folders (one per env): each of their envs' rows gets the captured "
+                            "share of the hindsight lift at --q, against the Plain PM")
     board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.studies.leaderboard.algorithm) or envs")
     board.set_defaults(run_command=cmd_benchmark)
 

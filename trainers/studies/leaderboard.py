@@ -54,8 +54,9 @@ from trainers.estimators import ESTIMATORS
 from trainers.evaluate import evaluate, reference_records, task_of
 from trainers.records import read_record, record, write_record
 from trainers.studies import aggregates
+from trainers.studies.frontier import read_frontier
 from trainers.studies.intervals import bootstrap_interval
-from trainers.studies.levelling import levelling
+from trainers.studies.levelling import captured_share, levelling, q_label
 from trainers.studies.report import PLAIN, markdown_table, write_csv
 from trainers.studies.sweep import over_seeds, run_all, updates_to_level
 
@@ -255,9 +256,10 @@ def versions(algo: str) -> dict[str, str]:
 def benchmark(
     envs: list[str], algos: list[str], budget: int, seeds: int = 10, q: float = 1.0,
     out: Path = Path("runs/benchmark"), jobs: int = 1, shard: str = "0/1", plugins: tuple[str, ...] = (),
-    ray: str | None = None,
+    ray: str | None = None, frontiers: tuple[Path, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Run (this shard of) the benchmark, then write the leaderboard and curves from every finished run."""
+    """Run (this shard of) the benchmark, then write the leaderboard and curves from every finished run;
+    ``frontiers``: ``eqpm bench frontier --out`` folders, whose envs' rows get the captured share."""
     for plugin in plugins:
         importlib.import_module(plugin)
     unknown = [a for a in algos if a not in ALGORITHMS]
@@ -279,7 +281,7 @@ def benchmark(
     run_all(run_benchmark_run, runs, jobs, shard, desc="benchmark", ray=ray)
     table = run_table(runs)
     write_run_table(table, out)
-    return report(table, out)
+    return report(table, out, frontiers)
 
 
 def run_table(runs: list[BenchmarkRun]) -> list[dict[str, Any]]:
@@ -321,11 +323,13 @@ def read_run_table(out: Path) -> list[dict[str, Any]]:
     return [row | {k: json.loads(row[k]) for k in JSON_COLUMNS} for row in table]
 
 
-def report(table: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
-    """Every table and figure from the tidy run rows: per env (with learning curves) and across envs."""
+def report(table: list[dict[str, Any]], out: Path, frontiers: tuple[Path, ...] = ()) -> list[dict[str, Any]]:
+    """Every table and figure from the tidy run rows: per env (with learning curves, and the captured share of
+    each env that ``frontiers`` holds) and across envs."""
     if not table:
         raise ValueError(f"no finished run in {out}: nothing to rank (run `eqpm benchmark --out {out}` first)")
-    rows, curves = per_env_rows(table, out)
+    truths = {found["env"]: found["truth"] for found in map(read_frontier, frontiers)}
+    rows, curves = per_env_rows(table, out, truths)
     across, figures = across_envs(table, out)
     (out / "leaderboard.md").write_text(render(rows) + "\n" + across)
     write_csv(out / "leaderboard.csv", rows)
@@ -336,9 +340,12 @@ def report(table: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def per_env_rows(table: list[dict[str, Any]], out: Path) -> tuple[list[dict[str, Any]], list[Path]]:
+def per_env_rows(table: list[dict[str, Any]], out: Path, truths: dict[str, dict[str, Any]] | None = None,
+                 ) -> tuple[list[dict[str, Any]], list[Path]]:
     """One row per env and algorithm (IQM of the mean regret over seeds with its interval, mean ± std of every
-    metric, wall time, updates, updates to the reference's level); the learning curves per env, and their paths."""
+    metric, wall time, updates, updates to the reference's level, the levelling against the Plain PM and, for an
+    env of ``truths`` (env -> ``eqpm bench frontier``'s truth family), the captured share); the learning curves per
+    env, and their paths."""
     rows, curves = [], []
     for env in dict.fromkeys(r["env"] for r in table):
         mine = [r for r in table if r["env"] == env]
@@ -354,10 +361,22 @@ def per_env_rows(table: list[dict[str, Any]], out: Path) -> tuple[list[dict[str,
             row["steps_to_level"] = updates_to_level(records, level)
             plain = [r for r in mine if r["algo"] == PLAIN]
             row["levelling"] = levelling(records, plain)["verdict"] if plain and algo != PLAIN and "best10" in records[0] else "-"
+            row["captured"] = captured(records, plain, (truths or {}).get(env)) if algo != PLAIN else None
             rows.append(row)
         curves.append(_curves(env, mine, level, out))
     rows.sort(key=lambda r: (r["env"], r["mean"]))
     return rows, curves
+
+
+def captured(records: list[dict[str, Any]], plain: list[dict[str, Any]], truth: dict[str, Any] | None) -> float | None:
+    """An algorithm's captured share of the hindsight lift at its q: its worst tenth's fall from the Plain PM's
+    (the board's accuracy-trained model, its q = 0) over the ``truth`` front's fall from q = 0 to that q (means
+    over seeds, test split); None without the front, the Plain PM or that q in the front."""
+    label = q_label(float(records[0]["q"]))
+    if truth is None or not plain or label == "1" or label not in truth:
+        return None
+    return captured_share(float(np.mean([r["worst10"] for r in plain])), float(np.mean([r["worst10"] for r in records])),
+                          truth["1"]["test"]["worst10"], truth[label]["test"]["worst10"])
 
 
 def across_envs(table: list[dict[str, Any]], out: Path) -> tuple[str, list[Path]]:
@@ -402,8 +421,8 @@ def reference_record(env: str) -> dict[str, Any]:
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    header = ["Env", "Algo", "Mean regret: IQM [95 % CI]", *(METRIC_TITLES[s] for s in STATS), "vs Plain PM", "Wall (s)", "Updates",
-              "Windows seen", "Steps to level", "Seeds"]
+    header = ["Env", "Algo", "Mean regret: IQM [95 % CI]", *(METRIC_TITLES[s] for s in STATS), "vs Plain PM",
+              "Captured share", "Wall (s)", "Updates", "Windows seen", "Steps to level", "Seeds"]
     table = []
     for row in rows:
         cells = [row["env"], row["algo"], f"{row['iqm']:.4f} [{row['iqm_low']:.4f}, {row['iqm_high']:.4f}]"]
@@ -411,7 +430,8 @@ def render(rows: list[dict[str, Any]]) -> str:
             fmt = "{:.3g}" if abs(row[stat]) < 1e-3 else "{:.4f}"
             cells.append(fmt.format(row[stat]) + (f" ± {fmt.format(row[stat + '_std'])}" if row["seeds"] > 1 else ""))
         level = "-" if row["steps_to_level"] is None else f"{row['steps_to_level']:.0f}"
-        cells += [row["levelling"], f"{row['wall_s']:.1f}", f"{row['steps']:.0f}", f"{row['windows']:,.0f}", level, str(row["seeds"])]
+        share = row.get("captured")
+        cells += [row["levelling"], "-" if share is None else f"{100 * share:.0f} %", f"{row['wall_s']:.1f}", f"{row['steps']:.0f}", f"{row['windows']:,.0f}", level, str(row["seeds"])]
         table.append(cells)
     return "\n".join(markdown_table(header, table)) + "\n"
 
