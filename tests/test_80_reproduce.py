@@ -53,6 +53,11 @@ def test_a_reduced_run_writes_both_setups_tables_figures_intervals_and_every_run
         for point, against in (("q+1 = 3", "q = 0"), ("q+1 = 3", "Plain PM"), ("q+1 = 1", "Plain PM")):
             assert re.search(rf"\| {re.escape(point)} \| {against} \| .*\*\*(levels up|trade|levels down|within noise)\*\* \| (yes|no) \|", section)
         assert "Objective consistency (training split" in section and ("- holds:" in section or "- does not hold:" in section)
+    ceiling = table.split("### The hindsight ceiling")[1]
+    paper = re.search(r"\| Different Agents, Same λ \| paper \| (.*) \|", ceiling).group(1).split(" | ")
+    default = re.search(r"\| Different Agents, Same λ \| default \| (.*) \|", ceiling).group(1).split(" | ")
+    assert len(paper) == len(default) == 5 and set(paper) == {"0.0000 / 0.0000"}  # the paper's agents all pay the index
+    assert float(default[-1].split(" / ")[1]) < float(default[0].split(" / ")[1])  # own priorities: q lifts the worst
 
 
 def test_quick_runs_the_quick_values_only(tiny, tmp_path):

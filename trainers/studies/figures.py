@@ -4,7 +4,9 @@
   (or beta) of each estimator: mean regret against the worst-served tenth's
   regret, and against C95-C5; error bars are 95 % bootstrap intervals over
   seeds; the Plain PM (star) and the reference forecasters (crosses) drawn
-  on the chart, wherever they lie. A point another point beats on both mean
+  on the chart, wherever they lie, and the hindsight ceiling (grey
+  triangles: the true signal's parts re-weighted per q, which needs perfect
+  information; :mod:`trainers.studies.frontier`). A point another point beats on both mean
   and worst tenth (a q, the Plain PM or a reference) is marked "dominated";
   which q lifts the worst-served, and at whose cost, is the summary's
   levelling table (:mod:`trainers.studies.levelling`).
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from eq_gym.metrics import equity_metrics
 from trainers.studies.intervals import bootstrap_interval
 from trainers.studies.levelling import dominated
 from trainers.studies.report import PLAIN
@@ -58,8 +61,10 @@ def _errors(rows: list[dict], stat: str) -> np.ndarray | None:
     return np.array([[r[stat] - r[f"{stat}_low"] for r in rows], [r[f"{stat}_high"] - r[stat] for r in rows]])
 
 
-def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path: Path) -> Path:
-    """The equity frontier of one experiment (see the module docstring); returns ``path``."""
+def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path: Path,
+                    ceilings: dict[tuple[str, str], dict[str, Any]] | None = None) -> Path:
+    """The equity frontier of one experiment (see the module docstring), with each setting's hindsight ceiling of
+    ``ceilings`` ((title, setup) -> ``eqpm bench frontier``'s truth family) where given; returns ``path``."""
     plt = pyplot()
     figure, axes = plt.subplots(len(settings), len(PANELS), figsize=(11.0, 3.4 * len(settings)), squeeze=False)
     for setting, row_axes in zip(settings, axes):
@@ -80,6 +85,14 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
                               marker="*", markersize=12, color="black", capsize=3, linestyle="none", label="Plain PM")
             for r in (r for r in mine if not r["seeds"]):
                 axis.plot([r["mean"]], [r[stat]], marker="x", markersize=8, linestyle="none", label=r["method"])
+            ceiling = (ceilings or {}).get((setting.title, setting.setup))
+            if ceiling:
+                regrets = [np.asarray(pick["test_agent_regret"]) for pick in ceiling.values()]
+                axis.plot([r.mean() for r in regrets], [equity_metrics(r)[stat] for r in regrets], marker="^", linestyle="--",
+                          color="grey", label="hindsight ceiling (truth re-weighted)")
+                for label, r in zip(ceiling, regrets):
+                    axis.annotate(f"q+1={label}", (r.mean(), equity_metrics(r)[stat]), textcoords="offset points",
+                                  xytext=(4, -8), fontsize=6, color="grey")
             for r in mine:
                 if _label_of(r) in beaten:
                     axis.annotate("dominated", (r["mean"], r[stat]), textcoords="offset points", xytext=(4, -9),
