@@ -280,7 +280,7 @@ def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentPar
     q_sweep = studies.add_parser("q", parents=[threads, ray], help="a q sweep: levelling up or down against q = 0 and the "
                                                                  "Plain PM, and objective consistency")
     frontier = studies.add_parser("frontier", parents=[threads, ray], help="the attainable frontier: the best public forecast "
-                                  "per q in four hindsight families (truth re-weighted, post-hoc, mixture, information)")
+                                  "per q in five hindsight families (truth re-weighted, post-hoc, mixture, information, informed)")
     for study in (q_sweep, frontier):
         study.add_argument("--env", choices=ENV_IDS, default="EquitablePM-EV-v0", help="env, with its defaults (default: EV)")
         study.add_argument("--algo", choices=CHOICES["algo"], default="spo", help="estimator of the q runs (default: spo)")

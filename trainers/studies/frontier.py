@@ -2,7 +2,7 @@
 
 A learner that does not lift the worst-served may have failed, or nothing in
 reach may lift them. For each q + 1 (default 1, 2, 5, 20, inf) this picks the
-best public forecast of four families by the training split's power mean
+best public forecast of five families by the training split's power mean
 P_q of the agents' mean regrets, and scores the pick on the test split, so a
 user can tell "unsolved" from "impossible":
 
