@@ -13,11 +13,12 @@ user can tell "unsolved" from "impossible":
   bit for bit. It needs perfect information; it is the ceiling of what a
   re-weighting of the signal could do for the agents. (A data centre that
   pays the other region's carbon is served by no point of it.)
-- ``posthoc``: a trained q = 0 model's forecast with its known-ahead parts
-  re-weighted and its unknown part scaled, ``a * rest + sum_j b_j known_j``
-  (``rest``: the forecast less the known-ahead parts at the index's weights;
-  on a task without known-ahead inputs, ``a * forecast``): how far weighing
-  what the model knows could go.
+- ``posthoc``: a trained model's forecast (the q = 0 model's or the Plain
+  PM's: the pick names which) with its known-ahead parts re-weighted and its
+  unknown part scaled, ``a * rest + sum_j b_j known_j`` (``rest``: the
+  forecast less the known-ahead parts at the index's weights; on a task
+  without known-ahead inputs, ``a * forecast``): how far weighing what a
+  trained model knows could go.
 - ``mixture``: ``(1 - m) * Plain PM + m * q = 0 model``, m in [0, 1].
 - ``information``: ``truth + (1 - s) * (forecast - truth)``, the q = 0 model's
   error shrunk toward the truth by a share s in ``SHARES``: not chosen by q but
@@ -182,7 +183,7 @@ def hindsight_front(env: str, env_kwargs: dict[str, Any], q_plus_one: tuple[floa
 
 def model_families(runs: dict[str, Path], q_plus_one: tuple[float, ...], resolution: int, scales: tuple[float, ...] = SCALES,
                    known_weights: tuple[float, ...] = KNOWN_WEIGHTS) -> dict[str, dict[str, Any]]:
-    """``posthoc``, ``mixture`` and ``information`` for one seed's Plain PM and q = 0 model (``runs``: ``PLAIN`` and
+    """``posthoc``, ``mixture``, ``information`` and ``informed`` for one seed's Plain PM and q = 0 model (``runs``: ``PLAIN`` and
     ``"model"`` -> run folder), and the two models' own test regrets (``learned``)."""
     tasks, forecasts = {}, {}
     for split in ("train", "test"):
@@ -190,7 +191,8 @@ def model_families(runs: dict[str, Path], q_plus_one: tuple[float, ...], resolut
             forecaster, tasks[split], _ = run_forecaster(folder, split, "cpu")
             forecasts[split, name] = Forecasts(forecaster, tasks[split])
     known = list(known_parts(tasks["train"]))
-    posthoc = [{"scale": a, "known": dict(zip(known, b))} for a in scales for b in itertools.product(known_weights, repeat=len(known))]
+    weighings = [{"scale": a, "known": dict(zip(known, b))} for a in scales for b in itertools.product(known_weights, repeat=len(known))]
+    posthoc = [{"model": name, **w} for name in ("model", PLAIN) for w in weighings]
     mixture = [{"share": float(m)} for m in np.linspace(0.0, 1.0, resolution + 1)]
     information = {}
     for share in SHARES:
@@ -200,13 +202,16 @@ def model_families(runs: dict[str, Path], q_plus_one: tuple[float, ...], resolut
                      for q1 in q_plus_one}
         information[f"{share:g}"] = {"parameters": {"share": share}, "objective": objective, "train": scores(train_regret),
                                      "test": scores(test_regret), "test_agent_regret": test_regret.tolist()}
-    informed = {f"{share:g}": choose(posthoc, lambda split, c, s=share: posthoc_forecaster(
-        tasks[split], forecasts[split, "model"], c["scale"], c["known"], s), tasks, q_plus_one) for share in INFORMED_SHARES}
+
+    def reweighted(share: float) -> Build:
+        return lambda split, c: posthoc_forecaster(tasks[split], forecasts[split, c["model"]], c["scale"], c["known"], share)
+
+    informed = {f"{share:g}": choose(posthoc[:len(weighings)], reweighted(share), tasks, q_plus_one) for share in INFORMED_SHARES}
     learned = {name: {"test_agent_regret": evaluate(lambda x, start, n=name: forecasts["test", n].rows(start), tasks["test"])[1].tolist()}
                for name in runs}
     return {
         "learned": learned,
-        "posthoc": informed["0"],
+        "posthoc": choose(posthoc, reweighted(0.0), tasks, q_plus_one),
         "mixture": choose(mixture, lambda split, c: mixture_forecaster(forecasts[split, PLAIN], forecasts[split, "model"], c["share"]),
                           tasks, q_plus_one),
         "information": information,
