@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_STUDY_MODULES = {"sweep", "report", "figures", "intervals", "aggregates", "levelling"}
+SHARED_STUDY_MODULES = {"sweep", "report", "figures", "intervals", "aggregates", "levelling", "hindsight"}
 FRONT_DOORS = {"cli.py", "benchmark.py"}  # the eqpm command, and the plugin API's documented import path
 
 

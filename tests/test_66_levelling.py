@@ -9,8 +9,8 @@ import torch
 from eq_gym.metrics import best_served, worst_served
 from eq_gym.objective import agent_weights
 from trainers.estimators.weighing import WEIGHINGS, ExcessWeighing, MultiplicativeWeighing
-from trainers.studies.levelling import VERDICTS, classify, consistency, dominated, levelling
-from trainers.studies.q_sweep import bench_q, gradient_share, report_lines
+from trainers.studies.levelling import VERDICTS, classify, consistency, dominated, levelling, weight_shares
+from trainers.studies.q_sweep import bench_q, report_lines
 
 UP, DOWN, FLAT = (-0.2, -0.3, -0.1), (0.2, 0.1, 0.3), (0.0, -0.1, 0.1)
 
@@ -99,13 +99,12 @@ def test_excess_weighs_only_the_regret_above_the_reference():
     assert set(WEIGHINGS) == {"running", "multiplicative", "excess"}
 
 
-def test_the_gradient_share_follows_the_power_means_weights():
+def test_the_weight_shares_follow_the_power_means_gradient():
     regret = np.array([0.5, 1.0, 2.0, 2.0])
-    np.testing.assert_allclose(gradient_share(regret, 0.0), 0.25)
-    np.testing.assert_allclose(gradient_share(regret, 1.0), regret / regret.sum())
-    np.testing.assert_allclose(gradient_share(regret, math.inf), [0.0, 0.0, 0.5, 0.5])
-    large = gradient_share(regret, 2000.0)  # no overflow: regret^q taken in logs
-    assert np.isfinite(large).all() and large[2] == pytest.approx(0.5)
+    np.testing.assert_allclose(weight_shares(regret, 0.0), 0.25)
+    np.testing.assert_allclose(weight_shares(regret, 1.0), regret / regret.sum())
+    np.testing.assert_allclose(weight_shares(regret, 4.0), regret**4 / (regret**4).sum())
+    np.testing.assert_allclose(weight_shares(regret, math.inf), [0.0, 0.0, 0.5, 0.5])
 
 
 def test_a_tiny_q_sweep_spreads_the_regret_less_at_q_inf_and_reports_the_verdicts(tmp_path):
@@ -144,3 +143,23 @@ def test_a_q_sweeps_estimator_settings_reach_its_runs_and_not_the_plain_pms(tmp_
     assert len(plain) == 1 and len(rloo) == 2
     assert plain[0].samples == 4 and plain[0].weighing == "multiplicative"  # the config's defaults
     assert all(c.samples == 8 and c.weighing == "running" for c in rloo)
+
+
+def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_path):
+    """At distance 0 every direction leaves the model as trained (each move starts from it: no change anywhere);
+    the weights' shares are P_q's, at q = 0 each group's share of the agents."""
+    from trainers.config import TrainConfig
+    from trainers.loop import train
+    from trainers.studies.descent import bench_descent, report_lines
+
+    torch.set_num_threads(1)
+    train(TrainConfig(env="EquitablePM-EV-v0", algo="spo", steps=2, backbone="lstm", hidden=8, out=tmp_path, progress=False))
+    result = bench_descent(tmp_path, "spo", (1.0, 20.0), batches=2, distances=(0.0, 0.05))
+    assert len(result["groups"]) == 3 and set(result["shares"]) == {"1", "20"}
+    for shares in result["shares"].values():
+        assert sum(shares) == pytest.approx(1.0)
+    assert result["shares"]["1"] == pytest.approx([35 / 70, 18 / 70, 17 / 70])  # EV's chargers paying index, price, footprint
+    for moves in result["moves"].values():
+        assert moves[0]["groups"] == [0.0, 0.0, 0.0] and set(moves[0]["objectives"].values()) == {0.0}
+        assert any(change != 0.0 for change in moves[1]["groups"])  # a move changes the regret
+    assert "Line search" in "\n".join(report_lines(result))

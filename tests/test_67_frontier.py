@@ -10,7 +10,8 @@ import torch
 from eq_gym import data
 from eq_gym.objective import equitable_objective
 from trainers.evaluate import evaluate, perfect_forecaster, reference_forecaster, task_of
-from trainers.studies.frontier import Forecasts, bench_frontier, choose, posthoc_forecaster, simplex, truth_forecaster
+from trainers.studies.frontier import Forecasts, bench_frontier, posthoc_forecaster
+from trainers.studies.hindsight import choose, simplex, truth_forecaster
 from trainers.studies.levelling import captured_lines, captured_share
 
 
@@ -104,7 +105,7 @@ def test_a_tiny_bench_frontier_end_to_end(tmp_path):
 
 
 def test_bench_q_reads_a_frontier_of_its_own_env_and_refuses_another(tmp_path):
-    from trainers.studies.frontier import read_truth
+    from trainers.studies.hindsight import read_truth
 
     assert read_truth(None, "EquitablePM-EV-v0") is None
     with pytest.raises(ValueError, match="no frontier.json there; run `eqpm bench frontier --env EquitablePM-EV-v0"):

@@ -136,6 +136,12 @@ def cmd_bench_frontier(args: argparse.Namespace) -> None:
     print(f"wrote {args.out / 'frontier.json'}, {args.out / 'frontier.md'}, {args.out / 'frontier.png'}")
 
 
+def cmd_bench_descent(args: argparse.Namespace) -> None:
+    from trainers.studies.descent import bench_descent, print_descent
+
+    print_descent(bench_descent(args.run, args.algo, tuple(args.q_plus_one), args.batches))
+
+
 def shared_flags() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The flags several commands share: --threads (every command), and --ray / --ray-address (the sweeps)."""
     threads = argparse.ArgumentParser(add_help=False)
@@ -297,6 +303,16 @@ def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentPar
     frontier.add_argument("--resolution", type=int, default=30, help="grid steps across the truth family's total weight "
                                                                        "(the index's; EV: 3) and the mixture's share (default: 30)")
     frontier.add_argument("--seeds", type=int, default=3, help="seeds of the trained Plain PM and q = 0 model (default: 3)")
+    descent = studies.add_parser("descent", parents=[threads], help="at a trained model: does a step down the estimator's "
+                                 "weighted surrogate lower the objective it weighs for, group by group")
+    descent.add_argument("--run", type=Path, required=True, help="folder of a finished run (its checkpoint.pt)")
+    descent.add_argument("--algo", choices=CHOICES["algo"], default="spo", help="estimator whose surrogates to step down "
+                                                                              "(spo, pfy, forml or diff; default: spo)")
+    descent.add_argument("--q-plus-one", type=float, nargs="+", default=[1.0, 5.0, 20.0],
+                         help="q + 1 values whose weighted steps to measure (default: 1 5 20)")
+    descent.add_argument("--batches", type=int, default=30, help="training batches for the gradients, and as many others "
+                                                                 "for the line search (default: 30)")
+    descent.set_defaults(run_command=cmd_bench_descent)
     for study in (estimators, ahead):
         study.add_argument("--seeds", type=int, default=3, help="seeds per run (default: 3)")
         study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")

@@ -54,7 +54,7 @@ from trainers.estimators import ESTIMATORS
 from trainers.evaluate import evaluate, reference_records, task_of
 from trainers.records import read_record, record, write_record
 from trainers.studies import aggregates
-from trainers.studies.frontier import read_frontier
+from trainers.studies.hindsight import read_frontier
 from trainers.studies.intervals import bootstrap_interval
 from trainers.studies.levelling import captured_share, levelling, q_label
 from trainers.studies.report import PLAIN, markdown_table, write_csv

@@ -130,6 +130,17 @@ def captured_lines(runs: dict[str, Sequence[dict[str, Any]]], truth: dict[str, A
     return lines
 
 
+def weight_shares(regret: np.ndarray, q: float) -> np.ndarray:
+    """Each agent's share of the power mean P_q's gradient at the agents' regrets (M,) -> (M,), summing to 1:
+    :func:`eq_gym.objective.agent_weights` normalised (q = 0: even; q = inf: even over the largest regrets)."""
+    import torch
+
+    from eq_gym.objective import agent_weights
+
+    weights = agent_weights(torch.from_numpy(np.asarray(regret, dtype=np.float64)), q, "power_mean").numpy()
+    return weights / weights.sum()
+
+
 def q_label(q: float) -> str:
     """q + 1 as the tables show it ('1', '20', 'inf')."""
     return f"{q + 1:g}"

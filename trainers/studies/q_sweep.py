@@ -32,8 +32,8 @@ from trainers.config import TrainConfig
 from trainers.estimators import WEIGHING_SETTINGS, foreign_settings
 from trainers.evaluate import reference_records, task_of
 from trainers.records import read_record
-from trainers.studies.frontier import read_truth
-from trainers.studies.levelling import captured_lines, consistency, levelling, q_comparison_lines, q_label, tenths
+from trainers.studies.hindsight import read_truth
+from trainers.studies.levelling import captured_lines, weight_shares, consistency, levelling, q_comparison_lines, q_label, tenths
 from trainers.studies.report import PLAIN, machine, markdown_table
 from trainers.studies.sweep import run_all, train_once
 
@@ -89,17 +89,6 @@ def bench_q(env: str = "EquitablePM-EV-v0", algo: str = "spo", q_plus_one: tuple
             "checks": checks(runs, matrix), "truth": read_truth(frontier, env), "groups": group_shares(models)}
 
 
-def gradient_share(regret: np.ndarray, q: float) -> np.ndarray:
-    """Each agent's share of the power mean P_q's gradient in the agents' regrets (M,) -> (M,), summing to 1:
-    proportional to regret^q (q = 0: even; q = inf: even over the agents of the largest regret)."""
-    if math.isinf(q):
-        top = regret == regret.max()
-        return top / top.sum()
-    logs = q * np.log(np.maximum(regret, 1e-300))
-    weights = np.exp(logs - logs.max())
-    return weights / weights.sum()
-
-
 def group_shares(models: dict[float, list[dict]]) -> dict[str, Any]:
     """Who each q-trained model serves and whom its objective pushes for, on the training split: per q and group
     of agents (the env's, in agent order), the group's mean regret and its share of P_q's gradient at the model's
@@ -116,7 +105,7 @@ def group_shares(models: dict[float, list[dict]]) -> dict[str, Any]:
         if not regrets:
             continue
         per_group = lambda values: [float(np.mean([v[a:b] for v in values], axis=0).mean()) for a, b in zip(bounds, bounds[1:])]  # noqa: E731
-        shares = [gradient_share(r, q) for r in regrets]
+        shares = [weight_shares(r, q) for r in regrets]
         result["q"][q_label(q)] = {"regret": per_group(regrets),
                                    "share": [float(np.mean([s[a:b].sum() for s in shares])) for a, b in zip(bounds, bounds[1:])]}
     return result

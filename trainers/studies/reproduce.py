@@ -186,7 +186,7 @@ def summarise(experiment: str, settings: list[Setting], out: Path, seeds: int, e
     """Tables (Markdown, CSV, terminal) and figures of one experiment from its run folders."""
     from trainers.evaluate import reference_records
     from trainers.studies.figures import distribution_figure, frontier_figure
-    from trainers.studies.frontier import hindsight_front
+    from trainers.studies.hindsight import hindsight_front
 
     folder = out / experiment
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,136 @@
+"""``eqpm bench descent``: does a step down an estimator's weighted surrogate lower the objective it weighs for?
+
+An estimator such as ``spo`` steps down sum_m w_m S_m, each agent's surrogate
+S_m weighted by w_m, the power mean P_q's weight of the agent (proportional to
+its regret^q). The weights set whom the step serves only if each agent's
+surrogate moves the forecast about as its regret would; where one group's
+surrogate pushes harder than another's at equal regret, that group takes the
+step whatever its weight. At a trained model (``--run``), on seeded training
+batches, this measures, per group of agents (the env's, e.g. EV's chargers
+paying the index, the price and the footprint):
+
+- each group's mean regret and its share of P_q's gradient (the weights);
+- the size of each group's surrogate gradient in the model's parameters, and
+  the cosine between each q's weighted step and each group's own;
+- a line search: the model moved a small distance down each direction (each
+  group's own surrogate, each q's weighted one), and the change of every
+  group's regret and of P_q, on other training batches than the gradient's.
+
+A weighted step that raises its own P_q at every small distance explains a
+model trained at that q losing on its own objective to the q = 0 model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from eq_gym.objective import equitable_objective
+from trainers import checkpoint
+from trainers.config import TrainConfig
+from trainers.studies.levelling import weight_shares
+from trainers.studies.report import machine, markdown_table
+
+DISTANCES = (0.005, 0.01, 0.02)
+"""How far the line search moves the parameters down each direction (normalised to norm 1): the move's length."""
+
+
+def bench_descent(run: Path, algo: str = "spo", q_plus_one: tuple[float, ...] = (1.0, 5.0, 20.0), batches: int = 30,
+                  distances: tuple[float, ...] = DISTANCES) -> dict[str, Any]:
+    """The measurements of the module docstring at ``run``'s model, with ``algo``'s surrogates and ``batches``
+    training batches for the gradients (and as many others for the line search)."""
+    from trainers.loop import set_up
+
+    path = Path(run) / checkpoint.CHECKPOINT
+    if not path.is_file():
+        raise ValueError(f"--run {run}: no {checkpoint.CHECKPOINT} there; give the folder of a finished run")
+    saved = checkpoint.read(path)["config"]
+    config = TrainConfig(**(saved | {"algo": algo, "init": Path(run), "out": Path(run), "lr": None, "resume": False,
+                                     "progress": False, "steps": None}))
+    setup = set_up(config, False)
+    estimator, policy = setup.estimator, setup.policy
+    if not hasattr(estimator, "agent_losses"):
+        raise ValueError(f"algo '{algo}' trains no per-agent surrogate; use spo, pfy, forml or diff")
+    groups = [group.label for group in estimator.population.groups]
+    bounds = np.cumsum([0, *(group.num_agents for group in estimator.population.groups)])
+    setup.stream.start_epoch(0)
+    fit = [setup.stream.batch(i) for i in range(batches)]
+    held = [setup.stream.batch(batches + i) for i in range(batches)]
+    params = [p for p in policy.parameters() if p.requires_grad]
+    start = [p.detach().clone() for p in params]
+
+    def regret(chosen: list) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.stack([estimator.batch_regret(policy(b.inputs)[0], b, None) for b in chosen]).mean(0).double()
+
+    def direction(weights: torch.Tensor) -> torch.Tensor:
+        for p in params:
+            p.grad = None
+        for b in fit:
+            losses = estimator.agent_losses(policy(b.inputs)[0], b)
+            ((weights.to(losses.dtype) * losses).sum() / len(fit)).backward()
+        return torch.cat([p.grad.detach().flatten() for p in params])
+
+    fitted, base = regret(fit).numpy(), regret(held)
+    directions = {}
+    for label, a, b in zip(groups, bounds, bounds[1:]):
+        weights = torch.zeros(int(bounds[-1]), dtype=torch.float64)
+        weights[a:b] = 1.0 / (b - a)
+        directions[label] = direction(weights)
+    shares = {}
+    for q1 in q_plus_one:
+        share = weight_shares(fitted, q1 - 1.0)
+        shares[f"{q1:g}"] = [float(share[a:b].sum()) for a, b in zip(bounds, bounds[1:])]
+        directions[f"P at q+1 = {q1:g}"] = direction(torch.from_numpy(share))
+    moves = {}
+    for name, d in directions.items():
+        moves[name] = []
+        for distance in distances:
+            with torch.no_grad():
+                for p, p0, step in zip(params, start, torch.split(d / d.norm(), [p.numel() for p in params])):
+                    p.copy_(p0 - distance * step.view_as(p))
+            moved = regret(held)
+            moves[name].append({"distance": distance,
+                                "groups": [float(moved[a:b].mean() - base[a:b].mean()) for a, b in zip(bounds, bounds[1:])],
+                                "objectives": {f"{q1:g}": float(equitable_objective(moved, q1 - 1.0, "power_mean")
+                                                                - equitable_objective(base, q1 - 1.0, "power_mean"))
+                                               for q1 in q_plus_one}})
+        with torch.no_grad():
+            for p, p0 in zip(params, start):
+                p.copy_(p0)
+    cosine = {a: {b: float(torch.nn.functional.cosine_similarity(directions[a], directions[b], dim=0)) for b in groups}
+              for a in directions if a not in groups}
+    return {"run": str(run), "algo": algo, "env": config.env, "groups": groups, "batches": batches,
+            "regret": [float(fitted[a:b].mean()) for a, b in zip(bounds, bounds[1:])], "shares": shares,
+            "norms": {name: float(d.norm()) for name, d in directions.items()}, "cosine": cosine, "moves": moves}
+
+
+def report_lines(result: dict[str, Any]) -> list[str]:
+    """The measurements as Markdown."""
+    groups, labels = result["groups"], list(result["shares"])
+    lines = [f"## Descent test: `{result['algo']}` at {result['run']} ({result['env']}), {result['batches']} training "
+             f"batches for the gradients and {result['batches']} others for the line search; on {machine()}", ""]
+    rows = [[group, f"{regret:.4f}", *(f"{100 * result['shares'][label][i]:.0f} %" for label in labels),
+             f"{result['norms'][group]:.4f}", *(f"{result['cosine'][f'P at q+1 = {label}'][group]:+.2f}" for label in labels)]
+            for i, (group, regret) in enumerate(zip(groups, result["regret"]))]
+    lines += markdown_table(["group", "mean regret", *(f"share of P_q's gradient, q+1 = {label}" for label in labels),
+                             "surrogate gradient norm", *(f"cosine with the q+1 = {label} step" for label in labels)], rows)
+    lines += ["", "Line search: the model moved down each direction (normalised; distance in parameter space); change of "
+                  "each group's regret and of each P_q on the other batches:", ""]
+    rows = [[name, f"{move['distance']:g}", *(f"{change:+.4f}" for change in move["groups"]),
+             *(f"{move['objectives'][label]:+.4f}" for label in labels)]
+            for name, found in result["moves"].items() for move in found]
+    lines += markdown_table(["step down", "distance", *groups, *(f"P, q+1 = {label}" for label in labels)], rows)
+    ascents = [name for name, found in result["moves"].items() if name.startswith("P at")
+               and all(move["objectives"][name.removeprefix("P at q+1 = ")] > 0.0 for move in found)]
+    verdict = (f"- the weighted step raises its own objective at every distance: {', '.join(ascents)}" if ascents else
+               "- every weighted step lowers its own objective at some distance")
+    return lines + ["", verdict]
+
+
+def print_descent(result: dict[str, Any]) -> None:
+    print("\n".join(report_lines(result)))
+

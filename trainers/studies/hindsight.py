@@ -1,0 +1,107 @@
+"""The hindsight ceiling: the true signal's parts re-weighted per q, picked on the training split by P_q.
+
+Shared by the studies that draw the ceiling (``eqpm bench frontier`` builds it with its other families, ``eqpm
+reproduce`` draws it on each frontier figure) and those that read it back from ``frontier.json`` (``eqpm bench q
+--frontier``, ``eqpm benchmark --frontier``). ``truth`` is ``w . (carbon, water, price)`` at the forecast hours,
+the weights on a grid over the simplex of total weight the index's (step total / ``resolution``); the index's own
+weights are a grid point, where the forecast is the perfect forecaster's bit for bit. It needs perfect
+information: the ceiling of what a re-weighting of the signal could do for the agents.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from eq_gym import data
+from eq_gym.metrics import best_served, worst_served
+from eq_gym.objective import equitable_objective
+from eq_gym.tasks import Task
+from trainers.evaluate import Forecaster, evaluate, task_of
+from trainers.studies.levelling import q_label
+
+Q_PLUS_ONE = (1.0, 2.0, 5.0, 20.0, math.inf)
+RESOLUTION = 30
+"""Grid steps across the total weight in ``truth`` (and across m in ``frontier``'s ``mixture``): ``--resolution``."""
+
+
+def simplex(parts: int, total: float, steps: int) -> np.ndarray:
+    """Every weight vector of ``parts`` nonnegative entries summing to ``total`` on a grid of ``steps``: (G, parts)."""
+    points = [c for c in itertools.product(range(steps + 1), repeat=parts - 1) if sum(c) <= steps]
+    grid = np.array([(*c, steps - sum(c)) for c in points], dtype=np.float64)
+    return np.round(grid * (total / steps), 12)  # 0.6, not 0.6000000000000001; the index's weights exactly
+
+
+def ahead(task: Task, start: np.ndarray) -> np.ndarray:
+    """The axis indices of the forecast hours of windows starting at ``start``: (B, H)."""
+    return start[:, None] + np.arange(task.horizon)[None, :]
+
+
+def truth_forecaster(task: Task, weights: np.ndarray) -> Forecaster:
+    """The true parts (carbon, water, price) mixed with ``weights``: at the index's weights the perfect forecast."""
+    series = torch.from_numpy(data.mix(tuple(float(w) for w in weights), task.region, task.train_fraction))
+    return lambda inputs, start: series[torch.from_numpy(ahead(task, start))]
+
+
+def scores(agent_regret: np.ndarray) -> dict[str, float]:
+    return {"mean": float(agent_regret.mean()), "worst10": worst_served(agent_regret), "best10": best_served(agent_regret)}
+
+
+Build = Callable[[str, dict[str, Any]], Forecaster]
+"""(split, a candidate's parameters) -> its forecaster on that split."""
+
+
+def choose(candidates: list[dict[str, Any]], build: Build, tasks: dict[str, Task], q_plus_one: tuple[float, ...]) -> dict[str, dict[str, Any]]:
+    """Each q + 1's pick among ``candidates`` (parameter dicts) by the training split's P_q, and its scores on
+    both splits (``tasks``: split -> task): q label -> {"parameters", "objective", "train", "test", "test_agent_regret"}."""
+    train_regret = np.stack([evaluate(build("train", c), tasks["train"])[1] for c in candidates])
+    picks = {}
+    for q1 in q_plus_one:
+        objective = equitable_objective(torch.from_numpy(train_regret), q1 - 1.0, "power_mean").numpy()
+        best = int(np.argmin(objective))
+        test_regret = evaluate(build("test", candidates[best]), tasks["test"])[1]
+        picks[q_label(q1 - 1.0)] = {"parameters": candidates[best], "objective": float(objective[best]),
+                                    "train": scores(train_regret[best]), "test": scores(test_regret),
+                                    "test_agent_regret": test_regret.tolist()}
+    return picks
+
+
+def truth_family(tasks: dict[str, Task], q_plus_one: tuple[float, ...], resolution: int) -> dict[str, Any]:
+    total = sum(data.INDEX_WEIGHTS[tasks["train"].signal_kind])
+    candidates = [{"weights": dict(zip(data.PARTS, map(float, w)))} for w in simplex(len(data.PARTS), total, resolution)]
+
+    def build(split: str, candidate: dict[str, Any]) -> Forecaster:
+        return truth_forecaster(tasks[split], np.array([candidate["weights"][p] for p in data.PARTS]))
+
+    return choose(candidates, build, tasks, q_plus_one)
+
+
+def hindsight_front(env: str, env_kwargs: dict[str, Any], q_plus_one: tuple[float, ...] = Q_PLUS_ONE,
+                    resolution: int = RESOLUTION) -> dict[str, Any]:
+    """The ``truth`` family of an env with its keywords: the ceiling a trained point is drawn against."""
+    return truth_family({split: task_of(env, split, env_kwargs) for split in ("train", "test")}, q_plus_one, resolution)
+
+
+def read_frontier(folder: Path, env: str = "ENV") -> dict[str, Any]:
+    """``folder/frontier.json`` as ``eqpm bench frontier --out folder`` wrote it (``env``: named in the error)."""
+    path = Path(folder) / "frontier.json"
+    if not path.is_file():
+        raise ValueError(f"--frontier {folder}: no frontier.json there; run `eqpm bench frontier --env {env} --out {folder}`")
+    return json.loads(path.read_text())
+
+
+def read_truth(frontier: Path | None, env: str) -> dict[str, Any] | None:
+    """The ``truth`` family of ``frontier/frontier.json`` (None without a folder), refused for another env."""
+    if frontier is None:
+        return None
+    found = read_frontier(frontier, env)
+    if found["env"] != env:
+        raise ValueError(f"--frontier {frontier} is of {found['env']}, this run of {env}; give one of the same env")
+    return found["truth"]
