@@ -310,7 +310,8 @@ def draw(result: dict[str, Any], path: Path) -> None:
             axis.annotate(name, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     for name in (PLAIN, "model"):
         x, y = point([result["seeded"][seed]["learned"][name]["test_agent_regret"] for seed in seeds])
-        axis.scatter([x], [y], marker="s", s=40, label="Plain PM" if name == PLAIN else f"{result['algo']}, q = 0", zorder=3)
+        axis.scatter([x], [y], marker="s", s=40, color="black" if name == PLAIN else "firebrick", zorder=3,
+                     label="Plain PM" if name == PLAIN else f"{result['algo']}, q = 0")
     axis.set_xlabel("test mean regret")
     axis.set_ylabel("test worst-served tenth's regret")
     axis.set_title(f"{result['env']}: each q's pick by the training split, scored on the test split", fontsize=9)
