@@ -11,7 +11,7 @@ from eq_gym.tasks import PAPER_SETTING
 from trainers.checkpoint import CHECKPOINT
 from trainers.config import TrainConfig
 from trainers.evaluate import evaluate, perfect_forecaster, task_of
-from trainers.logging import EPOCH_TAGS
+from trainers.runlog import EPOCH_TAGS
 from trainers.loop import train
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo",

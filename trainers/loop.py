@@ -32,7 +32,7 @@ from trainers.distributed import World
 from trainers.estimators import Batch, Estimator, StepResult, build_estimator
 from trainers.evaluate import evaluate, task_of
 from trainers.interrupts import Interrupted, StopOnSignal
-from trainers.logging import RunLog
+from trainers.runlog import RunLog
 from trainers.policy import GaussianPolicy, build_policy, entropy
 from trainers.records import read_record, record, write_record
 
