@@ -163,3 +163,10 @@ def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_p
         assert moves[0]["groups"] == [0.0, 0.0, 0.0] and set(moves[0]["objectives"].values()) == {0.0}
         assert any(change != 0.0 for change in moves[1]["groups"])  # a move changes the regret
     assert "Line search" in "\n".join(report_lines(result))
+
+
+def test_the_descent_test_refuses_an_estimator_without_per_agent_surrogates_before_loading_anything(tmp_path):
+    from trainers.studies.descent import bench_descent
+
+    with pytest.raises(ValueError, match="algo 'rloo' trains no per-agent surrogate; use spo, pfy, forml or diff"):
+        bench_descent(tmp_path, "rloo")  # no run there: refused for the algo first

@@ -42,8 +42,12 @@ def bench_descent(run: Path, algo: str = "spo", q_plus_one: tuple[float, ...] = 
                   distances: tuple[float, ...] = DISTANCES) -> dict[str, Any]:
     """The measurements of the module docstring at ``run``'s model, with ``algo``'s surrogates and ``batches``
     training batches for the gradients (and as many others for the line search)."""
+    from trainers.estimators import ESTIMATORS
+    from trainers.estimators.surrogate import WeightedSurrogate
     from trainers.loop import set_up
 
+    if not issubclass(ESTIMATORS[algo], WeightedSurrogate):
+        raise ValueError(f"algo '{algo}' trains no per-agent surrogate; use spo, pfy, forml or diff")
     path = Path(run) / checkpoint.CHECKPOINT
     if not path.is_file():
         raise ValueError(f"--run {run}: no {checkpoint.CHECKPOINT} there; give the folder of a finished run")
@@ -52,8 +56,6 @@ def bench_descent(run: Path, algo: str = "spo", q_plus_one: tuple[float, ...] = 
                                      "progress": False, "steps": None}))
     setup = set_up(config, False)
     estimator, policy = setup.estimator, setup.policy
-    if not hasattr(estimator, "agent_losses"):
-        raise ValueError(f"algo '{algo}' trains no per-agent surrogate; use spo, pfy, forml or diff")
     groups = [group.label for group in estimator.population.groups]
     bounds = np.cumsum([0, *(group.num_agents for group in estimator.population.groups)])
     setup.stream.start_epoch(0)

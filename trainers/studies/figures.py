@@ -6,7 +6,7 @@
   seeds; the Plain PM (star) and the reference forecasters (crosses) drawn
   on the chart, wherever they lie, and the hindsight ceiling (grey
   triangles: the true signal's parts re-weighted per q, which needs perfect
-  information; :mod:`trainers.studies.frontier`). A point another point beats on both mean
+  information; :mod:`trainers.studies.hindsight`). A point another point beats on both mean
   and worst tenth (a q, the Plain PM or a reference) is marked "dominated";
   which q lifts the worst-served, and at whose cost, is the summary's
   levelling table (:mod:`trainers.studies.levelling`).
@@ -87,11 +87,11 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
                 axis.plot([r["mean"]], [r[stat]], marker="x", markersize=8, linestyle="none", label=r["method"])
             ceiling = (ceilings or {}).get((setting.title, setting.setup))
             if ceiling:
-                regrets = [np.asarray(pick["test_agent_regret"]) for pick in ceiling.values()]
-                axis.plot([r.mean() for r in regrets], [equity_metrics(r)[stat] for r in regrets], marker="^", linestyle="--",
+                points = [equity_metrics(np.asarray(pick["test_agent_regret"])) for pick in ceiling.values()]
+                axis.plot([p["mean"] for p in points], [p[stat] for p in points], marker="^", linestyle="--",
                           color="grey", label="hindsight ceiling (truth re-weighted)")
-                for label, r in zip(ceiling, regrets):
-                    axis.annotate(f"q+1={label}", (r.mean(), equity_metrics(r)[stat]), textcoords="offset points",
+                for label, p in zip(ceiling, points):
+                    axis.annotate(f"q+1={label}", (p["mean"], p[stat]), textcoords="offset points",
                                   xytext=(4, -8), fontsize=6, color="grey")
             for r in mine:
                 if _label_of(r) in beaten:

@@ -55,7 +55,7 @@ from eq_gym.objective import equitable_objective
 from eq_gym.tasks import Task
 from trainers.config import TrainConfig
 from trainers.evaluate import Forecaster, evaluate, run_forecaster
-from trainers.studies.hindsight import Q_PLUS_ONE, RESOLUTION, Build, ahead, choose, hindsight_front, scores
+from trainers.studies.hindsight import Q_PLUS_ONE, RESOLUTION, Build, ahead, choose, hindsight_front, scores, train_regrets
 from trainers.studies.levelling import levelling, q_label
 from trainers.studies.report import PLAIN, machine, markdown_table
 from trainers.studies.sweep import run_all, train_once
@@ -146,12 +146,15 @@ def model_families(runs: dict[str, Path], q_plus_one: tuple[float, ...], resolut
     def reweighted(share: float) -> Build:
         return lambda split, c: posthoc_forecaster(tasks[split], forecasts[split, c["model"]], c["scale"], c["known"], share)
 
-    informed = {f"{share:g}": choose(posthoc[:len(weighings)], reweighted(share), tasks, q_plus_one) for share in INFORMED_SHARES}
+    own = posthoc[:len(weighings)]  # the q = 0 model's re-weightings, which informed shrinks
+    posthoc_train = train_regrets(posthoc, reweighted(0.0), tasks["train"])
+    informed = {f"{share:g}": choose(own, reweighted(share), tasks, q_plus_one, posthoc_train[:len(own)] if share == 0 else None)
+                for share in INFORMED_SHARES}
     learned = {name: {"test_agent_regret": evaluate(lambda x, start, n=name: forecasts["test", n].rows(start), tasks["test"])[1].tolist()}
                for name in runs}
     return {
         "learned": learned,
-        "posthoc": choose(posthoc, reweighted(0.0), tasks, q_plus_one),
+        "posthoc": choose(posthoc, reweighted(0.0), tasks, q_plus_one, posthoc_train),
         "mixture": choose(mixture, lambda split, c: mixture_forecaster(forecasts[split, PLAIN], forecasts[split, "model"], c["share"]),
                           tasks, q_plus_one),
         "information": information,

@@ -58,10 +58,18 @@ Build = Callable[[str, dict[str, Any]], Forecaster]
 """(split, a candidate's parameters) -> its forecaster on that split."""
 
 
-def choose(candidates: list[dict[str, Any]], build: Build, tasks: dict[str, Task], q_plus_one: tuple[float, ...]) -> dict[str, dict[str, Any]]:
+def train_regrets(candidates: list[dict[str, Any]], build: Build, task: Task) -> np.ndarray:
+    """Each candidate's agents' regret on the training split ``task``: (C, M)."""
+    return np.stack([evaluate(build("train", c), task)[1] for c in candidates])
+
+
+def choose(candidates: list[dict[str, Any]], build: Build, tasks: dict[str, Task], q_plus_one: tuple[float, ...],
+           train_regret: np.ndarray | None = None) -> dict[str, dict[str, Any]]:
     """Each q + 1's pick among ``candidates`` (parameter dicts) by the training split's P_q, and its scores on
-    both splits (``tasks``: split -> task): q label -> {"parameters", "objective", "train", "test", "test_agent_regret"}."""
-    train_regret = np.stack([evaluate(build("train", c), tasks["train"])[1] for c in candidates])
+    both splits (``tasks``: split -> task): q label -> {"parameters", "objective", "train", "test", "test_agent_regret"}.
+    ``train_regret``: the candidates' :func:`train_regrets`, where already computed."""
+    if train_regret is None:
+        train_regret = train_regrets(candidates, build, tasks["train"])
     picks = {}
     for q1 in q_plus_one:
         objective = equitable_objective(torch.from_numpy(train_regret), q1 - 1.0, "power_mean").numpy()

@@ -430,7 +430,7 @@ def render(rows: list[dict[str, Any]]) -> str:
             fmt = "{:.3g}" if abs(row[stat]) < 1e-3 else "{:.4f}"
             cells.append(fmt.format(row[stat]) + (f" ± {fmt.format(row[stat + '_std'])}" if row["seeds"] > 1 else ""))
         level = "-" if row["steps_to_level"] is None else f"{row['steps_to_level']:.0f}"
-        share = row.get("captured")
+        share = row["captured"]
         cells += [row["levelling"], "-" if share is None else f"{100 * share:.0f} %", f"{row['wall_s']:.1f}", f"{row['steps']:.0f}", f"{row['windows']:,.0f}", level, str(row["seeds"])]
         table.append(cells)
     return "\n".join(markdown_table(header, table)) + "\n"

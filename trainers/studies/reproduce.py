@@ -243,9 +243,11 @@ def ceiling_lines(settings: list[Setting], ceilings: dict[tuple[str, str], dict[
     """The hindsight ceiling of each setting as Markdown: per q + 1, the test mean and worst tenth of the true
     signal's parts re-weighted for that q (``eqpm bench frontier``'s truth family)."""
     labels = list(next(iter(ceilings.values())))
-    rows = [[setting.title, setting.setup, *(f"{ceilings[(setting.title, setting.setup)][label]['test']['mean']:.4f} / "
-                                              f"{ceilings[(setting.title, setting.setup)][label]['test']['worst10']:.4f}"
-                                              for label in labels)] for setting in settings]
+    rows = []
+    for setting in settings:
+        picks = ceilings[(setting.title, setting.setup)]
+        rows.append([setting.title, setting.setup,
+                     *(f"{picks[label]['test']['mean']:.4f} / {picks[label]['test']['worst10']:.4f}" for label in labels)])
     return [f"### The hindsight ceiling (the true signal's parts re-weighted per q, grid step 1/{CEILING_RESOLUTION} of the "
             "index's total weight; test mean / worst tenth; needs perfect information: `eqpm bench frontier`)", "",
             *markdown_table(["Setting", "Setup", *(f"q+1 = {label}" for label in labels)], rows), ""]
