@@ -109,6 +109,25 @@ def test_init_starts_from_a_finished_run_and_excess_weighs_above_its_regret(tmp_
         run(tmp_path, "other-task", epochs=1, **{**SMALL_DC, "agents": "similar", "init": tmp_path / "start"})
 
 
+def test_keep_best_gives_the_lowest_of_the_start_and_each_epoch_on_the_runs_own_training_objective(tmp_path):
+    from trainers.evaluate import evaluate_run
+
+    start = run(tmp_path, "start", epochs=1, **SMALL_DC)
+    setting = {**SMALL_DC, "init": tmp_path / "start", "keep": "best"}
+    ruined = run(tmp_path, "ruined", epochs=2, **{**setting, "lr": 10.0})  # a step this long wrecks the model
+    assert ruined["kept_epoch"] == 0 and ruined["agent_regret"] == start["agent_regret"]  # the start is given
+    assert ruined["train_objective"] == pytest.approx(start["train_objective"])
+    assert all(h["train_objective"] > 10 * start["train_objective"] for h in ruined["history"])
+    run(tmp_path, "ruined-resumed", epochs=1, **{**setting, "lr": 10.0})
+    resumed = run(tmp_path, "ruined-resumed", epochs=2, resume=True, **{**setting, "lr": 10.0})
+    assert resumed["kept_epoch"] == 0 and resumed["agent_regret"] == start["agent_regret"]  # the checkpoint carried it
+    trained = run(tmp_path, "trained", epochs=2, **setting)
+    scores = [start["train_objective"]] + [h["train_objective"] for h in trained["history"]]
+    assert trained["train_objective"] == pytest.approx(min(scores))
+    assert trained["train_objective"] == pytest.approx(scores[trained["kept_epoch"]])
+    assert evaluate_run(tmp_path / "trained")["agent_regret"] == trained["agent_regret"]  # what the run gives, scored again
+
+
 def test_resume_refuses_other_settings(tmp_path):
     run(tmp_path, "a", epochs=1, **SMALL_DC)
     with pytest.raises(ValueError, match=r"other settings \(q: 1.0 -> 3.0\)"):

@@ -120,6 +120,12 @@ def load(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+def given_model(state: dict[str, Any]) -> dict[str, Any]:
+    """The model weights a run gives (to evaluate, to start another run from): under ``--keep best`` its kept
+    iterate, else its last."""
+    return state["kept"]["model"] if state.get("kept") else state["model"]
+
+
 def made_with(folder: Path) -> dict[str, Any]:
     """The config of the run in ``folder`` (from its checkpoint)."""
     return read(folder / CHECKPOINT)["config"]

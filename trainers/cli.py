@@ -122,7 +122,7 @@ def cmd_bench_ahead(args: argparse.Namespace) -> None:
 def cmd_bench_q(args: argparse.Namespace) -> None:
     from trainers.studies.q_sweep import bench_q, print_q_sweep
 
-    fields = {name: getattr(args, name) for name in ("weighing", "weight_step") if getattr(args, name) is not None}
+    fields = {name: getattr(args, name) for name in ("weighing", "weight_step", "keep") if getattr(args, name) is not None}
     print_q_sweep(bench_q(args.env, args.algo, tuple(args.q_plus_one), args.seeds, args.epochs, args.out, args.jobs,
                           args.continuation, ray=ray_of(args), frontier=args.frontier, **fields))
 
@@ -297,6 +297,8 @@ def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentPar
     q_sweep.add_argument("--weighing", choices=CHOICES["weighing"], help="agents' weighing of every run (default: the config's)")
     q_sweep.add_argument("--weight-step", type=float, help="step of the multiplicative weighing (default: the config's)")
     q_sweep.add_argument("--continuation", action="store_true", help="start every q > 0 run from the same seed's q = 0 model")
+    q_sweep.add_argument("--keep", choices=CHOICES["keep"], help="the model each run gives: last or best (on its own "
+                                                                 "training objective; default: the config's, last)")
     q_sweep.add_argument("--frontier", type=Path, help="an `eqpm bench frontier --out` folder of the same env: report each "
                                                        "q's captured share of the hindsight lift")
     q_sweep.add_argument("--seeds", type=int, default=5, help="seeds per point (default: 5)")

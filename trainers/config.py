@@ -19,6 +19,7 @@ BACKBONES = ("lstm", "transformer")
 SCORES = ("local", "sampled")
 KNOWN_AHEAD = ("index", "learned")
 DEVICES = ("auto", "cpu", "cuda")
+KEEPS = ("last", "best")
 WEIGHINGS = ("running", "multiplicative", "excess")
 """The names of ``trainers.estimators.weighing.WEIGHINGS`` (kept here so that ``eqpm --help`` needs no torch)."""
 DEFAULT_LEARNING_RATE = {
@@ -65,6 +66,9 @@ class TrainConfig:
                                              "trainers/estimators/weighing.py", choices=WEIGHINGS)
     weight_step: float = _field(0.1, "step of the multiplicative weighing: log-weights move toward q log Cbar at "
                                      "rate min(1, step / q) per batch")
+    keep: str = _field("last", "the model the run gives: last (the final update's) or best (of the start and each epoch's "
+                               "end, the lowest value of the run's own objective on the whole training split: (1 - beta) "
+                               "L_q + beta L_f, the MSE for mse; one training-split evaluation per epoch)", choices=KEEPS)
     init: Path | None = _field(None, "start from this finished run's model (its checkpoint.pt; same env, keywords and "
                                      "backbone): continuation in q, and the reference regret of --weighing excess")
     perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")

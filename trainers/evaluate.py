@@ -102,7 +102,7 @@ def run_forecaster(run: Path, split: str = "test", device: str = "auto") -> tupl
     config = TrainConfig(**{**state["config"], "out": Path(state["config"]["out"])})
     task = task_of(config.env, split, config.env_kwargs())
     policy = build_policy(config, task)
-    policy.load_state_dict(state["model"])
+    policy.load_state_dict(checkpoint.given_model(state))
     target = pick_device(device)
     policy.to(target).eval()
     return (lambda inputs, _: policy.predict(inputs.to(target))), task, state | {"config": config, "device": target}

@@ -10,6 +10,9 @@ the steps one process takes.
 splits, the batch stream, estimator, model, optimiser, a resumed state),
 then each epoch's updates (:func:`train_epoch`) and its test charts and
 checkpoint (:func:`end_epoch`), then the final record (:func:`finish`).
+Under ``--keep best`` the run also scores its start and each epoch's end on
+its own objective over the whole training split (:func:`keep_if_best`) and
+gives the best of them.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ class Run:
     wall_before: float = 0.0
     history: list = field(default_factory=list)
     log: RunLog | None = None
+    kept: dict | None = None
+    """Under ``--keep best``: the best iterate so far (``epoch``, ``objective``, ``train_agent_regret``, ``model``)."""
 
     @property
     def out(self) -> Path:
@@ -81,6 +86,7 @@ class Run:
             "streams": streams or {},
             "history": self.history,
             "model": self.policy.state_dict(),
+            "kept": self.kept,
             "estimator": self.estimator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -111,6 +117,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     run.log = RunLog(run.out, run.world.is_main, purge_step=done if resume else None)
     progress = tqdm(total=max(0, run.total_steps - done), disable=not (run.world.is_main and config.progress),
                     desc=f"{config.algo} q={config.q:g} {config.env}", unit="batch", mininterval=2.0)
+    if config.keep == "best" and run.kept is None and run.world.is_main:  # the start is a candidate too
+        keep_if_best(run, run.first_epoch)
     scored = None
     with StopOnSignal() as stop:
         for epoch in range(run.first_epoch, run.epochs):
@@ -159,7 +167,7 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
         checkpoint.restore_rng_states(state["rng"])
         estimator.load_state_dict(state["estimator"])
         run.first_epoch, run.wall_before, run.history = state["epoch"], state["wall_s"], state["history"]
-        run.first_step, run.streams = state.get("step", 0), state.get("streams", {})
+        run.first_step, run.streams, run.kept = state.get("step", 0), state.get("streams", {}), state.get("kept")
     return run
 
 
@@ -178,7 +186,7 @@ def initial_model(config: TrainConfig) -> dict:
     made["backbone"] = made.get("backbone") or PAPER_BACKBONE.get(made["env"], "transformer")
     asked["backbone"] = config.backbone_name
     checkpoint.refuse_other_settings(made, {k: asked[k] for k in MODEL_FIELDS}, f"--init {config.init}", set())
-    return state["model"]
+    return checkpoint.given_model(state)
 
 
 def train_epoch(run: Run, epoch: int, stop: StopOnSignal, progress: tqdm) -> float:
@@ -223,6 +231,8 @@ def end_epoch(run: Run, epoch: int, windows_per_s: float) -> tuple[dict, np.ndar
     per_epoch = run.stream.steps_per_epoch
     run.history.append({"epoch": epoch + 1, "steps": epoch * per_epoch + min(per_epoch, run.total_steps - epoch * per_epoch),
                         **metrics})
+    if run.config.keep == "best":
+        run.history[-1]["train_objective"] = keep_if_best(run, epoch + 1)
     log_std = run.policy.log_std.detach()
     run.log.scalars({"policy/std": log_std.exp().mean().item(), "policy/entropy": entropy(log_std).item(),
                      "perf/windows_per_s": windows_per_s, "losses/learning_rate": run.scheduler.get_last_lr()[0]}, epoch + 1)
@@ -230,21 +240,40 @@ def end_epoch(run: Run, epoch: int, windows_per_s: float) -> tuple[dict, np.ndar
     return metrics, agent_regret
 
 
+def keep_if_best(run: Run, epoch: int) -> float:
+    """Score the model after ``epoch`` epochs on the run's own objective over the whole training split; keep it
+    (a copy of its weights) if it is the lowest so far (the first candidate is the start). Returns the score."""
+    metrics, agent_regret = evaluate(lambda x, _: run.policy.predict(x), run.stream.task, run.world.device)
+    objective = float(run.estimator.split_objective(torch.from_numpy(agent_regret), torch.tensor(metrics["mse"])))
+    if run.kept is None or objective < run.kept["objective"]:
+        run.kept = {"epoch": epoch, "objective": objective, "train_agent_regret": torch.from_numpy(agent_regret),
+                    "model": {name: value.detach().clone() for name, value in run.policy.state_dict().items()}}
+    run.log.scalars({"charts/train_objective": objective}, epoch)
+    return objective
+
+
 def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
-    """The final model's test record (the last epoch's metrics, or a fresh evaluation), written as metrics.json."""
+    """The final model's test record, written as metrics.json: the last epoch's metrics, or, under ``--keep best``
+    with an earlier iterate kept or when nothing was trained in this call, a fresh evaluation of the model given."""
     config, result = run.config, {}
     if run.world.is_main:
-        if run.epochs <= run.first_epoch:  # nothing trained in this call (--epochs 0, or a finished run resumed)
+        kept = run.kept
+        if kept is not None and kept["epoch"] < run.epochs:  # an earlier iterate than the last one is given
+            run.policy.load_state_dict(kept["model"])
+            scored = None
+        if scored is None:  # also: nothing trained in this call (--epochs 0, or a finished run resumed)
             scored = evaluate(lambda x, _: run.policy.predict(x), run.test_task, run.world.device)
         metrics, agent_regret = scored
-        train_regret = evaluate(lambda x, _: run.policy.predict(x), run.stream.task, run.world.device)[1]
+        train_metrics, train_regret = evaluate(lambda x, _: run.policy.predict(x), run.stream.task, run.world.device)
+        train_objective = run.estimator.split_objective(torch.from_numpy(train_regret), torch.tensor(train_metrics["mse"]))
         result = record(
             metrics, agent_regret, run.test_task, config.env, algo=config.algo, q=config.q, beta=config.beta,
             seed=config.seed, backbone=config.backbone_name, wall_s=run.wall_before + time.perf_counter() - run.started,
             epochs=run.epochs, lr=config.learning_rate, form=config.form, samples=config.samples,
             batch_size=config.batch_size, device=str(run.world.device), world_size=run.world.size,
             steps=run.total_steps, history=run.history, weighing=config.weighing, init=config.as_dict()["init"],
-            train_agent_regret=train_regret.tolist(),
+            train_agent_regret=train_regret.tolist(), train_objective=float(train_objective), keep=config.keep,
+            kept_epoch=None if kept is None else kept["epoch"],
         )
         if run.epochs <= run.first_epoch:  # keep a checkpoint to evaluate later
             checkpoint.save(run.out, run.state(run.first_epoch))

@@ -13,6 +13,7 @@
 | ``charts/mse`` | each epoch | test split: MSE of the mean forecast |
 | ``charts/entropy`` | each epoch | test split: normalised entropy of the regret shares (1 = uniform) |
 | ``charts/agent_regret`` | each epoch | histogram of the agents' test mean regret |
+| ``charts/train_objective`` | start, each epoch | ``--keep best``: the run's objective on the whole training split |
 | ``policy/std`` | each epoch | mean std of the Gaussian policy, signal units |
 | ``policy/entropy`` | each epoch | entropy of one window's forecast distribution, nats |
 | ``perf/windows_per_s`` | each epoch | training windows per second, all processes together |

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from eq_gym.agents.base import Contexts
 from eq_gym.agents.population import Population
-from eq_gym.objective import WindowWeights, regret_sum
+from eq_gym.objective import WindowWeights, combined_objective, regret_sum
 from trainers.distributed import all_sum
 from trainers.estimators.weighing import AgentWeighing, MultiplicativeWeighing
 
@@ -113,6 +113,11 @@ class Estimator(ABC):
         """w_m (M,), float64: how much each agent's regret counts in this step, from the batches before it
         (:mod:`trainers.estimators.weighing`); then the batch's Cbar (global) is folded in."""
         return self.weighing(agent_regret, batch.global_size)
+
+    def split_objective(self, agent_regret: Tensor, mse: Tensor) -> Tensor:
+        """The run's objective on a whole split, float64 (): (1 - beta) L_q + beta L_f in the run's form, from each
+        agent's mean regret (M,) and the mean forecast's MSE ()."""
+        return combined_objective(agent_regret, mse, self.q, self.beta, self.form)
 
     def state_dict(self) -> dict:
         """What a checkpoint needs to resume the estimator exactly."""

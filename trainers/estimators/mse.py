@@ -18,3 +18,7 @@ class MSE(Estimator):
         with torch.no_grad():
             cbar = global_mean_regret(self.population.regret(mean, batch.targets, batch.contexts), batch)
         return StepResult(mse, mse.detach().double(), cbar, mse.detach())
+
+    def split_objective(self, agent_regret, mse):
+        """The MSE alone: the Plain PM's objective."""
+        return mse.double()
