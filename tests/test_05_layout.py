@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_STUDY_MODULES = {"sweep", "report", "figures", "intervals", "aggregates", "levelling", "hindsight"}
+SHARED_STUDY_MODULES = {"study", "sweep", "report", "timing", "figures", "intervals", "aggregates", "levelling", "hindsight"}
+COMMANDS = {"reproduce", "leaderboard"}
+"""The studies with a command of their own (``eqpm reproduce``, ``eqpm benchmark``); every other is an ``eqpm bench`` study."""
 FRONT_DOORS = {"cli.py", "benchmark.py"}  # the eqpm command, and the plugin API's documented import path
 
 
@@ -74,3 +76,27 @@ def test_every_package_folder_is_installed():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     folders = {".".join(p.parent.relative_to(ROOT).parts) for top in ("eq_gym", "trainers") for p in (ROOT / top).rglob("__init__.py")}
     assert folders <= listed, folders - listed
+
+
+def test_every_bench_study_is_in_the_registry_and_declares_itself():
+    """A study module is ``eqpm bench NAME`` by its name: listed in BENCH, declaring STUDY; its flags are its own."""
+    from trainers.studies import BENCH, command_name, module_name
+    from trainers.studies.study import Study, load
+
+    assert set(BENCH) == {p.stem for p in STUDIES} - COMMANDS
+    for name in BENCH:
+        study = load(name)
+        assert isinstance(study, Study) and module_name(command_name(name)) == name
+        assert (study.grid is None) == (study.key is None) == (study.out is None), name  # a grid comes with its grouping
+
+
+def test_the_command_line_holds_no_studys_defaults():
+    """`eqpm bench`'s parser holds the registry's names alone, and cli.py imports no bench study: each study's flags
+    and defaults come from its own declaration."""
+    from trainers.cli import parser
+    from trainers.studies import BENCH
+
+    bench = parser()._subparsers._group_actions[0].choices["bench"]
+    assert [action.dest for action in bench._actions] == ["help", "study", "options"]
+    assert not {name for name in imported_modules(ROOT / "trainers" / "cli.py")
+                if name.startswith("trainers.studies.") and name.split(".")[2] in BENCH}

@@ -10,7 +10,8 @@ from eq_gym.metrics import best_served, worst_served
 from eq_gym.objective import agent_weights
 from trainers.estimators.weighing import WEIGHINGS, ExcessWeighing, MultiplicativeWeighing
 from trainers.studies.levelling import VERDICTS, classify, consistency, dominated, levelling, weight_shares
-from trainers.studies.q_sweep import bench_q, report_lines
+from trainers.studies.q_sweep import report_lines
+from trainers.studies.study import run_study
 
 UP, DOWN, FLAT = (-0.2, -0.3, -0.1), (0.2, 0.1, 0.3), (0.0, -0.1, 0.1)
 
@@ -116,7 +117,7 @@ def test_a_tiny_q_sweep_spreads_the_regret_less_at_q_inf_and_reports_the_verdict
     was within the seeds' spread of q = 0's at this budget, so it is not asserted: at a gap of 0.1 % it held on
     one CPU and failed on another."""
     torch.set_num_threads(1)
-    result = bench_q("EquitablePM-DC-v0", "diff", (1.0, math.inf), seeds=2, epochs=1, out=tmp_path, steps=300, hidden=8,
+    result = run_study("q_sweep", env="EquitablePM-DC-v0", algo="diff", q_plus_one=(1.0, math.inf), seeds=2, epochs=1, out=tmp_path, steps=300, hidden=8,
                      lr=1e-2, batch_size=256, weighing="multiplicative", weight_step=5.0)
     matrix = result["consistency"]
     assert matrix["q"] == [0.0, math.inf] and not matrix["missing"]
@@ -150,11 +151,11 @@ def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_p
     the weights' shares are P_q's, at q = 0 each group's share of the agents."""
     from trainers.config import TrainConfig
     from trainers.loop import train
-    from trainers.studies.descent import bench_descent, report_lines
+    from trainers.studies.descent import report_lines
 
     torch.set_num_threads(1)
     train(TrainConfig(env="EquitablePM-EV-v0", algo="spo", steps=2, backbone="lstm", hidden=8, out=tmp_path, progress=False))
-    result = bench_descent(tmp_path, "spo", (1.0, 20.0), batches=2, distances=(0.0, 0.05))
+    result = run_study("descent", run=tmp_path, algo="spo", q_plus_one=(1.0, 20.0), batches=2, distances=(0.0, 0.05))
     assert len(result["groups"]) == 3 and set(result["shares"]) == {"1", "20"}
     for shares in result["shares"].values():
         assert sum(shares) == pytest.approx(1.0)
@@ -166,7 +167,6 @@ def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_p
 
 
 def test_the_descent_test_refuses_an_estimator_without_per_agent_surrogates_before_loading_anything(tmp_path):
-    from trainers.studies.descent import bench_descent
 
     with pytest.raises(ValueError, match="algo 'rloo' trains no per-agent surrogate; use spo, pfy, forml or diff"):
-        bench_descent(tmp_path, "rloo")  # no run there: refused for the algo first
+        run_study("descent", run=tmp_path, algo="rloo")  # no run there: refused for the algo first

@@ -10,8 +10,9 @@ import torch
 from eq_gym import data
 from eq_gym.objective import equitable_objective
 from trainers.evaluate import evaluate, perfect_forecaster, reference_forecaster, task_of
-from trainers.studies.frontier import Forecasts, bench_frontier, posthoc_forecaster
+from trainers.studies.frontier import Forecasts, posthoc_forecaster
 from trainers.studies.hindsight import choose, simplex, truth_forecaster
+from trainers.studies.study import run_study
 from trainers.studies.levelling import captured_lines, captured_share
 
 
@@ -76,7 +77,7 @@ def test_the_captured_share_is_the_learned_fall_over_the_hindsight_fall():
 
 def test_a_tiny_bench_frontier_end_to_end(tmp_path):
     torch.set_num_threads(1)
-    result = bench_frontier("EquitablePM-EV-v0", "spo", seeds=1, epochs=1, out=tmp_path, q_plus_one=(1.0, math.inf),
+    result = run_study("frontier", env="EquitablePM-EV-v0", algo="spo", seeds=1, epochs=1, out=tmp_path, q_plus_one=(1.0, math.inf),
                             resolution=2, scales=(1.0,), known_weights=(0.0, 1.0), steps=2, backbone="lstm", hidden=8)
     written = json.loads((tmp_path / "frontier.json").read_text())
     assert written["q_plus_one"] == ["1", "inf"] and set(written["truth"]) == {"1", "inf"}

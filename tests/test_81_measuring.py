@@ -7,18 +7,18 @@ import pytest
 import torch
 
 
-def test_the_estimator_benchmark_writes_every_row_and_judges_every_target(tmp_path, capsys):
-    from trainers.studies.estimator_targets import bench_estimators, print_estimator_rows
+def test_the_estimator_benchmark_writes_every_row_and_judges_every_target(tmp_path):
+    from trainers.studies.estimator_targets import report_lines
+    from trainers.studies.study import run_study
 
-    result = bench_estimators(("rloo", "spo"), seeds=2, epochs=1, out=tmp_path, steps=2, d_model=16, heads=2)
+    result = run_study("estimator_targets", algos=("rloo", "spo"), seeds=2, epochs=1, out=tmp_path, steps=2, d_model=16, heads=2)
     keys = [(r["algo"], r["q+1"]) for r in result["rows"]]
     assert keys == [("persistence_daily", "-"), ("mse", "-"), ("rloo", "1"), ("rloo", "20"), ("spo", "1"), ("spo", "20")]
     assert all(r["seeds"] == 2 for r in result["rows"][1:]) and len(result["checks"]) == 7
     rows = {(r["algo"], r["q+1"]): r for r in result["rows"]}
     assert rows[("rloo", "20")]["spread"] == pytest.approx(
         np.mean([m["c95_c5"] / m["mean"] for m in (__import__("json").loads(p.read_text()) for p in tmp_path.glob("rloo-q+1=20-*/metrics.json"))]))
-    print_estimator_rows(result)
-    printed = capsys.readouterr().out
+    printed = "\n".join(report_lines(result))
     assert all(f"{algo:<18} {q1:>4}" in printed for algo, q1 in keys)
     assert all(claim in printed for claim in result["checks"])
     for algo in ("rloo", "spo"):  # q + 1 = 20 against q = 0 and the Plain PM, with a verdict, and the consistency matrix
@@ -27,17 +27,16 @@ def test_the_estimator_benchmark_writes_every_row_and_judges_every_target(tmp_pa
     assert printed.count("Objective consistency (training split") == 2
 
 
-def test_the_training_step_benchmark_times_every_case_and_both_rloo_scores(capsys):
+def test_the_training_step_benchmark_times_every_case_and_both_rloo_scores():
     from trainers.distributed import World
-    from trainers.studies.throughput import TRAIN_CASES, print_train_rows, time_training_steps
+    from trainers.studies.train_speed import TRAIN_CASES, time_training_steps, train_lines
 
     rows = time_training_steps(World(0, 1, torch.device("cpu")), repeats=1)
     assert [(r["env"], r["algo"]) for r in rows] == [
         ("EquitablePM-EV-v0", "rloo"), ("EquitablePM-EV-v0", "rloo/sampled"), ("EquitablePM-EV-v0", "pg"),
         ("EquitablePM-DC-v0", "diff"), ("EquitablePM-DC-v0", "mse")]
     assert len(rows) == len(TRAIN_CASES) and all(r["windows_per_s"] > 0 and 0 < r["regret_share"] for r in rows)
-    print_train_rows(rows)
-    lines = capsys.readouterr().out.splitlines()
+    lines = train_lines(rows)
     assert "on " in lines[0] and len(lines) == 1 + len(rows)
     assert all(f"{r['algo']:<12}" in line and f"step {r['step_ms']:7.2f} ms" in line for r, line in zip(rows, lines[1:]))
 

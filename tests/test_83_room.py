@@ -1,4 +1,4 @@
-"""The room-for-q study (eqpm bench room): share divergence, the conflict test, garbled forecasts, the q sweep's folders."""
+"""The room-for-q study (eqpm bench room): share divergence, the conflict test, garbled forecasts, the q sweep's runs."""
 
 import dataclasses
 
@@ -8,7 +8,7 @@ import pytest
 import eq_gym
 from eq_gym.tasks import PAPER_SETTING, make_task
 from trainers.evaluate import evaluate
-from trainers.studies.room import SETTINGS, conflict, garbled_forecaster, q_sweep, share_divergence
+from trainers.studies.room import SETTINGS, conflict, garbled_forecaster, share_divergence
 
 ENV_IDS = list(eq_gym.ENV_IDS)
 TASKS = {"EquitablePM-DC-v0": "dc", "EquitablePM-EV-v0": "ev", "EquitablePM-Mixed-v0": "mixed"}
@@ -44,14 +44,20 @@ def test_agents_on_their_own_hours_see_a_morning_and_an_evening_error_differentl
     assert own > 2 * shared and own - shared > 0.05, (own, shared)
 
 
-def test_the_room_sweep_can_be_run_again_into_the_same_folder(tmp_path):
-    first = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path)
-    again = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path)  # reused, not refused
-    assert again == first and sorted(p.name for p in tmp_path.iterdir()) == [
-        "EquitablePM-DC-v0-default-q0-epochs=0", "EquitablePM-DC-v0-default-q19-epochs=0"]
-    seeds = q_sweep("EquitablePM-DC-v0", SETTINGS["default"], 0, tmp_path, seeds=2)  # seed 0 reused, seed 1 trained
-    assert [len(runs) for runs in seeds.values()] == [2, 2] and seeds[0.0][0] == first[0.0][0]
-    assert (tmp_path / "EquitablePM-DC-v0-default-q19-epochs=0-seed=1" / "metrics.json").is_file()
+def test_the_room_sweep_can_be_run_again_into_the_same_folder_and_judges_from_two_seeds(tmp_path):
+    from trainers.studies.levelling import ONE_SEED, VERDICTS
+    from trainers.studies.study import run_study
+
+    options = dict(envs=("EquitablePM-DC-v0",), epochs=1, out=tmp_path, steps=2, hidden=8)
+    first = run_study("room", **options)
+    kept = tmp_path / "EquitablePM-DC-v0-default-q19-epochs=1" / "metrics.json"
+    stamp = kept.stat().st_mtime_ns
+    assert run_study("room", **options) == first and kept.stat().st_mtime_ns == stamp  # reused, not refused
+    assert [row["setting"] for row in first] == list(SETTINGS) and len(list(tmp_path.iterdir())) == 2 * len(SETTINGS)
+    assert all(row["verdict"] == ONE_SEED for row in first)
+    seeds = run_study("room", **options, seeds=2)  # seed 0 reused, seed 1 trained
+    assert kept.stat().st_mtime_ns == stamp and (tmp_path / "EquitablePM-DC-v0-default-q19-epochs=1-seed=1" / "metrics.json").is_file()
+    assert all(row["verdict"] in VERDICTS for row in seeds)
 
 
 @pytest.mark.parametrize("name", ["dc", "ev", "mixed"])

@@ -20,8 +20,11 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def help_texts() -> str:
-    """Every subcommand's --help, nested ones included."""
-    texts, todo = [], [parser()]
+    """Every subcommand's --help, nested ones included, and every ``eqpm bench`` study's."""
+    from trainers.studies import BENCH
+    from trainers.studies.study import study_parser
+
+    texts, todo = [], [parser(), *(study_parser(name) for name in BENCH)]
     while todo:
         current = todo.pop()
         texts.append(current.format_help())

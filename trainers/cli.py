@@ -3,7 +3,7 @@
     eqpm train --env EquitablePM-EV-v0 --algo rloo --q 19 --epochs 10 --out runs/ev-q19
     eqpm evaluate --run runs/ev-q19
     eqpm evaluate --forecaster vendor --env EquitablePM-DC-v0
-    eqpm bench env
+    eqpm bench env-speed
 
 A refused combination exits with status 2 and a one-line reason.
 """
@@ -15,6 +15,7 @@ import dataclasses
 import sys
 import typing
 from pathlib import Path
+from typing import Any
 
 from eq_gym import ENV_IDS
 from eq_gym.choices import SPLITS, TASK_KEYWORDS
@@ -87,80 +88,33 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"wrote {records.write_record(Path(args.out), metrics)}")
 
 
-def cmd_bench_env(args: argparse.Namespace) -> None:
-    from trainers.studies import throughput
+def cmd_bench(args: argparse.Namespace) -> None:
+    from trainers.studies.study import load, run_study
 
-    throughput.print_env_rows(throughput.bench_env(repeats=args.repeats))
-
-
-def cmd_bench_train(args: argparse.Namespace) -> None:
-    from trainers.studies import throughput
-
-    nproc = tuple(int(n) for n in args.nproc.split(","))
-    throughput.print_train_rows(throughput.bench_train(repeats=args.repeats, nproc=nproc, device=args.device))
-
-
-def cmd_bench_room(args: argparse.Namespace) -> None:
-    from trainers.studies.room import bench_room, print_room_rows
-
-    print_room_rows(bench_room(list(ENV_IDS), args.epochs, args.out, args.seeds))
-
-
-def cmd_bench_estimators(args: argparse.Namespace) -> None:
-    from trainers.studies.estimator_targets import bench_estimators, print_estimator_rows
-
-    print_estimator_rows(bench_estimators(tuple(args.algos), args.seeds, args.epochs, args.out, args.jobs, ray=ray_of(args),
-                                          score=args.score))
-
-
-def cmd_bench_ahead(args: argparse.Namespace) -> None:
-    from trainers.studies.known_ahead import bench_known_ahead, print_known_ahead_rows
-
-    print_known_ahead_rows(bench_known_ahead(seeds=args.seeds, epochs=args.epochs, out=args.out, jobs=args.jobs))
-
-
-def cmd_bench_q(args: argparse.Namespace) -> None:
-    from trainers.studies.q_sweep import bench_q, print_q_sweep
-
-    fields = {name: getattr(args, name) for name in ("weighing", "weight_step", "keep") if getattr(args, name) is not None}
-    print_q_sweep(bench_q(args.env, args.algo, tuple(args.q_plus_one), args.seeds, args.epochs, args.out, args.jobs,
-                          args.continuation, ray=ray_of(args), frontier=args.frontier, **fields))
-
-
-def cmd_bench_frontier(args: argparse.Namespace) -> None:
-    from trainers.studies.frontier import bench_frontier, report_lines
-
-    result = bench_frontier(args.env, args.algo, args.seeds, args.epochs, args.out, tuple(args.q_plus_one), args.resolution,
-                            args.jobs, ray=ray_of(args))
-    print("\n".join(report_lines(result)))
-    print(f"wrote {args.out / 'frontier.json'}, {args.out / 'frontier.md'}, {args.out / 'frontier.png'}")
-
-
-def cmd_bench_descent(args: argparse.Namespace) -> None:
-    from trainers.studies.descent import bench_descent, print_descent
-
-    print_descent(bench_descent(args.run, args.algo, tuple(args.q_plus_one), args.batches))
+    result = run_study(args.study, **args.options)
+    if result is not None:
+        print("\n".join(load(args.study).report(result)))
 
 
 def shared_flags() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The flags several commands share: --threads (every command), and --ray / --ray-address (the sweeps)."""
+    from trainers.studies.study import RAY_FLAGS
+
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument("--threads", type=int, default=1,
                          help="torch's intra-op threads in this process (default: 1: the windows are small, and more "
                               "threads slow them many times over on a machine other work shares)")
     ray = argparse.ArgumentParser(add_help=False)
-    ray.add_argument("--ray", action="store_true", help="run each run as a Ray task on a Ray started on this machine, "
-                                                         "--jobs CPUs (the [ray] extra)")
-    ray.add_argument("--ray-address", metavar="ADDR", help="run on the Ray cluster at ADDR (started with `ray start "
-                                                             "--head`; give --out on a filesystem every node sees)")
+    for flag in RAY_FLAGS:
+        flag.add_to(ray)
     return threads, ray
 
 
 def ray_of(args: argparse.Namespace) -> str | None:
     """Where to run the runs as Ray tasks: a cluster's address, "local" (--ray), or None (the process pool)."""
-    if args.ray and args.ray_address:
-        raise ValueError("give --ray (a Ray on this machine) or --ray-address ADDR (a running cluster), not both")
-    return args.ray_address or ("local" if args.ray else None)
+    from trainers.studies.sweep import ray_target
+
+    return ray_target(args.ray, args.ray_address)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
@@ -253,81 +207,47 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.studies.leaderboard.algorithm) or envs")
     board.set_defaults(run_command=cmd_benchmark)
 
-    add_bench_commands(ray, commands.add_parser("bench", help="the studies that measure: speed, room for q, estimator targets, "
-                                                         "known-ahead inputs (medians, with the machine named)"), threads)
+    add_bench_command(commands)
     return root
 
 
-def add_bench_commands(ray: argparse.ArgumentParser, bench: argparse.ArgumentParser, threads: argparse.ArgumentParser) -> None:
-    """``eqpm bench STUDY``: one subcommand per study, each with its own flags."""
-    studies = bench.add_subparsers(dest="study", required=True, metavar="STUDY")
-    env = studies.add_parser("env", parents=[threads], help="EV env steps/s")
-    env.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
-    env.set_defaults(run_command=cmd_bench_env)
-    train = studies.add_parser("train", parents=[threads], help="training windows/s")
-    train.add_argument("--repeats", type=int, default=30, help="timed repeats per figure (default: 30)")
-    train.add_argument("--nproc", default="1", help="process counts to compare under torchrun, e.g. 1,2 (default: 1)")
-    train.add_argument("--device", choices=CHOICES["device"], default="auto", help="device (default: auto)")
-    train.set_defaults(run_command=cmd_bench_train)
-    room = studies.add_parser("room", parents=[threads],
-                              help="how much room each env leaves to q: share divergence, conflict, a short q sweep")
-    room.add_argument("--epochs", type=int, default=2, help="epochs of each q-sweep run, 0 for the share divergence and "
-                                                           "conflict only (default: 2)")
-    room.add_argument("--seeds", type=int, default=1, help="seeds of each q-sweep run; 2 or more for a levelling verdict "
-                                                           "(default: 1)")
-    estimators = studies.add_parser("estimators", parents=[threads, ray], help="the equity targets of rloo and spo on EV")
-    estimators.add_argument("--algos", nargs="+", default=["rloo", "spo"],
-                            help="the estimators to train at q = 0 and q + 1 = 20 (default: rloo spo)")
-    estimators.add_argument("--score", choices=CHOICES["score"], default="local",
-                            help="rloo's score term for slot-choosing agents (default: local)")
-    estimators.add_argument("--epochs", type=int, default=8, help="epochs of each run (default: 8)")
-    ahead = studies.add_parser("ahead", parents=[threads], help="EV models at q = 0 with and without the known-ahead inputs")
-    ahead.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
-    q_sweep = studies.add_parser("q", parents=[threads, ray], help="a q sweep: levelling up or down against q = 0 and the "
-                                                                 "Plain PM, and objective consistency")
-    frontier = studies.add_parser("frontier", parents=[threads, ray], help="the attainable frontier: the best public forecast "
-                                  "per q in five hindsight families (truth re-weighted, post-hoc, mixture, information, informed)")
-    for study in (q_sweep, frontier):
-        study.add_argument("--env", choices=ENV_IDS, default="EquitablePM-EV-v0", help="env, with its defaults (default: EV)")
-        study.add_argument("--algo", choices=CHOICES["algo"], default="spo", help="estimator of the q runs (default: spo)")
-        study.add_argument("--q-plus-one", type=float, nargs="+", default=[1.0, 2.0, 5.0, 20.0, float("inf")],
-                           help="q + 1 values, inf for min-max; 1 is always run (default: 1 2 5 20 inf)")
-        study.add_argument("--epochs", type=int, default=3, help="epochs of each run (default: 3)")
-        study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
-    q_sweep.add_argument("--weighing", choices=CHOICES["weighing"], help="agents' weighing of every run (default: the config's)")
-    q_sweep.add_argument("--weight-step", type=float, help="step of the multiplicative weighing (default: the config's)")
-    q_sweep.add_argument("--continuation", action="store_true", help="start every q > 0 run from the same seed's q = 0 model")
-    q_sweep.add_argument("--keep", choices=CHOICES["keep"], help="the model each run gives: last or best (on its own "
-                                                                 "training objective; default: the config's, last)")
-    q_sweep.add_argument("--frontier", type=Path, help="an `eqpm bench frontier --out` folder of the same env: report each "
-                                                       "q's captured share of the hindsight lift")
-    q_sweep.add_argument("--seeds", type=int, default=5, help="seeds per point (default: 5)")
-    frontier.add_argument("--resolution", type=int, default=30, help="grid steps across the truth family's total weight "
-                                                                       "(the index's; EV: 3) and the mixture's share (default: 30)")
-    frontier.add_argument("--seeds", type=int, default=3, help="seeds of the trained Plain PM and q = 0 model (default: 3)")
-    descent = studies.add_parser("descent", parents=[threads], help="at a trained model: does a step down the estimator's "
-                                 "weighted surrogate lower the objective it weighs for, group by group")
-    descent.add_argument("--run", type=Path, required=True, help="folder of a finished run (its checkpoint.pt)")
-    descent.add_argument("--algo", choices=CHOICES["algo"], default="spo", help="estimator whose surrogates to step down "
-                                                                              "(spo, pfy, forml or diff; default: spo)")
-    descent.add_argument("--q-plus-one", type=float, nargs="+", default=[1.0, 5.0, 20.0],
-                         help="q + 1 values whose weighted steps to measure (default: 1 5 20)")
-    descent.add_argument("--batches", type=int, default=30, help="training batches for the gradients, and as many others "
-                                                                 "for the line search (default: 30)")
-    descent.set_defaults(run_command=cmd_bench_descent)
-    for study in (estimators, ahead):
-        study.add_argument("--seeds", type=int, default=3, help="seeds per run (default: 3)")
-        study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default: 1)")
-    for study, default, command in ((room, "room", cmd_bench_room), (estimators, "bench-estimators", cmd_bench_estimators),
-                                    (ahead, "bench-ahead", cmd_bench_ahead), (q_sweep, "bench-q", cmd_bench_q),
-                                    (frontier, "bench-frontier", cmd_bench_frontier)):
-        study.add_argument("--out", type=Path, default=Path("runs") / default,
-                           help=f"folder of the runs; a finished run there with the same settings is reused (default: runs/{default})")
-        study.set_defaults(run_command=command)
+def add_bench_command(commands: Any) -> None:
+    """``eqpm bench STUDY [options]``: the studies of :data:`trainers.studies.BENCH`; each study's own flags are
+    parsed by its parser (:func:`bench_arguments`), built from the study's declaration."""
+    from trainers.studies import ALIASES, BENCH, command_name
+    from trainers.summaries import summary
+
+    names = [command_name(name) for name in BENCH]
+    listing = "\n".join(f"  {command:<18} {summary(f'trainers.studies.{name}')}" for command, name in zip(names, BENCH))
+    bench = commands.add_parser(
+        "bench", help="the studies that measure: speed, room for q, estimator targets, known-ahead inputs, q sweeps, the "
+                      "attainable frontier, descent (medians, intervals, the machine named)",
+        description=f"studies (`eqpm bench STUDY --help` lists a study's flags):\n{listing}\n\nearlier names, still "
+                    f"accepted: {', '.join(f'{old} ({command_name(new)})' for old, new in ALIASES.items())}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_argument("study", choices=[*names, *ALIASES], metavar="STUDY", help="one of " + ", ".join(names))
+    bench.add_argument("options", nargs=argparse.REMAINDER, help="the study's flags")
+    bench.set_defaults(run_command=cmd_bench)
+
+
+def bench_arguments(args: argparse.Namespace) -> argparse.Namespace:
+    """``eqpm bench STUDY ...``'s arguments: the study's module name, --threads and its options (tuples for flags
+    of many values)."""
+    from trainers.studies import module_name
+    from trainers.studies.study import study_parser
+
+    name = module_name(args.study)
+    threads, _ = shared_flags()
+    parsed = vars(study_parser(name, parents=[threads]).parse_args(args.options))
+    options = {key: tuple(value) if isinstance(value, list) else value for key, value in parsed.items() if key != "threads"}
+    return argparse.Namespace(command="bench", study=name, threads=parsed["threads"], options=options,
+                              run_command=cmd_bench)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "bench":
+        args = bench_arguments(args)
     import torch
 
     from trainers.interrupts import Interrupted

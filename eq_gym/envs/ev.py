@@ -100,7 +100,7 @@ class EVChargingEnv(EquitableForecastEnv):
     so every hour of a 12-hour window is public when the forecast is made
     (column 7 is 1 throughout here; it varies for longer horizons). This is
     the default because it serves the agents better, the worst-served most
-    (RESULTS.md, ``eqpm bench ahead``).
+    (RESULTS.md, ``eqpm bench known-ahead``).
 
     ``features="calendar"``: L = 24 past hours, F = 5: E_t and the clock
     (columns 0-4 above). ``features="paper"``: L = 12, F = 1, E_t alone.

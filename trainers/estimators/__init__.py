@@ -7,11 +7,8 @@ line of its module's docstring, read without importing it.
 
 from __future__ import annotations
 
-import ast
 import importlib
-import importlib.util
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 MODULES = {
@@ -50,8 +47,9 @@ ESTIMATORS = Registry(MODULES)
 
 def estimator_summary(name: str) -> str:
     """The first line of the estimator's module docstring ("name -- idea"), read from its source."""
-    origin = importlib.util.find_spec(MODULES[name].split(":")[0]).origin
-    return (ast.get_docstring(ast.parse(Path(origin).read_text())) or name).strip().splitlines()[0]
+    from trainers.summaries import summary
+
+    return summary(MODULES[name].split(":")[0])
 
 
 def foreign_settings(algo: str) -> set[str]:

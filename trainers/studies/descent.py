@@ -1,4 +1,4 @@
-"""``eqpm bench descent``: does a step down an estimator's weighted surrogate lower the objective it weighs for?
+"""Does a step down an estimator's weighted surrogate lower the objective it weighs for?
 
 An estimator such as ``spo`` steps down sum_m w_m S_m, each agent's surrogate
 S_m weighted by w_m, the power mean P_q's weight of the agent (proportional to
@@ -31,17 +31,17 @@ import torch
 from eq_gym.objective import equitable_objective
 from trainers import checkpoint
 from trainers.config import TrainConfig
+from trainers.estimators import MODULES
 from trainers.studies.levelling import weight_shares
 from trainers.studies.report import machine, markdown_table
+from trainers.studies.study import Flag, Study
 
 DISTANCES = (0.005, 0.01, 0.02)
 """How far the line search moves the parameters down each direction (normalised to norm 1): the move's length."""
 
 
-def bench_descent(run: Path, algo: str = "spo", q_plus_one: tuple[float, ...] = (1.0, 5.0, 20.0), batches: int = 30,
-                  distances: tuple[float, ...] = DISTANCES) -> dict[str, Any]:
-    """The measurements of the module docstring at ``run``'s model, with ``algo``'s surrogates and ``batches``
-    training batches for the gradients (and as many others for the line search)."""
+def trained_setup(run: Path, algo: str) -> Any:
+    """The run's model and ``algo``'s estimator on its task (:func:`trainers.loop.set_up` from its checkpoint)."""
     from trainers.estimators import ESTIMATORS
     from trainers.estimators.surrogate import WeightedSurrogate
     from trainers.loop import set_up
@@ -54,59 +54,80 @@ def bench_descent(run: Path, algo: str = "spo", q_plus_one: tuple[float, ...] = 
     saved = checkpoint.read(path)["config"]
     config = TrainConfig(**(saved | {"algo": algo, "init": Path(run), "out": Path(run), "lr": None, "resume": False,
                                      "progress": False, "steps": None}))
-    setup = set_up(config, False)
-    estimator, policy = setup.estimator, setup.policy
-    groups = [group.label for group in estimator.population.groups]
-    bounds = np.cumsum([0, *(group.num_agents for group in estimator.population.groups)])
-    setup.stream.start_epoch(0)
-    fit = [setup.stream.batch(i) for i in range(batches)]
-    held = [setup.stream.batch(batches + i) for i in range(batches)]
-    params = [p for p in policy.parameters() if p.requires_grad]
-    start = [p.detach().clone() for p in params]
+    return set_up(config, False)
 
-    def regret(chosen: list) -> torch.Tensor:
+
+class Descent:
+    """Directions down the estimator's weighted surrogate at the model, and moves along them."""
+
+    def __init__(self, setup: Any, batches: int) -> None:
+        self.estimator, self.policy = setup.estimator, setup.policy
+        setup.stream.start_epoch(0)
+        self.fit = [setup.stream.batch(i) for i in range(batches)]
+        self.held = [setup.stream.batch(batches + i) for i in range(batches)]
+        self.params = [p for p in self.policy.parameters() if p.requires_grad]
+        self.start = [p.detach().clone() for p in self.params]
+
+    def regret(self, chosen: list) -> torch.Tensor:
+        """Each agent's mean regret (M,) over the ``chosen`` batches at the current parameters."""
         with torch.no_grad():
-            return torch.stack([estimator.batch_regret(policy(b.inputs)[0], b, None) for b in chosen]).mean(0).double()
+            return torch.stack([self.estimator.batch_regret(self.policy(b.inputs)[0], b, None) for b in chosen]).mean(0).double()
 
-    def direction(weights: torch.Tensor) -> torch.Tensor:
-        for p in params:
+    def direction(self, weights: torch.Tensor) -> torch.Tensor:
+        """The gradient of sum_m w_m S_m over the fitting batches, flat."""
+        for p in self.params:
             p.grad = None
-        for b in fit:
-            losses = estimator.agent_losses(policy(b.inputs)[0], b)
-            ((weights.to(losses.dtype) * losses).sum() / len(fit)).backward()
-        return torch.cat([p.grad.detach().flatten() for p in params])
+        for b in self.fit:
+            losses = self.estimator.agent_losses(self.policy(b.inputs)[0], b)
+            ((weights.to(losses.dtype) * losses).sum() / len(self.fit)).backward()
+        return torch.cat([p.grad.detach().flatten() for p in self.params])
 
-    fitted, base = regret(fit).numpy(), regret(held)
+    def moved(self, direction: torch.Tensor, distance: float) -> torch.Tensor:
+        """The regret on the held-out batches after moving ``distance`` down ``direction`` (normalised), then back."""
+        sizes = [p.numel() for p in self.params]
+        with torch.no_grad():
+            for p, p0, step in zip(self.params, self.start, torch.split(direction / direction.norm(), sizes)):
+                p.copy_(p0 - distance * step.view_as(p))
+        regret = self.regret(self.held)
+        with torch.no_grad():
+            for p, p0 in zip(self.params, self.start):
+                p.copy_(p0)
+        return regret
+
+
+def bench_descent(run: Path, algo: str, q_plus_one: tuple[float, ...], batches: int,
+                  distances: tuple[float, ...]) -> dict[str, Any]:
+    """The measurements of the module docstring at ``run``'s model, with ``algo``'s surrogates and ``batches``
+    training batches for the gradients (and as many others for the line search)."""
+    setup = trained_setup(run, algo)
+    descent = Descent(setup, batches)
+    groups = [group.label for group in descent.estimator.population.groups]
+    bounds = np.cumsum([0, *(group.num_agents for group in descent.estimator.population.groups)])
+    spans = list(zip(bounds, bounds[1:]))
+    fitted, base = descent.regret(descent.fit).numpy(), descent.regret(descent.held)
     directions = {}
-    for label, a, b in zip(groups, bounds, bounds[1:]):
+    for label, (a, b) in zip(groups, spans):
         weights = torch.zeros(int(bounds[-1]), dtype=torch.float64)
         weights[a:b] = 1.0 / (b - a)
-        directions[label] = direction(weights)
+        directions[label] = descent.direction(weights)
     shares = {}
     for q1 in q_plus_one:
         share = weight_shares(fitted, q1 - 1.0)
-        shares[f"{q1:g}"] = [float(share[a:b].sum()) for a, b in zip(bounds, bounds[1:])]
-        directions[f"P at q+1 = {q1:g}"] = direction(torch.from_numpy(share))
-    moves = {}
-    for name, d in directions.items():
-        moves[name] = []
-        for distance in distances:
-            with torch.no_grad():
-                for p, p0, step in zip(params, start, torch.split(d / d.norm(), [p.numel() for p in params])):
-                    p.copy_(p0 - distance * step.view_as(p))
-            moved = regret(held)
-            moves[name].append({"distance": distance,
-                                "groups": [float(moved[a:b].mean() - base[a:b].mean()) for a, b in zip(bounds, bounds[1:])],
-                                "objectives": {f"{q1:g}": float(equitable_objective(moved, q1 - 1.0, "power_mean")
-                                                                - equitable_objective(base, q1 - 1.0, "power_mean"))
-                                               for q1 in q_plus_one}})
-        with torch.no_grad():
-            for p, p0 in zip(params, start):
-                p.copy_(p0)
+        shares[f"{q1:g}"] = [float(share[a:b].sum()) for a, b in spans]
+        directions[f"P at q+1 = {q1:g}"] = descent.direction(torch.from_numpy(share))
+
+    def power_mean_change(moved: torch.Tensor, q1: float) -> float:
+        return float(equitable_objective(moved, q1 - 1.0, "power_mean") - equitable_objective(base, q1 - 1.0, "power_mean"))
+
+    moves = {name: [{"distance": distance,
+                     "groups": [float(moved[a:b].mean() - base[a:b].mean()) for a, b in spans],
+                     "objectives": {f"{q1:g}": power_mean_change(moved, q1) for q1 in q_plus_one}}
+                    for distance in distances for moved in [descent.moved(d, distance)]]
+             for name, d in directions.items()}
     cosine = {a: {b: float(torch.nn.functional.cosine_similarity(directions[a], directions[b], dim=0)) for b in groups}
               for a in directions if a not in groups}
-    return {"run": str(run), "algo": algo, "env": config.env, "groups": groups, "batches": batches,
-            "regret": [float(fitted[a:b].mean()) for a, b in zip(bounds, bounds[1:])], "shares": shares,
+    return {"run": str(run), "algo": algo, "env": setup.config.env, "groups": groups, "batches": batches,
+            "regret": [float(fitted[a:b].mean()) for a, b in spans], "shares": shares,
             "norms": {name: float(d.norm()) for name, d in directions.items()}, "cosine": cosine, "moves": moves}
 
 
@@ -133,6 +154,12 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     return lines + ["", verdict]
 
 
-def print_descent(result: dict[str, Any]) -> None:
-    print("\n".join(report_lines(result)))
+STUDY = Study(
+    flags=(Flag("run", None, "folder of a finished run (its checkpoint.pt)", kind=Path, required=True),
+           Flag("algo", "spo", "estimator whose surrogates to step down (spo, pfy, forml or diff)", choices=tuple(MODULES)),
+           Flag("q_plus_one", (1.0, 5.0, 20.0), "q + 1 values whose weighted steps to measure", many=True),
+           Flag("batches", 30, "training batches for the gradients, and as many others for the line search"),
+           Flag("distances", DISTANCES, "how far the line search moves down each normalised direction", many=True)),
+    analyse=bench_descent, report=report_lines,
+)
 

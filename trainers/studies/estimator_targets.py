@@ -1,6 +1,6 @@
-"""``eqpm bench estimators``: do the estimators realise the Equitable Objective on EV?
+"""Do the estimators realise the Equitable Objective on EV?
 
-Trains on ``EquitablePM-EV-v0`` with "different" agents and the env's defaults
+``eqpm bench estimator-targets`` trains on ``EquitablePM-EV-v0`` with "different" agents and the env's defaults
 otherwise (own hours, calendar features, per-unit regret), over seeds: the
 Plain PM (``mse``), and ``rloo`` and ``spo`` at q = 0 and q + 1 = 20 (plus any
 other estimators asked for), each for the same number of updates. Prints
@@ -26,13 +26,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from trainers.config import TrainConfig
-from trainers.estimators import foreign_settings
+from trainers.config import SCORES, TrainConfig
+from trainers.estimators import MODULES, foreign_settings
 from trainers.evaluate import evaluate_forecaster
-from trainers.records import read_record
 from trainers.studies.levelling import q_comparison_lines
 from trainers.studies.report import PLAIN, machine
-from trainers.studies.sweep import over_seeds, run_all, train_once, updates_to_level
+from trainers.studies.study import Finished, Flag, Study
+from trainers.studies.sweep import over_seeds, updates_to_level
 
 ENV = "EquitablePM-EV-v0"
 ENV_KWARGS = {"agents": "different"}
@@ -51,21 +51,24 @@ def configs(algos: tuple[str, ...], seeds: int, epochs: int, out: Path, **model:
     ]
 
 
-def bench_estimators(algos: tuple[str, ...] = ("rloo", "spo"), seeds: int = 3, epochs: int = 8,
-                     out: Path = Path("runs/bench-estimators"), jobs: int = 1, ray: str | None = None,
-                     **model: Any) -> dict[str, Any]:
-    """Run (or read) every run (``ray``: as for :func:`trainers.studies.sweep.run_all`), then the rows per
-    (algo, q) and the target checks."""
-    runs = configs(algos, seeds, epochs, out, **model)
-    run_all(train_once, runs, jobs, desc="bench estimators", ray=ray)
+def grid(algos: tuple[str, ...], seeds: int, epochs: int, out: Path, fields: dict[str, Any]) -> list[list[TrainConfig]]:
+    return [configs(algos, seeds, epochs, out, **fields)]
+
+
+def point(config: TrainConfig) -> tuple[str, float]:
+    return config.algo, config.q
+
+
+def analyse(groups: dict[tuple[str, float], list[Finished]], algos: tuple[str, ...], seeds: int, epochs: int, out: Path,
+            fields: dict[str, Any]) -> dict[str, Any]:
+    """The rows per (algo, q) beside persistence_daily, the levelling and the target checks."""
     reference = evaluate_forecaster("persistence_daily", ENV, env_kwargs=ENV_KWARGS)
     level = reference["mean"]
     rows = [{"algo": "persistence_daily", "q+1": "-", "seeds": 1, "updates_to_level": 0,
              **over_seeds([{**reference, "spread": reference["c95_c5"] / reference["mean"]}], STATS)}]
-    grouped = {}
-    for key in dict.fromkeys((c.algo, c.q) for c in runs):
-        records = grouped[key] = [r for c in runs if (c.algo, c.q) == key and (r := read_record(c.out))]
-        rows.append({"algo": key[0], "q+1": "-" if key[0] == PLAIN else f"{key[1] + 1:g}", "seeds": len(records),
+    grouped = {key: [run.record for run in finished] for key, finished in groups.items()}
+    for (algo, q), records in grouped.items():
+        rows.append({"algo": algo, "q+1": "-" if algo == PLAIN else f"{q + 1:g}", "seeds": len(records),
                      "updates_to_level": updates_to_level(records, level),
                      **over_seeds([{**r, "spread": r["c95_c5"] / r["mean"]} for r in records], STATS)})
     levels = []
@@ -93,14 +96,22 @@ def checks(rows: list[dict[str, Any]], algos: tuple[str, ...]) -> dict[str, bool
     return result
 
 
-def print_estimator_rows(result: dict[str, Any]) -> None:
-    print(f"Estimators on {ENV}, agents 'different', env defaults; test split, mean ± std over seeds; on {machine()}")
-    print(f"{'algo':<18} {'q+1':>4} {'mean':>17} {'worst10':>17} {'entropy':>19} {'(C95-C5)/mean':>17} {'updates to persistence':>24}")
+def report_lines(result: dict[str, Any]) -> list[str]:
+    lines = [f"Estimators on {ENV}, agents 'different', env defaults; test split, mean ± std over seeds; on {machine()}",
+             f"{'algo':<18} {'q+1':>4} {'mean':>17} {'worst10':>17} {'entropy':>19} {'(C95-C5)/mean':>17} {'updates to persistence':>24}"]
     for r in result["rows"]:
         cell = lambda k, f: f"{r[k]:{f}} ± {r[k + '_std']:{f}}"  # noqa: E731
         reached = "-" if r["updates_to_level"] is None else f"{r['updates_to_level']:g}"
-        print(f"{r['algo']:<18} {r['q+1']:>4} {cell('mean', '.4f'):>17} {cell('worst10', '.4f'):>17} "
-              f"{cell('entropy', '.5f'):>19} {cell('spread', '.4f'):>17} {reached:>24}")
-    for claim, holds in result["checks"].items():
-        print(f"  {'holds' if holds else 'does not hold'}: {claim}")
-    print("\n".join(["", *result["levelling"]]))
+        lines.append(f"{r['algo']:<18} {r['q+1']:>4} {cell('mean', '.4f'):>17} {cell('worst10', '.4f'):>17} "
+                     f"{cell('entropy', '.5f'):>19} {cell('spread', '.4f'):>17} {reached:>24}")
+    lines += [f"  {'holds' if holds else 'does not hold'}: {claim}" for claim, holds in result["checks"].items()]
+    return [*lines, "", *result["levelling"]]
+
+
+STUDY = Study(
+    flags=(Flag("algos", ("rloo", "spo"), "the estimators to train at q = 0 and q + 1 = 20", many=True, choices=tuple(MODULES)),
+           Flag("score", None, "rloo's score term for slot-choosing agents", kind=str, choices=SCORES, run_field=True),
+           Flag("epochs", 8, "epochs of each run"),
+           Flag("seeds", 3, "seeds per run")),
+    grid=grid, key=point, analyse=analyse, report=report_lines, out="runs/bench-estimators",
+)

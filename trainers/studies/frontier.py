@@ -1,4 +1,4 @@
-"""``eqpm bench frontier``: what a public forecast could do for the worst-served, in hindsight.
+"""What a public forecast could do for the worst-served, in hindsight.
 
 A learner that does not lift the worst-served may have failed, or nothing in
 reach may lift them. For each q + 1 (default 1, 2, 5, 20, inf) this picks the
@@ -53,12 +53,14 @@ from eq_gym import data
 from eq_gym.metrics import worst_served
 from eq_gym.objective import equitable_objective
 from eq_gym.tasks import Task
+from eq_gym import ENV_IDS
 from trainers.config import TrainConfig
+from trainers.estimators import MODULES
 from trainers.evaluate import Forecaster, evaluate, run_forecaster
 from trainers.studies.hindsight import Q_PLUS_ONE, RESOLUTION, Build, ahead, choose, hindsight_front, scores, train_regrets
-from trainers.studies.levelling import levelling, q_label
+from trainers.studies.levelling import levelling, q_label, with_q_zero
 from trainers.studies.report import PLAIN, machine, markdown_table
-from trainers.studies.sweep import run_all, train_once
+from trainers.studies.study import Finished, Flag, Study
 
 SHARES = (0.0, 0.25, 0.5, 0.75)
 """How much of the q = 0 model's error the ``information`` family removes."""
@@ -67,7 +69,7 @@ INFORMED_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 FAMILIES = ("truth", "posthoc", "mixture", "information", "informed")
 SCALES = (0.5, 1.0, 2.0)
 """The unknown part's scales ``a`` in ``posthoc``."""
-KNOWN_WEIGHTS = tuple(np.round(np.arange(0.0, 2.01, 0.25), 2))
+KNOWN_WEIGHTS = tuple(float(w) for w in np.round(np.arange(0.0, 2.01, 0.25), 2))
 """Each known-ahead part's weights ``b_j`` in ``posthoc`` (1: the index's)."""
 
 
@@ -174,32 +176,42 @@ def configs(env: str, algo: str, seeds: int, epochs: int, out: Path, **fields: A
     return {seed: {PLAIN: config(PLAIN, seed), "model": config(algo, seed)} for seed in range(seeds)}
 
 
-def bench_frontier(env: str = "EquitablePM-EV-v0", algo: str = "spo", seeds: int = 3, epochs: int = 3,
-                   out: Path = Path("runs/bench-frontier"), q_plus_one: tuple[float, ...] = Q_PLUS_ONE,
-                   resolution: int = RESOLUTION, jobs: int = 1, ray: str | None = None, scales: tuple[float, ...] = SCALES,
-                   known_weights: tuple[float, ...] = KNOWN_WEIGHTS, **fields: Any) -> dict[str, Any]:
-    """Train (or read) each seed's Plain PM and q = 0 model, pick every family's point per q, write the files.
-    ``scales`` and ``known_weights``: the ``posthoc`` grid; ``fields``: other TrainConfig fields of the runs."""
-    if 1.0 not in q_plus_one:
-        q_plus_one = (1.0, *q_plus_one)
-    if resolution < 1:
-        raise ValueError(f"--resolution {resolution} is not allowed; use 1 or more grid steps")
-    runs = configs(env, algo, seeds, epochs, out, **fields)
-    run_all(train_once, [c for pair in runs.values() for c in pair.values()], jobs, desc="bench frontier", ray=ray)
+def prepare(options: dict[str, Any]) -> dict[str, Any]:
+    """q = 0 is always a point; the grid needs a step."""
+    options["q_plus_one"] = with_q_zero(tuple(options["q_plus_one"]))
+    if options["resolution"] < 1:
+        raise ValueError(f"--resolution {options['resolution']} is not allowed; use 1 or more grid steps")
+    return options
+
+
+def grid(env: str, algo: str, seeds: int, epochs: int, out: Path, fields: dict[str, Any], **_: Any) -> list[list[TrainConfig]]:
+    """Each seed's Plain PM and q = 0 model."""
+    return [[c for pair in configs(env, algo, seeds, epochs, out, **fields).values() for c in pair.values()]]
+
+
+def role(config: TrainConfig) -> tuple[int, str]:
+    """A run's seed and role: the Plain PM (``mse``) or the ``model``."""
+    return config.seed, PLAIN if config.algo == PLAIN else "model"
+
+
+def analyse(groups: dict[tuple[int, str], list[Finished]], env: str, algo: str, seeds: int, epochs: int, out: Path,
+            q_plus_one: tuple[float, ...], resolution: int, scales: tuple[float, ...], known_weights: tuple[float, ...],
+            fields: dict[str, Any]) -> dict[str, Any]:
+    """Every family's point per q from each seed's Plain PM and q = 0 model; writes frontier.json, frontier.md and
+    frontier.png in ``out``."""
     result: dict[str, Any] = {"env": env, "algo": algo, "seeds": seeds, "epochs": epochs, "resolution": resolution,
                               "q_plus_one": [q_label(q - 1.0) for q in q_plus_one], "fields": fields,
                               "truth": hindsight_front(env, {}, q_plus_one, resolution),
                               "truth_coarse": hindsight_front(env, {}, q_plus_one, max(1, resolution // 2)),
                               "seeded": {}}
-    for seed, pair in runs.items():
-        result["seeded"][seed] = model_families({name: c.out for name, c in pair.items()}, q_plus_one, resolution,
-                                                scales, known_weights)
+    for seed in range(seeds):
+        folders = {name: groups[(seed, name)][0].config.out for name in (PLAIN, "model")}
+        result["seeded"][seed] = model_families(folders, q_plus_one, resolution, scales, known_weights)
     out.mkdir(parents=True, exist_ok=True)
     (out / "frontier.json").write_text(json.dumps(result, indent=1, default=str))
-    lines = report_lines(result)
-    (out / "frontier.md").write_text("\n".join(lines) + "\n")
+    (out / "frontier.md").write_text("\n".join(report_lines(result)) + "\n")
     draw(result, out / "frontier.png")
-    return result
+    return result | {"written": [str(out / name) for name in ("frontier.json", "frontier.md", "frontier.png")]}
 
 
 def records_of(result: dict[str, Any], family: str, label: str) -> list[dict[str, Any]]:
@@ -322,3 +334,24 @@ def draw(result: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def printed_lines(result: dict[str, Any]) -> list[str]:
+    """The report, and the files written."""
+    return [*report_lines(result), f"wrote {', '.join(result['written'])}"]
+
+
+STUDY = Study(
+    flags=(
+        Flag("env", "EquitablePM-EV-v0", "env, with its defaults", choices=tuple(ENV_IDS)),
+        Flag("algo", "spo", "estimator of the q = 0 model", choices=tuple(MODULES)),
+        Flag("q_plus_one", Q_PLUS_ONE, "q + 1 values, inf for min-max; 1 is always scored", many=True),
+        Flag("epochs", 3, "epochs of each run"),
+        Flag("seeds", 3, "seeds of the trained Plain PM and q = 0 model"),
+        Flag("resolution", RESOLUTION, "grid steps across the truth family's total weight (the index's; EV: 3) and the "
+                                       "mixture's share"),
+        Flag("scales", SCALES, "posthoc's scales a of the unknown part", many=True),
+        Flag("known_weights", KNOWN_WEIGHTS, "posthoc's weights b_j of each known-ahead part (1: the index's)", many=True),
+    ),
+    grid=grid, key=role, analyse=analyse, report=printed_lines, out="runs/bench-frontier", prepare=prepare,
+)

@@ -1,7 +1,7 @@
 """The hindsight ceiling: the true signal's parts re-weighted per q, picked on the training split by P_q.
 
 Shared by the studies that draw the ceiling (``eqpm bench frontier`` builds it with its other families, ``eqpm
-reproduce`` draws it on each frontier figure) and those that read it back from ``frontier.json`` (``eqpm bench q
+reproduce`` draws it on each frontier figure) and those that read it back from ``frontier.json`` (``eqpm bench q-sweep
 --frontier``, ``eqpm benchmark --frontier``). ``truth`` is ``w . (carbon, water, price)`` at the forecast hours,
 the weights on a grid over the simplex of total weight the index's (step total / ``resolution``); the index's own
 weights are a grid point, where the forecast is the perfect forecaster's bit for bit. It needs perfect

@@ -141,6 +141,11 @@ def weight_shares(regret: np.ndarray, q: float) -> np.ndarray:
     return weights / weights.sum()
 
 
+def with_q_zero(q_plus_one: tuple[float, ...]) -> tuple[float, ...]:
+    """The q + 1 values with 1 (q = 0, what every verdict is against) first when it is missing."""
+    return q_plus_one if 1.0 in q_plus_one else (1.0, *q_plus_one)
+
+
 def q_label(q: float) -> str:
     """q + 1 as the tables show it ('1', '20', 'inf')."""
     return f"{q + 1:g}"

@@ -1,6 +1,6 @@
-"""``eqpm bench q``: does a q lift the worst-served, and does each model optimise its own objective?
+"""Does a q lift the worst-served, and does each model optimise its own objective?
 
-Trains one estimator on one env (its defaults: agents that want different
+``eqpm bench q-sweep`` trains one estimator on one env (its defaults: agents that want different
 things of the forecast) at each q + 1 asked for (default 1, 2, 5, 20, inf)
 and the Plain PM (``mse``), over seeds, each for the same epochs; with
 ``--continuation`` every q > 0 run starts from the same seed's q = 0 model
@@ -28,14 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from trainers.config import TrainConfig
-from trainers.estimators import WEIGHING_SETTINGS, foreign_settings
+from eq_gym import ENV_IDS
+from trainers.config import KEEPS, WEIGHINGS, TrainConfig
+from trainers.estimators import MODULES, WEIGHING_SETTINGS, foreign_settings
 from trainers.evaluate import reference_records, task_of
-from trainers.records import read_record
 from trainers.studies.hindsight import read_truth
-from trainers.studies.levelling import captured_lines, weight_shares, consistency, levelling, q_comparison_lines, q_label, tenths
+from trainers.studies.levelling import (captured_lines, consistency, levelling, q_comparison_lines, q_label, tenths,
+                                        weight_shares, with_q_zero)
 from trainers.studies.report import PLAIN, machine, markdown_table
-from trainers.studies.sweep import run_all, train_once
+from trainers.studies.study import Finished, Flag, Study
 
 Q_PLUS_ONE = (1.0, 2.0, 5.0, 20.0, math.inf)
 MEAN_ALLOWANCE = 0.05
@@ -65,24 +66,29 @@ def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epoc
                            for q1 in q_plus_one for seed in range(seeds)]
 
 
-def bench_q(env: str = "EquitablePM-EV-v0", algo: str = "spo", q_plus_one: tuple[float, ...] = Q_PLUS_ONE, seeds: int = 5,
-            epochs: int = 3, out: Path = Path("runs/bench-q"), jobs: int = 1, continuation: bool = False,
-            ray: str | None = None, frontier: Path | None = None, **fields: Any) -> dict[str, Any]:
-    """Run (or read) every run, then the points, the levelling, the consistency matrix and the target checks;
-    with ``frontier`` (an ``eqpm bench frontier --out`` folder of the same env), each q's captured share of the
-    hindsight lift."""
-    if 1.0 not in q_plus_one:
-        q_plus_one = (1.0, *q_plus_one)
-    start, points = configs(env, algo, tuple(q_plus_one), seeds, epochs, out, continuation, **fields)
-    if start:
-        run_all(train_once, start, jobs, desc="bench q: the q = 0 starts", ray=ray)
-    run_all(train_once, points, jobs, desc="bench q", ray=ray)
-    runs: dict[str, list[dict]] = {}
-    for config in points:
-        record = read_record(Path(config.out))
-        if record is not None:
-            runs.setdefault(PLAIN if config.algo == PLAIN else q_label(config.q), []).append(record)
-    models = {config.q: runs.get(q_label(config.q), []) for config in points if config.algo != PLAIN}
+def prepare(options: dict[str, Any]) -> dict[str, Any]:
+    """q = 0 is always a point (every verdict is against it)."""
+    options["q_plus_one"] = with_q_zero(tuple(options["q_plus_one"]))
+    return options
+
+
+def grid(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epochs: int, out: Path, continuation: bool,
+         frontier: Path | None, fields: dict[str, Any]) -> list[list[TrainConfig]]:
+    """The q = 0 starts (with ``continuation``), then the points."""
+    return list(configs(env, algo, tuple(q_plus_one), seeds, epochs, out, continuation, **fields))
+
+
+def point(config: TrainConfig) -> str:
+    """A run's point: the Plain PM, or its q + 1."""
+    return PLAIN if config.algo == PLAIN else q_label(config.q)
+
+
+def analyse(groups: dict[str, list[Finished]], env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epochs: int,
+            out: Path, continuation: bool, frontier: Path | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The points, the levelling, the consistency matrix and the target checks; with ``frontier`` (an ``eqpm bench
+    frontier --out`` folder of the same env), each q's captured share of the hindsight lift."""
+    runs = {label: [run.record for run in finished] for label, finished in groups.items()}
+    models = {finished[0].config.q: runs[label] for label, finished in groups.items() if label != PLAIN}
     matrix = consistency(models)
     return {"env": env, "algo": algo, "fields": fields, "continuation": continuation, "epochs": epochs, "seeds": seeds,
             "runs": runs, "models": models, "references": reference_records(env), "consistency": matrix,
@@ -171,5 +177,20 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def print_q_sweep(result: dict[str, Any]) -> None:
-    print("\n".join(report_lines(result)))
+STUDY = Study(
+    flags=(
+        Flag("env", "EquitablePM-EV-v0", "env, with its defaults", choices=tuple(ENV_IDS)),
+        Flag("algo", "spo", "estimator of the q runs", choices=tuple(MODULES)),
+        Flag("q_plus_one", Q_PLUS_ONE, "q + 1 values, inf for min-max; 1 is always run", many=True),
+        Flag("epochs", 3, "epochs of each run"),
+        Flag("seeds", 5, "seeds per point"),
+        Flag("continuation", False, "start every q > 0 run from the same seed's q = 0 model"),
+        Flag("weighing", None, "agents' weighing of every run", kind=str, choices=WEIGHINGS, run_field=True),
+        Flag("weight_step", None, "step of the multiplicative weighing", kind=float, run_field=True),
+        Flag("keep", None, "the model each run gives: last or best (on its own training objective)", kind=str,
+             choices=KEEPS, run_field=True),
+        Flag("frontier", None, "an `eqpm bench frontier --out` folder of the same env: report each q's captured share "
+                               "of the hindsight lift", kind=Path),
+    ),
+    grid=grid, key=point, analyse=analyse, report=report_lines, out="runs/bench-q", prepare=prepare,
+)

@@ -96,11 +96,11 @@ BUDGETS = {DC: Budget(epochs=15, quick_epochs=5), EV: Budget(epochs=3, quick_epo
 epoch is 112 updates of the 250-wide Transformer, ~17 s on one core; a DC epoch ~2 s. RESULTS.md gives
 the learning curves behind these numbers. EV's quick budget is 2 epochs: after one, the Plain PM and the
 Equitable PM serve the worst-served tenth alike within the seeds' spread (0.88-0.97 against 0.87-0.95,
-seeds 0-2); after two they part (`eqpm bench q`, RESULTS.md)."""
+seeds 0-2); after two they part (`eqpm bench q-sweep`, RESULTS.md)."""
 
 EV_ALGOS = ("spo",)
 """EV and Mixed train the Equitable PM with SPO+, the estimator that realises L_q on slot-choosing agents
-(RESULTS.md, estimators); `eqpm bench estimators` sets rloo and pg beside it."""
+(RESULTS.md, estimators); `eqpm bench estimator-targets` sets rloo and pg beside it."""
 
 EXPERIMENTS: dict[str, list[Setting]] = {
     "dc": [

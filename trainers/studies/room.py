@@ -1,4 +1,4 @@
-"""How much room each env leaves to q: ``eqpm bench room``.
+"""How much room each env leaves to q.
 
 Where one forecast is best for every agent at once, q can only re-weight the
 data (and level down); where agents want different things of one forecast,
@@ -25,17 +25,20 @@ a genuine conflict:
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from eq_gym import data
+from eq_gym import ENV_IDS, data
 from eq_gym.tasks import PAPER_SETTING, Task
+from trainers.config import TrainConfig
 from trainers.evaluate import Forecaster, evaluate, perfect_forecaster, reference_forecaster, task_of
 from trainers.studies.levelling import ONE_SEED, levelling, tenths
 from trainers.studies.report import machine
+from trainers.studies.study import Finished, Flag, Study
 
 MORNING, EVENING = (6, 12), (16, 22)
 """Local hours [from, to) at which the windows a garbled forecaster gets wrong start."""
@@ -73,22 +76,29 @@ def share_divergence(task: Task) -> float:
     return float(0.5 * np.abs(shares[0] - shares[1]).sum())
 
 
-def q_sweep(env: str, setting: dict[str, Any], epochs: int, out: Path, seeds: int = 1) -> dict[float, list[dict]]:
-    """The test records of short runs at each q of ``Q_SWEEP`` over the seeds (``diff`` where every agent is smooth,
-    else ``rloo``)."""
-    from trainers.config import TrainConfig
-    from trainers.studies.sweep import train_once
+def grid(envs: tuple[str, ...], epochs: int, seeds: int, out: Path, fields: dict[str, Any]) -> list[list[TrainConfig]]:
+    """Per env and setting, short runs at each q of ``Q_SWEEP`` over the seeds (``diff`` where every agent is
+    smooth, else ``rloo``); none at ``epochs`` 0."""
+    if epochs == 0:
+        return []
+    runs = []
+    for env, (name, setting) in itertools.product(envs, SETTINGS.items()):
+        algo = "diff" if task_of(env, "train", setting).population.smooth else "rloo"
+        runs += [TrainConfig(env=env, algo=algo, q=q, epochs=epochs, seed=seed, form="power_mean", progress=False,
+                             **setting, **fields,
+                             out=out / (f"{env}-{name}-q{q:g}-epochs={epochs}" + (f"-seed={seed}" if seed else "")))
+                 for q in Q_SWEEP for seed in range(seeds)]
+    return [runs]
 
-    smooth = task_of(env, "train", setting).population.smooth
-    name = next(key for key, value in SETTINGS.items() if value == setting)
-    return {q: [train_once(TrainConfig(env=env, algo="diff" if smooth else "rloo", q=q, epochs=epochs, seed=seed,
-                                       form="power_mean", progress=False, **setting,
-                                       out=out / (f"{env}-{name}-q{q:g}-epochs={epochs}" + (f"-seed={seed}" if seed else ""))))
-                for seed in range(seeds)]
-            for q in Q_SWEEP}
+
+def point(config: TrainConfig) -> tuple[str, str, float]:
+    """A run's env, setting and q."""
+    named = {key for value in SETTINGS.values() for key in value}
+    setting = {k: v for k, v in config.env_kwargs().items() if k in named}
+    return config.env, next(name for name, value in SETTINGS.items() if value == setting), config.q
 
 
-def bench_room(envs: list[str], epochs: int, out: Path, seeds: int = 1) -> list[dict]:
+def analyse(groups: dict[tuple[str, str, float], list[Finished]], envs: tuple[str, ...], epochs: int, **_: Any) -> list[dict]:
     """Per env and setting: the share divergence, the conflict and the q sweep's mean, worst and best tenth (mean over
     seeds) with the levelling verdict of q + 1 = 20 against q = 0 (from 2 seeds on)."""
     rows = []
@@ -97,7 +107,7 @@ def bench_room(envs: list[str], epochs: int, out: Path, seeds: int = 1) -> list[
             task = task_of(env, "test", setting)
             row = {"env": env, "setting": name, "divergence": share_divergence(task), "conflict": conflict(task)}
             if epochs > 0:
-                runs = q_sweep(env, setting, epochs, out, seeds)
+                runs = {q: [run.record for run in groups[(env, name, q)]] for q in Q_SWEEP}
                 for q, records in runs.items():
                     for key, values in tenths(records).items():
                         row[f"{key}_q{q:g}"] = float(np.mean(values))
@@ -106,10 +116,10 @@ def bench_room(envs: list[str], epochs: int, out: Path, seeds: int = 1) -> list[
     return rows
 
 
-def print_room_rows(rows: list[dict]) -> None:
-    print(f"Room for q (test split) on {machine()}")
-    print("  settings: default = the env's keywords; hours = own hours, priorities='shared'; "
-          "payers = own priorities, timing='shared'; paper = " + ", ".join(f"{k}={v!r}" for k, v in PAPER_SETTING.items()))
+def report_lines(rows: list[dict]) -> list[str]:
+    lines = [f"Room for q (test split) on {machine()}",
+             "  settings: default = the env's keywords; hours = own hours, priorities='shared'; "
+             "payers = own priorities, timing='shared'; paper = " + ", ".join(f"{k}={v!r}" for k, v in PAPER_SETTING.items())]
     for row in rows:
         line = f"  {row['env']:<22} {row['setting']:<8} share divergence {row['divergence']:.3f}  conflict {row['conflict']:.3f}"
         if "mean_q0" in row:
@@ -117,4 +127,13 @@ def print_room_rows(rows: list[dict]) -> None:
                 f"{label} {row[f'{key}_q0']:.4f} -> {row[f'{key}_q19']:.4f}"
                 for key, label in (("mean", "mean"), ("worst10", "worst tenth"), ("best10", "best tenth"))
             ) + f"  (q = 0 -> q + 1 = 20): {row['verdict']}" + (" (--seeds 2 or more)" if row["verdict"] == ONE_SEED else "")
-        print(line)
+        lines.append(line)
+    return lines
+
+
+STUDY = Study(
+    flags=(Flag("envs", tuple(ENV_IDS), "the envs", many=True, choices=tuple(ENV_IDS)),
+           Flag("epochs", 2, "epochs of each q-sweep run, 0 for the share divergence and conflict only"),
+           Flag("seeds", 1, "seeds of each q-sweep run; 2 or more for a levelling verdict")),
+    grid=grid, key=point, analyse=analyse, report=report_lines, out="runs/room",
+)

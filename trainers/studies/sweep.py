@@ -35,6 +35,13 @@ def parse_shard(shard: str) -> tuple[int, int]:
     return index, count
 
 
+def ray_target(ray: bool, address: str | None) -> str | None:
+    """Where to run the runs as Ray tasks: a cluster's ``address``, "local" (``--ray``), or None (the process pool)."""
+    if ray and address:
+        raise ValueError("give --ray (a Ray on this machine) or --ray-address ADDR (a running cluster), not both")
+    return address or ("local" if ray else None)
+
+
 def train_once(config: Any) -> dict[str, Any]:
     """Train one run of ``TrainConfig`` (resuming it if it was interrupted), unless it is done.
 
