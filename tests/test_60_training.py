@@ -11,8 +11,8 @@ from eq_gym.tasks import PAPER_SETTING
 from trainers.checkpoint import CHECKPOINT
 from trainers.config import TrainConfig
 from trainers.evaluate import evaluate, perfect_forecaster, task_of
-from trainers.runlog import EPOCH_TAGS
 from trainers.loop import train
+from trainers.runlog import EPOCH_TAGS
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo",
                "q", "beta", "seed", "backbone", "wall_s"}

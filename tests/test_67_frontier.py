@@ -12,8 +12,8 @@ from eq_gym.objective import equitable_objective
 from trainers.evaluate import evaluate, perfect_forecaster, reference_forecaster, task_of
 from trainers.studies.frontier import Forecasts, posthoc_forecaster
 from trainers.studies.hindsight import choose, simplex, truth_forecaster
-from trainers.studies.study import run_study
 from trainers.studies.levelling import captured_lines, captured_share
+from trainers.studies.study import run_study
 
 
 @pytest.fixture(scope="module")

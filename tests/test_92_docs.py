@@ -11,7 +11,7 @@ from trainers.cli import parser
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "RESULTS.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FOLDERS = ("eq_gym", "trainers", "tests", "examples", "docs", "envs_data", ".ci")
-PATH = re.compile(r"(?<![\w/.-])((?:%s)/[\w./-]*\w)(?::(\w+))?" % "|".join(re.escape(f) for f in FOLDERS))
+PATH = re.compile(r"(?<![\w/.-])((?:" + "|".join(re.escape(f) for f in FOLDERS) + r")/[\w./-]*\w)(?::(\w+))?")
 """A repository path in running text (``trainers/loop.py``, ``docs/figures/x.png``), and the name after a colon
 (``trainers/config.py:TrainConfig``)."""
 TOP_FILE = re.compile(r"`([A-Z][A-Z_]*\.md|pyproject\.toml|constraints\.txt)`")

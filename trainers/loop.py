@@ -35,9 +35,9 @@ from trainers.distributed import World
 from trainers.estimators import Batch, Estimator, StepResult, build_estimator
 from trainers.evaluate import evaluate, task_of
 from trainers.interrupts import Interrupted, StopOnSignal
-from trainers.runlog import RunLog
 from trainers.policy import GaussianPolicy, build_policy, entropy
 from trainers.records import read_record, record, write_record
+from trainers.runlog import RunLog
 
 
 def train_step(model: torch.nn.Module, estimator: Estimator, optimizer: torch.optim.Optimizer, batch: Batch) -> StepResult:

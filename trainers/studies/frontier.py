@@ -49,15 +49,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from eq_gym import data
+from eq_gym import ENV_IDS, data
 from eq_gym.metrics import worst_served
 from eq_gym.objective import equitable_objective
 from eq_gym.tasks import Task
-from eq_gym import ENV_IDS
 from trainers.config import TrainConfig
 from trainers.estimators import MODULES
 from trainers.evaluate import Forecaster, evaluate, run_forecaster
-from trainers.studies.hindsight import Q_PLUS_ONE, RESOLUTION, Build, ahead, choose, hindsight_front, scores, train_regrets
+from trainers.studies.hindsight import (
+    Q_PLUS_ONE,
+    RESOLUTION,
+    Build,
+    ahead,
+    choose,
+    hindsight_front,
+    scores,
+    train_regrets,
+)
 from trainers.studies.levelling import levelling, q_label, with_q_zero
 from trainers.studies.report import PLAIN, machine, markdown_table
 from trainers.studies.study import Finished, Flag, Study

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from trainers.config import TrainConfig
+from trainers.estimators import MODULES
 from trainers.evaluate import evaluate_forecaster
 from trainers.studies.report import machine
-from trainers.estimators import MODULES
 from trainers.studies.study import Finished, Flag, Study
 from trainers.studies.sweep import over_seeds
 

@@ -33,8 +33,16 @@ from trainers.config import KEEPS, WEIGHINGS, TrainConfig
 from trainers.estimators import MODULES, WEIGHING_SETTINGS, foreign_settings
 from trainers.evaluate import reference_records, task_of
 from trainers.studies.hindsight import read_truth
-from trainers.studies.levelling import (captured_lines, consistency, levelling, q_comparison_lines, q_label, tenths,
-                                        weight_shares, with_q_zero)
+from trainers.studies.levelling import (
+    captured_lines,
+    consistency,
+    levelling,
+    q_comparison_lines,
+    q_label,
+    tenths,
+    weight_shares,
+    with_q_zero,
+)
 from trainers.studies.report import PLAIN, machine, markdown_table
 from trainers.studies.study import Finished, Flag, Study
 

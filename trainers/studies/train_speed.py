@@ -18,7 +18,6 @@ from trainers.studies.report import machine
 from trainers.studies.study import Flag, Study
 from trainers.studies.timing import median_seconds
 
-
 TRAIN_CASES = (
     ("EquitablePM-EV-v0", "transformer", "rloo", "local"),
     ("EquitablePM-EV-v0", "transformer", "rloo", "sampled"),
