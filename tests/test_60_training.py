@@ -157,7 +157,7 @@ def documented_tags() -> set[str]:
 def test_run_folder_has_metrics_tensorboard_tags_and_checkpoint(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    metrics = run(tmp_path, "logged", epochs=1, **SMALL_EV)
+    metrics = run(tmp_path, "logged", epochs=1, keep="best", **SMALL_EV)  # keep best: its tag too
     folder = tmp_path / "logged"
     written = json.loads((folder / "metrics.json").read_text())
     assert DESIGN_KEYS <= set(written) and written == metrics
