@@ -14,7 +14,8 @@ Signals (all hourly, aligned on that axis):
 - price: Dutch day-ahead price, EUR/MWh (negative prices are real).
 
 Each environment scales the parts it uses to [0, 10] with the minimum and
-maximum of its training part only (:class:`Signal`).
+maximum of its training part only (:mod:`eq_gym.signals`); what a public
+model sees of them is built in :mod:`eq_gym.observations`.
 
 Clock: the CAISO grid and both ACN sites keep Pacific time, so "local" here is
 America/Los_Angeles clock time (with daylight saving), the time in which the
@@ -23,7 +24,6 @@ ACN connection times are written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -90,19 +90,6 @@ def hours(region: str = "SCE") -> pd.DatetimeIndex:
 def local_hour(region: str = "SCE") -> np.ndarray:
     """Hour of the day, 0..23, of each axis hour in local (Pacific) clock time, (T,) int64."""
     return np.asarray(hours(region).tz_localize("UTC").tz_convert(LOCAL_ZONE).hour, dtype=np.int64)
-
-
-CALENDAR_FEATURES = ("hour_sin", "hour_cos", "week_sin", "week_cos")
-"""The clock features of :func:`calendar`, in order."""
-
-
-def calendar(region: str = "SCE") -> np.ndarray:
-    """Clock features of each axis hour, (T, 4) float32: sine and cosine of the local hour of
-    the day and of the local day of the week (fractional, so Monday 12:00 is 0.5 days in)."""
-    local = hours(region).tz_localize("UTC").tz_convert(LOCAL_ZONE)
-    day = 2 * np.pi * np.asarray(local.hour) / HOURS_PER_DAY
-    week = 2 * np.pi * (np.asarray(local.day_of_week) + np.asarray(local.hour) / HOURS_PER_DAY) / 7
-    return np.stack([np.sin(day), np.cos(day), np.sin(week), np.cos(week)], axis=1).astype(np.float32)
 
 
 def carbon(region: str = "SCE") -> np.ndarray:
@@ -178,203 +165,6 @@ def water(region: str = "SCE") -> np.ndarray:
     day = np.where((local.month == 2) & (local.day == 29), 28, local.day)
     keys = pd.MultiIndex.from_arrays([local.month, day, local.hour + 1])  # TMY hours end at 1..24
     return wue.reindex(keys).to_numpy()
-
-
-# --- scaling, splits and windows -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Signal:
-    """A signal scaled to [0, 10] on its training part, with its train/test cut.
-
-    Attributes:
-        values: the scaled signal, (T,) float32.
-        cut: index of the first test hour; hours [0, cut) are the training part.
-        name: what the signal is, for docs and errors.
-    """
-
-    values: np.ndarray
-    cut: int
-    name: str
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """Finite bounds that cover the whole series, with one unit of margin."""
-        return float(np.floor(self.values.min()) - 1.0), float(np.ceil(self.values.max()) + 1.0)
-
-
-def split_cut(length: int, train_fraction: float) -> int:
-    """Index of the first test element of a chronological split."""
-    return int(round(length * train_fraction))
-
-
-def scale_on_train(raw: np.ndarray, cut: int) -> np.ndarray:
-    """Min-max scale ``raw`` to [0, 10] with the minimum and maximum of ``raw[:cut]``."""
-    low, high = raw[:cut].min(), raw[:cut].max()
-    return (raw - low) / (high - low) * SCALE_MAX
-
-
-def carbon_signal(region: str, train_fraction: float) -> Signal:
-    """Carbon (MOER) scaled to [0, 10] on the training part."""
-    raw = carbon(region)
-    cut = split_cut(len(raw), train_fraction)
-    return Signal(scale_on_train(raw, cut).astype(np.float32), cut, f"carbon ({region} MOER)")
-
-
-PARTS = ("carbon", "water", "price")
-"""The parts of the cost signals, in the order of every weight vector over them."""
-INDEX_WEIGHTS = {"ev": (1.0, 1.0, 1.0), "carbon": (1.0, 0.0, 0.0), "price": (0.0, 0.0, 1.0)}
-"""Each public signal's weights on (carbon, water, price): E_t = carbon + water + price (gamma = eta = 1)."""
-
-
-@cache
-def scaled_parts(region: str, train_fraction: float) -> np.ndarray:
-    """Carbon, water and price, each scaled to [0, 10] on the training part: (3, T) float64, read-only."""
-    raws = carbon(region), water(region), price(region)
-    cut = split_cut(len(raws[0]), train_fraction)
-    parts = np.stack([scale_on_train(raw, cut) for raw in raws])
-    parts.setflags(write=False)
-    return parts
-
-
-def other_region(region: str) -> str:
-    """The other shipped CAISO region."""
-    return next(r for r in REGIONS if r != region)
-
-
-def carbon_of(region: str, scale_region: str, train_fraction: float) -> np.ndarray:
-    """``region``'s carbon on the [0, 10] scale of ``scale_region``'s training part, (T,) float64.
-
-    One linear scale for both regions, so a data centre in the other region pays in the same unit
-    as the public signal's.
-    """
-    raw, reference = carbon(region), carbon(scale_region)
-    cut = split_cut(len(reference), train_fraction)
-    low, high = reference[:cut].min(), reference[:cut].max()
-    return (raw - low) / (high - low) * SCALE_MAX
-
-
-def mix(weights: tuple[float, float, float], region: str, train_fraction: float) -> np.ndarray:
-    """``weights`` (carbon, water, price) applied to the scaled parts, (T,) float32."""
-    c, w, p = scaled_parts(region, train_fraction)
-    return (weights[0] * c + weights[1] * w + weights[2] * p).astype(np.float32)
-
-
-def ev_signal(region: str, train_fraction: float, gamma: float = 1.0, eta: float = 1.0) -> Signal:
-    """E_t = carbon + gamma * water + eta * price, each part scaled to [0, 10] on the training part."""
-    cut = split_cut(len(hours(region)), train_fraction)
-    return Signal(mix((1.0, gamma, eta), region, train_fraction), cut, f"carbon + {gamma}*water + {eta}*price")
-
-
-def price_signal(region: str, train_fraction: float) -> Signal:
-    """Day-ahead price scaled to [0, 10] on the training part."""
-    raw = price(region)
-    cut = split_cut(len(raw), train_fraction)
-    return Signal(scale_on_train(raw, cut).astype(np.float32), cut, "day-ahead price")
-
-
-def vendor_signal(region: str, train_fraction: float) -> np.ndarray:
-    """The vendor's MOER forecast on the same [0, 10] scale as :func:`carbon_signal`, (T,)."""
-    raw = carbon(region)
-    cut = split_cut(len(raw), train_fraction)
-    low, high = raw[:cut].min(), raw[:cut].max()
-    return ((vendor_carbon_forecast(region) - low) / (high - low) * SCALE_MAX).astype(np.float32)
-
-
-# --- what is known when a forecast is made --------------------------------------
-
-PRICE_ZONE = "Europe/Amsterdam"
-"""Time zone of the day-ahead market whose prices ship."""
-PRICE_PUBLISHED_HOUR = 13
-"""Local hour, on the day before delivery, by which the day-ahead prices of a whole delivery day are
-public: the auction closes at 12:00 and publishes its results at about 12:45 (Amsterdam time)."""
-AHEAD_FEATURES = ("water", "price", "price_public")
-"""Features of the forecast hours known when the forecast is made (``known_ahead``)."""
-
-
-def price_published(region: str = "SCE", hour: float = PRICE_PUBLISHED_HOUR) -> np.ndarray:
-    """UTC time at which each axis hour's day-ahead price became public, (T,) datetime64[ns].
-
-    ``hour`` o'clock Amsterdam time on the day before the hour's delivery day (in Amsterdam).
-    """
-    delivery_day = hours(region).tz_localize("UTC").tz_convert(PRICE_ZONE).tz_localize(None).normalize()
-    published = delivery_day - pd.Timedelta(days=1) + pd.Timedelta(hours=hour)
-    return published.tz_localize(PRICE_ZONE).tz_convert("UTC").tz_localize(None).to_numpy()
-
-
-def known_ahead(parts: np.ndarray, published: np.ndarray, times: np.ndarray, start: np.ndarray, horizon: int) -> np.ndarray:
-    """What is public about the H forecast hours when a forecast is made: (N, H, 3) float32.
-
-    A window's forecast is made at its first forecast hour's start, ``times[start]``. Per forecast
-    hour: the water term (the typical year's weather: a function of the calendar), the day-ahead
-    price where ``published`` (the time it became public) is not later, else the price of the same
-    hour one day earlier (always public by then), and 1 where the price is the hour's own, 0 where it
-    is that stand-in.
-
-    Args:
-        parts: scaled (carbon, water, price), (3, T). published: (T,) datetime64. times: the axis, (T,).
-        start: axis index of each window's first forecast hour, (N,). horizon: H.
-    """
-    hour = start[:, None] + np.arange(horizon)[None, :]
-    made = times[start][:, None]
-    public = published[hour] <= made
-    earlier = np.maximum(hour - HOURS_PER_DAY, 0)
-    if not (published[earlier] <= made).all():
-        raise ValueError("a day-earlier price is not public when the forecast is made; publication time too late")
-    price_known = np.where(public, parts[2][hour], parts[2][earlier])
-    return np.stack([parts[1][hour], price_known, public], axis=-1).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class Windows:
-    """Forecasting windows of one split.
-
-    Attributes:
-        inputs: each window's input rows, (N, L, F) float32: its past hours (the signal, then any
-            more features of each hour), then, with known-ahead features, its H forecast hours
-            (the signal's column 0 there, and a last feature ``observed``: 1 past, 0 ahead).
-        targets: the ``H`` hours to forecast, (N, H) float32.
-        start: index on the hourly axis of each window's first target hour, (N,).
-    """
-
-    inputs: np.ndarray
-    targets: np.ndarray
-    start: np.ndarray
-
-
-def windows(
-    signal: Signal, split: str, lookback: int, horizon: int, clock: np.ndarray | None = None,
-    ahead: Callable[[np.ndarray, int], np.ndarray] | None = None,
-) -> Windows:
-    """All windows whose inputs and targets lie inside ``split`` ("train" or "test"), read-only.
-
-    ``clock`` (T, C), when given, is appended to the signal as C more features of each past hour.
-    ``ahead``, when given, maps first forecast hours (N,) and a horizon h to the (N, h, A) features of
-    those hours known when the forecast is made; the inputs then hold the L past hours and the H
-    forecast hours, each with the clock, the A known features (a past hour's as known at that hour:
-    its own values) and ``observed``.
-    """
-    low, high = (0, signal.cut) if split == "train" else (signal.cut, len(signal.values))
-    start = np.arange(low + lookback, high - horizon + 1)
-    past = start[:, None] + np.arange(-lookback, 0)[None, :]
-    forecast_hours = start[:, None] + np.arange(horizon)[None, :]
-    inputs = signal.values[past][..., None]
-    if clock is not None:
-        inputs = np.concatenate([inputs, clock[past]], axis=-1)
-    if ahead is not None:
-        known = ahead(start, horizon)
-        past_known = ahead(past.ravel(), 1).reshape(past.shape + known.shape[-1:])
-        rows_ahead = [np.zeros(forecast_hours.shape + (1,), np.float32)]
-        if clock is not None:
-            rows_ahead.append(clock[forecast_hours])
-        inputs = np.concatenate([
-            np.concatenate([inputs, past_known, np.ones(past.shape + (1,), np.float32)], axis=-1),
-            np.concatenate(rows_ahead + [known, np.zeros(forecast_hours.shape + (1,), np.float32)], axis=-1),
-        ], axis=1)
-    result = Windows(np.ascontiguousarray(inputs, dtype=np.float32), signal.values[forecast_hours], start)
-    for array in (result.inputs, result.targets, result.start):
-        array.setflags(write=False)
-    return result
 
 
 # --- agent context pools -------------------------------------------------------

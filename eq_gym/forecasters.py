@@ -32,12 +32,12 @@ if TYPE_CHECKING:
     from eq_gym.tasks import Task
 
 FORECASTERS = ("persistence_daily", "persistence_last", "vendor")
-HOURS_PER_DAY = 24
 
 
 def reference_forecast(task: Task, name: str, start: np.ndarray) -> np.ndarray:
     """Forecast (B, H) float32 of ``name`` for windows whose first target hour is ``start`` (B,)."""
-    from eq_gym import data  # here, so that the names above load without the data and torch (eqpm --help)
+    from eq_gym import signals  # here, so that the names above load without the data and torch (eqpm --help)
+    from eq_gym.data import HOURS_PER_DAY
     from eq_gym.tasks import choose
 
     choose("forecaster", name, FORECASTERS)
@@ -55,7 +55,7 @@ def reference_forecast(task: Task, name: str, start: np.ndarray) -> np.ndarray:
             f"forecaster 'vendor' forecasts carbon one hour ahead; task {task.name!r} forecasts "
             f"{task.signal.name} {task.horizon} h ahead. Use it on EquitablePM-DC-v0."
         )
-    return data.vendor_signal(task.region, task.train_fraction)[ahead]
+    return signals.vendor_signal(task.region, task.train_fraction)[ahead]
 
 
 class ReferenceForecaster:

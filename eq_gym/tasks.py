@@ -16,7 +16,7 @@ Settings shared by the three tasks:
   the sine and cosine of the local hour of the day and day of the week of
   each past hour) or "paper" (L = 12, F = 1: the signal alone).
 - ``features="ahead"`` (EV's default): as "calendar", then the H forecast hours
-  with what is public when the forecast is made (:func:`eq_gym.data.known_ahead`).
+  with what is public when the forecast is made (:func:`eq_gym.observations.known_ahead`).
 - ``regret``: "per_unit" or "absolute" (the paper's); default "per_unit"
   under own timing (so that size alone does not make an agent worse served)
   and "absolute" under shared timing (the paper's setting, whole).
@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from eq_gym import data
+from eq_gym import data, observations, signals
 from eq_gym.agents import pools
 from eq_gym.agents.base import Agents
 from eq_gym.agents.population import Population
@@ -71,8 +71,8 @@ class Task:
     """
 
     name: str
-    signal: data.Signal
-    windows: data.Windows
+    signal: signals.Signal
+    windows: observations.Windows
     population: Population
     horizon: int
     split: str
@@ -105,19 +105,19 @@ class Task:
         units = {"signal": (low, high)} | {
             name: (float(np.floor(part.min()) - 1.0), float(np.ceil(part.max()) + 1.0)) for name, part in self._parts().items()
         }
-        bounds = [units.get(name, (-1.0, 1.0) if name in data.CALENDAR_FEATURES else (0.0, 1.0)) for name in self.feature_names]
+        bounds = [units.get(name, (-1.0, 1.0) if name in observations.CALENDAR_FEATURES else (0.0, 1.0)) for name in self.feature_names]
         return np.array([b[0] for b in bounds], np.float32), np.array([b[1] for b in bounds], np.float32)
 
     def _parts(self) -> dict[str, np.ndarray]:
         """The parts that can be input features (water, price), scaled, over the whole axis: name -> (T,)."""
-        return dict(zip(data.PARTS[1:], data.scaled_parts(self.region, self.train_fraction)[1:]))
+        return dict(zip(signals.PARTS[1:], signals.scaled_parts(self.region, self.train_fraction)[1:]))
 
     def known_ahead_weights(self) -> np.ndarray:
         """(F,): the weight of each input feature in the signal at the forecast rows (the parts of the
         signal known ahead: E_t's water and day-ahead price); zeros where nothing of it is known ahead."""
         if "observed" not in self.feature_names:
             return np.zeros(self.num_features)
-        index = dict(zip(data.PARTS, data.INDEX_WEIGHTS[self.signal_kind]))
+        index = dict(zip(signals.PARTS, signals.INDEX_WEIGHTS[self.signal_kind]))
         return np.array([index.get(name, 0.0) if name in self._parts() else 0.0 for name in self.feature_names])
 
     def output_standardisation(self) -> tuple[float, float]:
@@ -175,39 +175,39 @@ def positive_int(keyword: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
-SIGNALS = {"carbon": data.carbon_signal, "ev": data.ev_signal, "price": data.price_signal}
+SIGNALS = {"carbon": signals.carbon_signal, "ev": signals.ev_signal, "price": signals.price_signal}
 """The shipped signals a task can forecast, each scaled to [0, 10] on its training part."""
 
 
 @cache
-def _signal(kind: str, region: str, train_fraction: float) -> data.Signal:
+def _signal(kind: str, region: str, train_fraction: float) -> signals.Signal:
     return SIGNALS[kind](region, train_fraction)
 
 
 @cache
-def _windows(kind: str, region: str, train_fraction: float, split: str, horizon: int, features: str) -> data.Windows:
-    clock = data.calendar(region) if features in ("calendar", "ahead") else None
+def _windows(kind: str, region: str, train_fraction: float, split: str, horizon: int, features: str) -> observations.Windows:
+    clock = observations.calendar(region) if features in ("calendar", "ahead") else None
     ahead = _known_ahead(kind, region, train_fraction) if features == "ahead" else None
-    return data.windows(_signal(kind, region, train_fraction), split, FEATURES[features], horizon, clock, ahead)
+    return observations.windows(_signal(kind, region, train_fraction), split, FEATURES[features], horizon, clock, ahead)
 
 
 def _known_ahead(kind: str, region: str, train_fraction: float):
     """What the forecast hours of ``kind``'s windows have public ahead: water and day-ahead price for E_t
-    (``data.known_ahead``), nothing beyond the clock for carbon or price alone."""
+    (``observations.known_ahead``), nothing beyond the clock for carbon or price alone."""
     if kind != "ev":
         return lambda start, horizon: np.zeros((len(start), horizon, 0), np.float32)
-    parts, times = data.scaled_parts(region, train_fraction), data.hours(region).to_numpy()
-    published = data.price_published(region)
-    return lambda start, horizon: data.known_ahead(parts, published, times, start, horizon)
+    parts, times = signals.scaled_parts(region, train_fraction), data.hours(region).to_numpy()
+    published = observations.price_published(region)
+    return lambda start, horizon: observations.known_ahead(parts, published, times, start, horizon)
 
 
 def feature_names(kind: str, features: str) -> tuple[str, ...]:
     """The name of each input feature (column F) of ``kind``'s windows under ``features``."""
     names = ("signal",)
     if features in ("calendar", "ahead"):
-        names += data.CALENDAR_FEATURES
+        names += observations.CALENDAR_FEATURES
     if features == "ahead":
-        names += (data.AHEAD_FEATURES if kind == "ev" else ()) + ("observed",)
+        names += (observations.AHEAD_FEATURES if kind == "ev" else ()) + ("observed",)
     return names
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eq_gym import data
+from eq_gym import data, observations, signals
 
 
 def test_signals_share_one_hourly_axis():
@@ -33,19 +33,19 @@ def test_wet_bulb_matches_stull_and_wue_is_floored():
 @pytest.mark.parametrize("fraction", [0.67, 0.7])
 def test_each_part_is_scaled_on_the_training_part_only(fraction):
     raw = data.carbon()
-    cut = data.split_cut(len(raw), fraction)
-    scaled = data.scale_on_train(raw, cut)
+    cut = signals.split_cut(len(raw), fraction)
+    scaled = signals.scale_on_train(raw, cut)
     assert scaled[:cut].min() == pytest.approx(0.0) and scaled[:cut].max() == pytest.approx(10.0)
-    signal = data.ev_signal("SCE", fraction)
-    parts = [data.scale_on_train(p, cut) for p in (data.carbon(), data.water(), data.price())]
+    signal = signals.ev_signal("SCE", fraction)
+    parts = [signals.scale_on_train(p, cut) for p in (data.carbon(), data.water(), data.price())]
     np.testing.assert_allclose(signal.values, sum(parts), rtol=1e-5, atol=1e-4)
     assert signal.cut == cut
 
 
 def test_windows_stay_inside_their_split_and_line_up():
-    signal = data.carbon_signal("SCE", 0.67)
+    signal = signals.carbon_signal("SCE", 0.67)
     for split in ("train", "test"):
-        win = data.windows(signal, split, lookback=12, horizon=3)
+        win = observations.windows(signal, split, lookback=12, horizon=3)
         first_input = win.start - 12
         if split == "train":
             assert first_input.min() == 0 and (win.start + 3).max() == signal.cut

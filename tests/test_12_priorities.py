@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from eq_gym import data
+from eq_gym import observations, signals
 from eq_gym.agents.charging import SlotChargers, hours_ahead
 from eq_gym.agents.datacentre import datacentre_regret
 from eq_gym.agents.newsvendor import Newsvendors, newsvendor_regret
@@ -42,7 +42,7 @@ def test_an_agent_whose_priorities_are_the_index_reproduces_the_public_regret():
     """Paying under E_t's own weights (carbon + water + price) is paying under the public signal, bit for bit."""
     task = make_task("ev", split="test", priorities="shared")
     group = task.population.groups[0]
-    index = hours_ahead(torch.from_numpy(data.mix((1.0, 1.0, 1.0), task.region, task.train_fraction)), task.horizon)
+    index = hours_ahead(torch.from_numpy(signals.mix((1.0, 1.0, 1.0), task.region, task.train_fraction)), task.horizon)
     paying = SlotChargers(group.pool, group.label, group.per_unit, group.plug_in, paid=index)
     start = torch.tensor(task.windows.start[:256])
     truth = torch.tensor(task.windows.targets[:256])
@@ -68,7 +68,7 @@ def test_a_data_centre_in_the_other_region_pays_that_regions_carbon():
     start = torch.tensor(task.windows.start[:64])
     truth = torch.tensor(task.windows.targets[:64]).double()
     contexts = task.population.sampler(64, contexts_generator(0)).draw(start).contexts[0]
-    pge = torch.from_numpy(data.carbon_of("PGE", "SCE", task.train_fraction))[start]
+    pge = torch.from_numpy(signals.carbon_of("PGE", "SCE", task.train_fraction))[start]
     got = group.regret(truth, truth, contexts)  # the perfect public forecast
     plain = datacentre_regret(truth, truth, contexts["demand"].double(), group.lam.double(), pge.expand(8, -1))
     assert group.unit_cost is None  # shared timing: the paper's absolute regret
@@ -127,26 +127,26 @@ def test_known_ahead_inputs_use_only_what_was_public_when_the_forecast_is_made()
     names = task.feature_names
     assert names == ("signal", "hour_sin", "hour_cos", "week_sin", "week_cos", "water", "price", "price_public", "observed")
     inputs, start, times = task.windows.inputs, task.windows.start, task.times
-    parts = data.scaled_parts(task.region, task.train_fraction)
+    parts = signals.scaled_parts(task.region, task.train_fraction)
     ahead = inputs[:, 24:]
     hour = start[:, None] + np.arange(12)
     assert (inputs[:, :24, -1] == 1).all() and (ahead[..., -1] == 0).all() and (ahead[..., 0] == 0).all()
     np.testing.assert_array_equal(inputs[:, :24, 0], task.signal.values[start[:, None] + np.arange(-24, 0)])
     np.testing.assert_allclose(ahead[..., 5], parts[1][hour], rtol=1e-6)  # the typical year's water: a calendar term
-    published = data.price_published(task.region)
+    published = observations.price_published(task.region)
     public = ahead[..., 7] == 1
     assert (published[hour][public] <= times[start][:, None].repeat(12, 1)[public]).all()
     assert public.all()  # the auction publishes 11 to 35 hours ahead of delivery: a 12-hour window's prices are out
     np.testing.assert_allclose(ahead[..., 6], parts[2][hour], rtol=1e-6)
     # published three hours later, some of a window's prices are not out yet: those hours take the
     # price of the same hour a day earlier, flagged 0 (the features follow the publication time)
-    later = data.known_ahead(parts, data.price_published(task.region, data.PRICE_PUBLISHED_HOUR + 3), times, start, 12)
+    later = observations.known_ahead(parts, observations.price_published(task.region, observations.PRICE_PUBLISHED_HOUR + 3), times, start, 12)
     late = later[..., 2] == 0
     assert 0.01 < late.mean() < 0.2
-    assert (data.price_published(task.region, data.PRICE_PUBLISHED_HOUR + 3)[hour][late] > times[start][:, None].repeat(12, 1)[late]).all()
+    assert (observations.price_published(task.region, observations.PRICE_PUBLISHED_HOUR + 3)[hour][late] > times[start][:, None].repeat(12, 1)[late]).all()
     np.testing.assert_allclose(later[..., 1][late], parts[2][hour - 24][late], rtol=1e-6)
     np.testing.assert_allclose(later[..., 1][~late], parts[2][hour][~late], rtol=1e-6)
-    same = data.known_ahead(parts, published, times, start, 12)
+    same = observations.known_ahead(parts, published, times, start, 12)
     np.testing.assert_array_equal(same, ahead[..., 5:8])
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from eq_gym import data
+from eq_gym import signals
 from eq_gym.objective import equitable_objective
 from trainers.evaluate import evaluate, perfect_forecaster, reference_forecaster, task_of
 from trainers.studies.frontier import Forecasts, posthoc_forecaster
@@ -24,7 +24,7 @@ def ev():
 @pytest.mark.parametrize("env_id", ["EquitablePM-EV-v0", "EquitablePM-DC-v0"])
 def test_the_truth_family_at_the_index_weights_is_the_perfect_forecaster_bit_for_bit(env_id):
     task = task_of(env_id, "test", {})
-    index = np.array(data.INDEX_WEIGHTS[task.signal_kind])
+    index = np.array(signals.INDEX_WEIGHTS[task.signal_kind])
     assert any(np.array_equal(point, index) for point in simplex(3, index.sum(), 30))  # a grid point
     metrics, regret = evaluate(truth_forecaster(task, index), task)
     perfect_metrics, perfect_regret = evaluate(perfect_forecaster(task), task)

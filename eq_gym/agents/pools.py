@@ -84,7 +84,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from eq_gym import data
+from eq_gym import data, observations, signals
 from eq_gym.agents.base import ContextPool
 from eq_gym.agents.charging import SlotChargers, hours_ahead
 from eq_gym.agents.datacentre import DataCentres, best_cost
@@ -125,7 +125,7 @@ def _lambdas(lambdas: str, num_agents: int) -> torch.Tensor:
 
 def datacentres(
     agents: str, lambdas: str, num_agents: int, split: str, train_fraction: float, timing: str = "shared",
-    per_unit: bool = False, truth: data.Windows | None = None, region: str = "SCE", priorities: str = "shared",
+    per_unit: bool = False, truth: observations.Windows | None = None, region: str = "SCE", priorities: str = "shared",
 ) -> DataCentres:
     """Data-centre agents of Eq. 12 on ``split``.
 
@@ -187,12 +187,12 @@ def _clock_demand(agents: str, num_agents: int, horizon: int, region: str) -> to
 
 def datacentre_regions(num_agents: int, region: str) -> list[str]:
     """Own priorities: the grid region each data centre runs in; every fourth (m % 4 == 1) in the other one."""
-    return [data.other_region(region) if m % 4 == 1 else region for m in range(num_agents)]
+    return [signals.other_region(region) if m % 4 == 1 else region for m in range(num_agents)]
 
 
 def _clock_carbon(num_agents: int, horizon: int, region: str, train_fraction: float) -> torch.Tensor:
     """Each data centre's own region's carbon on the public scale, averaged over the H hours ahead, (M, T) float32."""
-    own = {r: data.carbon_of(r, region, train_fraction) for r in REGIONS}
+    own = {r: signals.carbon_of(r, region, train_fraction) for r in REGIONS}
     table = np.stack([own[r] for r in datacentre_regions(num_agents, region)])
     return torch.from_numpy(_window_mean(table, horizon).astype(np.float32))
 
@@ -343,7 +343,7 @@ class PayingUnder:
     def weights(self, priority: str) -> tuple[float, float, float] | None:
         """The (carbon, water, price) weights a charger of ``priority`` pays under; None: the public signal."""
         shares = PRIORITY_SHARES[priority]
-        total = sum(data.INDEX_WEIGHTS[self.signal])
+        total = sum(signals.INDEX_WEIGHTS[self.signal])
         return None if shares is None else tuple(total * share for share in shares)
 
     def paid(self, priority: str) -> torch.Tensor | None:
@@ -351,7 +351,7 @@ class PayingUnder:
         weights = self.weights(priority)
         if weights is None:
             return None
-        return hours_ahead(torch.from_numpy(data.mix(weights, self.region, self.train_fraction)), self.horizon)
+        return hours_ahead(torch.from_numpy(signals.mix(weights, self.region, self.train_fraction)), self.horizon)
 
     def groups(
         self, pools: list[dict], label: str, split: str, train_fraction: float, per_unit: bool, plug_in: torch.Tensor | None,

@@ -96,7 +96,7 @@ class EVChargingEnv(EquitableForecastEnv):
 
     Water and price are on their [0, 10] scales (E_t's parts). The day-ahead
     auction publishes a whole delivery day's prices by 13:00 Amsterdam time
-    on the day before (``eq_gym.data.price_published``), 11 to 35 hours ahead,
+    on the day before (``eq_gym.observations.price_published``), 11 to 35 hours ahead,
     so every hour of a 12-hour window is public when the forecast is made
     (column 7 is 1 throughout here; it varies for longer horizons). This is
     the default because it serves the agents better, the worst-served most

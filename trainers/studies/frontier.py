@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from eq_gym import ENV_IDS, data
+from eq_gym import ENV_IDS, signals
 from eq_gym.metrics import worst_served
 from eq_gym.objective import equitable_objective
 from eq_gym.tasks import Task
@@ -84,8 +84,8 @@ KNOWN_WEIGHTS = tuple(float(w) for w in np.round(np.arange(0.0, 2.01, 0.25), 2))
 def known_parts(task: Task) -> dict[str, np.ndarray]:
     """The parts of the signal known ahead (EV: water, price), each at its index weight: name -> (T,)."""
     weights = dict(zip(task.feature_names, task.known_ahead_weights()))
-    parts = data.scaled_parts(task.region, task.train_fraction).astype(np.float32)  # as the signal mixes them
-    return {name: part * weights[name] for name, part in zip(data.PARTS, parts) if weights.get(name, 0.0)}
+    parts = signals.scaled_parts(task.region, task.train_fraction).astype(np.float32)  # as the signal mixes them
+    return {name: part * weights[name] for name, part in zip(signals.PARTS, parts) if weights.get(name, 0.0)}
 
 
 class Forecasts:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from eq_gym import data
+from eq_gym import signals
 from eq_gym.metrics import best_served, worst_served
 from eq_gym.objective import equitable_objective
 from eq_gym.tasks import Task
@@ -46,7 +46,7 @@ def ahead(task: Task, start: np.ndarray) -> np.ndarray:
 
 def truth_forecaster(task: Task, weights: np.ndarray) -> Forecaster:
     """The true parts (carbon, water, price) mixed with ``weights``: at the index's weights the perfect forecast."""
-    series = torch.from_numpy(data.mix(tuple(float(w) for w in weights), task.region, task.train_fraction))
+    series = torch.from_numpy(signals.mix(tuple(float(w) for w in weights), task.region, task.train_fraction))
     return lambda inputs, start: series[torch.from_numpy(ahead(task, start))]
 
 
@@ -82,11 +82,11 @@ def choose(candidates: list[dict[str, Any]], build: Build, tasks: dict[str, Task
 
 
 def truth_family(tasks: dict[str, Task], q_plus_one: tuple[float, ...], resolution: int) -> dict[str, Any]:
-    total = sum(data.INDEX_WEIGHTS[tasks["train"].signal_kind])
-    candidates = [{"weights": dict(zip(data.PARTS, map(float, w)))} for w in simplex(len(data.PARTS), total, resolution)]
+    total = sum(signals.INDEX_WEIGHTS[tasks["train"].signal_kind])
+    candidates = [{"weights": dict(zip(signals.PARTS, map(float, w)))} for w in simplex(len(signals.PARTS), total, resolution)]
 
     def build(split: str, candidate: dict[str, Any]) -> Forecaster:
-        return truth_forecaster(tasks[split], np.array([candidate["weights"][p] for p in data.PARTS]))
+        return truth_forecaster(tasks[split], np.array([candidate["weights"][p] for p in signals.PARTS]))
 
     return choose(candidates, build, tasks, q_plus_one)
 
