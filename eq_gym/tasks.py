@@ -22,7 +22,7 @@ Settings shared by the three tasks:
   and "absolute" under shared timing (the paper's setting, whole).
 - ``priorities``: "own" (default: chargers pay under their own mix of carbon,
   water and price, data centres under their own region's carbon,
-  :mod:`eq_gym.agents.pools`) or "shared" (everyone pays under the public
+  :mod:`eq_gym.agents.priorities`) or "shared" (everyone pays under the public
   signal, the paper's).
 
 ``PAPER_SETTING`` holds the keywords of the paper's setting.
@@ -40,8 +40,9 @@ import numpy as np
 import torch
 
 from eq_gym import data, observations, signals
-from eq_gym.agents import pools
 from eq_gym.agents.base import Agents
+from eq_gym.agents.charger_pools import ev_chargers, phone_chargers
+from eq_gym.agents.datacentre_pools import datacentres
 from eq_gym.agents.population import Population
 from eq_gym.choices import AGENT_KINDS, FEATURES, LAMBDA_KINDS, PRIORITIES, REGIONS, REGRETS, SPLITS, TIMINGS
 
@@ -242,8 +243,9 @@ def dc_task(
     kwargs = _check(locals(), minimum_agents=2)
     choose("lambdas", lambdas, LAMBDA_KINDS)
     truth = _windows("carbon", region, DC_TRAIN_FRACTION, "train", 1, "paper")
-    group = pools.datacentres(agents, lambdas, num_agents, split, DC_TRAIN_FRACTION, kwargs["timing"],
-                              kwargs["regret"] == "per_unit", truth, region, priorities)
+    group = datacentres(agents=agents, lambdas=lambdas, num_agents=num_agents, split=split, train_fraction=DC_TRAIN_FRACTION,
+                        timing=kwargs["timing"], per_unit=kwargs["regret"] == "per_unit", truth=truth, region=region,
+                        priorities=priorities)
     return _task("dc", "carbon", 1, split, region, DC_TRAIN_FRACTION, [group], kwargs, features)
 
 
@@ -253,8 +255,8 @@ def ev_task(
 ) -> Task:
     """70 EV chargers (Eq. 13) on E_t = carbon + water + price, H = 12, 70/30 split."""
     kwargs = _check(locals(), minimum_agents=2 if agents == "similar" else (6 if timing == "own" else 4))
-    groups = pools.ev_chargers(agents, num_agents, split, EV_TRAIN_FRACTION, timing, kwargs["regret"] == "per_unit",
-                               priorities, "ev", region)
+    groups = ev_chargers(agents=agents, num_agents=num_agents, split=split, train_fraction=EV_TRAIN_FRACTION, timing=timing,
+                         per_unit=kwargs["regret"] == "per_unit", priorities=priorities, signal="ev", region=region)
     return _task("ev", "ev", 12, split, region, EV_TRAIN_FRACTION, groups, kwargs, features)
 
 
@@ -268,10 +270,12 @@ def mixed_task(
     sizes = (num_agents - 2 * third, third, third)
     per_unit = kwargs["regret"] == "per_unit"
     truth = _windows("carbon", region, DC_TRAIN_FRACTION, "train", 12, "paper")
+    shared = dict(agents=agents, split=split, train_fraction=DC_TRAIN_FRACTION, timing=timing, per_unit=per_unit,
+                  region=region, priorities=priorities)
     groups = [
-        pools.datacentres(agents, "same", sizes[0], split, DC_TRAIN_FRACTION, timing, per_unit, truth, region, priorities),
-        *pools.ev_chargers(agents, sizes[1], split, DC_TRAIN_FRACTION, timing, per_unit, priorities, "carbon", region),
-        *pools.phone_chargers(agents, sizes[2], split, DC_TRAIN_FRACTION, timing, per_unit, priorities, "carbon", region),
+        datacentres(lambdas="same", num_agents=sizes[0], truth=truth, **shared),
+        *ev_chargers(num_agents=sizes[1], signal="carbon", **shared),
+        *phone_chargers(num_agents=sizes[2], signal="carbon", **shared),
     ]
     return _task("mixed", "carbon", 12, split, region, DC_TRAIN_FRACTION, groups, kwargs, features)
 

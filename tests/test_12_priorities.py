@@ -12,8 +12,8 @@ from hypothesis.extra.numpy import arrays
 from eq_gym import observations, signals
 from eq_gym.agents.charging import SlotChargers, hours_ahead
 from eq_gym.agents.datacentre import datacentre_regret
-from eq_gym.agents.newsvendor import Newsvendors, newsvendor_regret
-from eq_gym.agents.pools import datacentre_regions, newsvendors
+from eq_gym.agents.newsvendor import Newsvendors, newsvendor_regret, newsvendors
+from eq_gym.agents.priorities import datacentre_regions
 from eq_gym.tasks import contexts_generator, custom_task, make_task
 
 HORIZON = 6

@@ -29,6 +29,10 @@ from torch import Tensor
 Contexts = dict[str, Tensor]
 """One context per agent and window: name -> (M, B) tensor."""
 
+CONSTRUCTION_SEED = 2024
+"""Seeds every population's construction: a population is the same in every run; the episode seed orders windows
+and draws contexts."""
+
 
 @dataclass(frozen=True)
 class ContextPool:

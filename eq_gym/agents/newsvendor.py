@@ -61,3 +61,20 @@ class Newsvendors(Agents):
 
     def regret(self, forecast: Tensor, truth: Tensor, contexts: Contexts) -> Tensor:
         return newsvendor_regret(forecast, truth, self.fractile.to(forecast.device))
+
+
+NEWSVENDOR_MIX = ((0.1, 0.9), (0.9, 0.1))
+"""``newsvendors``: (critical fractile, share of the agents) of each kind."""
+
+
+def newsvendors(num_agents: int, mix: tuple[tuple[float, float], ...] = NEWSVENDOR_MIX) -> Newsvendors:
+    """Agents with asymmetric costs (:mod:`eq_gym.agents.newsvendor`): by default nine in ten fear
+    surplus (fractile 0.1: booking too much costs nine times booking too little) and one in ten fears
+    shortfall (0.9), in that order. Every agent acts on every window alike."""
+    fractiles, shares = np.array(mix, dtype=np.float64).T
+    counts = np.round(shares / shares.sum() * num_agents).astype(int)
+    counts[-1] = num_agents - counts[:-1].sum()
+    if (counts < 1).any():
+        raise ValueError(f"num_agents={num_agents} leaves a kind of newsvendor with no agent; use at least {len(mix)} "
+                         "and shares that give each kind one")
+    return Newsvendors(torch.from_numpy(np.repeat(fractiles, counts).astype(np.float32)), "newsvendors")

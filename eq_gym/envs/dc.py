@@ -56,7 +56,7 @@ class DataCentreEnv(EquitableForecastEnv):
     scaled to [0, 10] with the training part's minimum and maximum; the first
     67 % of hours are the training split, the rest the test split. Workloads
     come from the 2019 Azure Functions demand, scaled to [0, 10]
-    (``eq_gym.agents.pools``).
+    (``eq_gym.agents.datacentre_pools``).
 
     ## Action Space
 

@@ -68,7 +68,7 @@ class EVChargingEnv(EquitableForecastEnv):
       test signal reaches well above 10: a real distribution shift.
 
     Sessions come from ACN-Data, 3 to 12 hours long: energy = kWh delivered,
-    rate = energy / duration, k = ceil(duration) (``eq_gym.agents.pools``).
+    rate = energy / duration, k = ceil(duration) (``eq_gym.agents.charger_pools``).
 
     ## Action Space
 

@@ -23,7 +23,7 @@ class MixedAgentsEnv(EquitableForecastEnv):
     **What each agent pays** (``priorities``):
 
     - ``"own"`` (default): EV and phone chargers pick their slots on the public
-      carbon forecast but pay under their own mix (``eq_gym.agents.pools``), in
+      carbon forecast but pay under their own mix (``eq_gym.agents.priorities``), in
       a repeating cycle: half pay the carbon (the index), a quarter the
       day-ahead price (dynamic tariffs), a quarter carbon and water equally
       (footprint targets on a flat tariff); a quarter of the data centres run
@@ -40,7 +40,7 @@ class MixedAgentsEnv(EquitableForecastEnv):
       ``EquitablePM-EV-v0``); phone stations plug in in the evening and at
       night, 18 h to 2 h (most phone charging starts in the evening and the
       longest runs overnight: Ferreira et al., Pervasive 2011; the exact shape
-      is our choice, ``eq_gym.agents.pools``). Each agent's mean regret weighs
+      is our choice, ``eq_gym.agents.charger_pools``). Each agent's mean regret weighs
       the batch's windows by its own hours. Who bears the regret then depends
       on where the forecast errs (share divergence 0.95 with shared
       priorities), but hours alone pose no conflict (the perfect forecast is
