@@ -44,20 +44,24 @@ def test_the_learner_never_imports_a_study(path):
     assert not {name for name in imported_modules(path) if name.startswith("trainers.studies")}
 
 
-STUDIES = sorted(p for p in (ROOT / "trainers" / "studies").glob("*.py") if p.stem not in SHARED_STUDY_MODULES | {"__init__"})
+STUDIES = sorted([*(p for p in (ROOT / "trainers" / "studies").glob("*.py") if p.stem not in SHARED_STUDY_MODULES | {"__init__"}),
+                  *(p.parent for p in (ROOT / "trainers" / "studies").glob("*/__init__.py"))])
+"""The studies: a module each, or a package (its modules may import each other)."""
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.stem)
 def test_a_study_imports_no_other_study(path):
     others = {f"trainers.studies.{p.stem}" for p in STUDIES} - {f"trainers.studies.{path.stem}"}
-    reached = {name for name in imported_modules(path) if any(name == o or name.startswith(o + ".") for o in others)}
-    assert not reached
+    for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+        reached = {name for name in imported_modules(source) if any(name == o or name.startswith(o + ".") for o in others)}
+        assert not reached, source
 
 
 def test_the_shared_study_modules_import_no_study():
     for name in SHARED_STUDY_MODULES:
         studies = {f"trainers.studies.{p.stem}" for p in STUDIES}
-        assert not imported_modules(ROOT / "trainers" / "studies" / f"{name}.py") & studies, name
+        assert not {n for n in imported_modules(ROOT / "trainers" / "studies" / f"{name}.py")
+                    if any(n == s or n.startswith(s + ".") for s in studies)}, name
 
 
 ENV_LAYER_TESTS = sorted(p for p in (ROOT / "tests").glob("test_*.py") if int(p.name.split("_")[1]) < 45 and p.name != Path(__file__).name)

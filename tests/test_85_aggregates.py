@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from trainers.studies import aggregates
 from trainers.studies.intervals import bootstrap_interval
-from trainers.studies.leaderboard import read_run_table, report, write_run_table
+from trainers.studies.leaderboard.render import report
+from trainers.studies.leaderboard.table import read_run_table, write_run_table
 
 
 @given(st.floats(0.01, 100.0), st.floats(0.0, 1.0))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.support.examples import load_example
-from trainers.studies.leaderboard import benchmark
+from trainers.studies.leaderboard.board import benchmark
 from trainers.studies.levelling import ONE_SEED
 
 sb3 = pytest.importorskip("stable_baselines3")

@@ -126,7 +126,9 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> None:
-    from trainers.studies.leaderboard import benchmark, read_run_table, report
+    from trainers.studies.leaderboard.board import benchmark
+    from trainers.studies.leaderboard.render import report
+    from trainers.studies.leaderboard.table import read_run_table
 
     if args.report_only:
         report(read_run_table(args.out), args.out, tuple(args.frontier))
@@ -204,7 +206,7 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("--frontier", type=Path, nargs="+", default=[], metavar="DIR",
                        help="`eqpm bench frontier --out` folders (one per env): each of their envs' rows gets the captured "
                             "share of the hindsight lift at --q, against the Plain PM")
-    board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.studies.leaderboard.algorithm) or envs")
+    board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.benchmark.algorithm) or envs")
     board.set_defaults(run_command=cmd_benchmark)
 
     add_bench_command(commands)

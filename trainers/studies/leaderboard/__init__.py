@@ -1,0 +1,39 @@
+"""``eqpm benchmark``: every algorithm on each env for the same budget, as a leaderboard.
+
+The budget is counted in env steps of the default batch (B = 128 windows):
+every algorithm sees the same number of training windows. eqpm's own
+algorithms take ``budget`` updates of 128 windows (``--steps``);
+Stable-Baselines3's PPO and A2C act on an env with ``batch_size=8`` for
+``budget * 128 / 8`` of its steps (``ppo``, ``a2c``: one flattened action per
+batch of 8 windows, one reward), or on the window view, a window per sub-env
+and its own credit, for ``budget * 128`` windows (``ppo-windows``,
+``a2c-windows``: ``eq_gym.sb3``, 64 windows a step, observations
+standardised with ``VecNormalize``).
+
+Each row gives the interquartile mean (IQM) of the seeds' test mean regret
+with its 95 % percentile-bootstrap interval (``trainers.studies.intervals``: within
+one env the stratified bootstrap is a bootstrap over seeds), beside mean ±
+std of every metric. Every algorithm is scored the same way, by :func:`trainers.evaluate.evaluate`
+on the test split, after training and along the way (the learning curves).
+"Steps to level" is the first point of the curve where the test mean regret
+is at or below the best reference forecaster's on that env (WattTime's own
+forecast on DC, ``persistence_daily`` elsewhere): models that need no
+training.
+
+Add an algorithm of your own with :func:`algorithm`, in a module you name
+with ``--plugin``::
+
+    # my_algos.py
+    from trainers.benchmark import BenchmarkRun, algorithm
+
+    @algorithm("mine")
+    def train_mine(run: BenchmarkRun) -> dict:
+        ...  # train on run.env for run.windows windows, seed run.seed
+        return trainers.records.record(...)  # plus "history", "steps", "wall_s"
+
+    $ eqpm benchmark --plugin my_algos --algos mse rloo mine
+
+The package: :mod:`~trainers.studies.leaderboard.plugins` (the algorithms by name: eqpm's, Stable-Baselines3's,
+yours), :mod:`~trainers.studies.leaderboard.board` (the runs, and runs.csv) and
+:mod:`~trainers.studies.leaderboard.render` (the tables and figures, from runs.csv alone).
+"""
