@@ -5,7 +5,9 @@ import re
 
 import pytest
 
-from trainers.studies.reproduce import DC, EXPERIMENTS, in_both_setups, render_markdown, reproduce, run_configs
+from trainers.studies.reproduce.experiments import DC, EXPERIMENTS, in_both_setups, run_configs
+from trainers.studies.reproduce.runs import reproduce
+from trainers.studies.reproduce.summary import render_markdown
 from trainers.studies.sweep import parse_shard, shard_of
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo", "q", "beta", "seed", "backbone", "wall_s"}

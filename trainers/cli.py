@@ -118,7 +118,8 @@ def ray_of(args: argparse.Namespace) -> str | None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    from trainers.studies.reproduce import EXPERIMENTS, reproduce
+    from trainers.studies.reproduce.experiments import EXPERIMENTS
+    from trainers.studies.reproduce.runs import reproduce
 
     experiments = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     reproduce(experiments, quick=args.quick, seeds=args.seeds, out=args.out, jobs=args.jobs, shard=args.shard, epochs=args.epochs,
@@ -180,7 +181,7 @@ def parser() -> argparse.ArgumentParser:
                            help="dc: Table 1; ev: Figure 3 and Table 2; mixed: Table 3; beta: Figure 6 and Table 4")
     reproduce.add_argument("--quick", action="store_true",
                            help="fewer epochs (dc: 5, ev/beta: 2, mixed: 1), fewer q + 1 values per block, and only the blocks "
-                                "with a quick grid (trainers/studies/reproduce.py: quick_q_plus_one)")
+                                "with a quick grid (trainers/studies/reproduce/experiments.py: quick_q_plus_one)")
     reproduce.add_argument("--seeds", type=int, default=3,
                            help="seeds per configuration, each cell reported as the mean with its 95 %% bootstrap interval (default: 3)")
     reproduce.add_argument("--out", type=Path, default=Path("runs/reproduce"), help="folder of runs/ and summaries (default: runs/reproduce)")

@@ -49,20 +49,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from eq_gym import ENV_IDS, signals
+from eq_gym import ENV_IDS
 from eq_gym.metrics import worst_served
 from eq_gym.objective import equitable_objective
-from eq_gym.tasks import Task
 from trainers.config import TrainConfig
 from trainers.estimators import MODULES
-from trainers.evaluate import Forecaster, evaluate, run_forecaster
+from trainers.evaluate import evaluate, run_forecaster
 from trainers.studies.hindsight import (
     Q_PLUS_ONE,
     RESOLUTION,
     Build,
-    ahead,
+    Forecasts,
     choose,
     hindsight_front,
+    information_forecaster,
+    known_parts,
+    mixture_forecaster,
+    posthoc_forecaster,
     scores,
     train_regrets,
 )
@@ -79,56 +82,6 @@ SCALES = (0.5, 1.0, 2.0)
 """The unknown part's scales ``a`` in ``posthoc``."""
 KNOWN_WEIGHTS = tuple(float(w) for w in np.round(np.arange(0.0, 2.01, 0.25), 2))
 """Each known-ahead part's weights ``b_j`` in ``posthoc`` (1: the index's)."""
-
-
-def known_parts(task: Task) -> dict[str, np.ndarray]:
-    """The parts of the signal known ahead (EV: water, price), each at its index weight: name -> (T,)."""
-    weights = dict(zip(task.feature_names, task.known_ahead_weights()))
-    parts = signals.scaled_parts(task.region, task.train_fraction).astype(np.float32)  # as the signal mixes them
-    return {name: part * weights[name] for name, part in zip(signals.PARTS, parts) if weights.get(name, 0.0)}
-
-
-class Forecasts:
-    """A model's forecast of every window of a task, computed once; rows looked up by first target hour."""
-
-    def __init__(self, forecaster: Forecaster, task: Task) -> None:
-        inputs = torch.tensor(task.windows.inputs)
-        with torch.no_grad():
-            self.values = torch.cat([forecaster(inputs[i:i + 1024], task.windows.start[i:i + 1024]).cpu().float()
-                                     for i in range(0, task.num_windows, 1024)])
-        self.start = task.windows.start
-
-    def rows(self, start: np.ndarray) -> torch.Tensor:
-        return self.values[torch.from_numpy(np.searchsorted(self.start, start))]
-
-
-def posthoc_forecaster(task: Task, model: Forecasts, scale: float, known: dict[str, float], share: float = 0.0) -> Forecaster:
-    """``scale * rest + sum_j known[j] * part_j``, rest the model's forecast less its known-ahead parts; with
-    ``share``, rest's error shrunk toward the true rest by that share first (the known-ahead parts carry no error)."""
-    parts = {name: torch.from_numpy(series) for name, series in known_parts(task).items()}
-    informed = information_forecaster(task, model, share)
-
-    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
-        hours = torch.from_numpy(ahead(task, start))
-        rest = informed(inputs, start) - sum((series[hours] for series in parts.values()), torch.zeros(()))
-        return scale * rest + sum((known[name] * series[hours] for name, series in parts.items()), torch.zeros(()))
-
-    return forecast
-
-
-def mixture_forecaster(plain: Forecasts, model: Forecasts, share: float) -> Forecaster:
-    return lambda inputs, start: (1.0 - share) * plain.rows(start) + share * model.rows(start)
-
-
-def information_forecaster(task: Task, model: Forecasts, share: float) -> Forecaster:
-    """``forecast + share * (truth - forecast)``: the model's error shrunk toward the truth (share 0: the forecast)."""
-    series = torch.from_numpy(task.signal.values)
-
-    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
-        rows = model.rows(start)
-        return rows + share * (series[torch.from_numpy(ahead(task, start))] - rows)
-
-    return forecast
 
 
 def model_families(runs: dict[str, Path], q_plus_one: tuple[float, ...], resolution: int, scales: tuple[float, ...] = SCALES,

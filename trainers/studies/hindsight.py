@@ -6,6 +6,10 @@ reproduce`` draws it on each frontier figure) and those that read it back from `
 the weights on a grid over the simplex of total weight the index's (step total / ``resolution``); the index's own
 weights are a grid point, where the forecast is the perfect forecaster's bit for bit. It needs perfect
 information: the ceiling of what a re-weighting of the signal could do for the agents.
+
+Also the forecasts the frontier's model families build on a trained model's (:class:`Forecasts`): its
+known-ahead parts re-weighted (``posthoc``), mixed with another model's (``mixture``), its error shrunk toward
+the truth (``information``).
 """
 
 from __future__ import annotations
@@ -113,3 +117,53 @@ def read_truth(frontier: Path | None, env: str) -> dict[str, Any] | None:
     if found["env"] != env:
         raise ValueError(f"--frontier {frontier} is of {found['env']}, this run of {env}; give one of the same env")
     return found["truth"]
+
+
+def known_parts(task: Task) -> dict[str, np.ndarray]:
+    """The parts of the signal known ahead (EV: water, price), each at its index weight: name -> (T,)."""
+    weights = dict(zip(task.feature_names, task.known_ahead_weights()))
+    parts = signals.scaled_parts(task.region, task.train_fraction).astype(np.float32)  # as the signal mixes them
+    return {name: part * weights[name] for name, part in zip(signals.PARTS, parts) if weights.get(name, 0.0)}
+
+
+class Forecasts:
+    """A model's forecast of every window of a task, computed once; rows looked up by first target hour."""
+
+    def __init__(self, forecaster: Forecaster, task: Task) -> None:
+        inputs = torch.tensor(task.windows.inputs)
+        with torch.no_grad():
+            self.values = torch.cat([forecaster(inputs[i:i + 1024], task.windows.start[i:i + 1024]).cpu().float()
+                                     for i in range(0, task.num_windows, 1024)])
+        self.start = task.windows.start
+
+    def rows(self, start: np.ndarray) -> torch.Tensor:
+        return self.values[torch.from_numpy(np.searchsorted(self.start, start))]
+
+
+def posthoc_forecaster(task: Task, model: Forecasts, scale: float, known: dict[str, float], share: float = 0.0) -> Forecaster:
+    """``scale * rest + sum_j known[j] * part_j``, rest the model's forecast less its known-ahead parts; with
+    ``share``, rest's error shrunk toward the true rest by that share first (the known-ahead parts carry no error)."""
+    parts = {name: torch.from_numpy(series) for name, series in known_parts(task).items()}
+    informed = information_forecaster(task, model, share)
+
+    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
+        hours = torch.from_numpy(ahead(task, start))
+        rest = informed(inputs, start) - sum((series[hours] for series in parts.values()), torch.zeros(()))
+        return scale * rest + sum((known[name] * series[hours] for name, series in parts.items()), torch.zeros(()))
+
+    return forecast
+
+
+def mixture_forecaster(plain: Forecasts, model: Forecasts, share: float) -> Forecaster:
+    return lambda inputs, start: (1.0 - share) * plain.rows(start) + share * model.rows(start)
+
+
+def information_forecaster(task: Task, model: Forecasts, share: float) -> Forecaster:
+    """``forecast + share * (truth - forecast)``: the model's error shrunk toward the truth (share 0: the forecast)."""
+    series = torch.from_numpy(task.signal.values)
+
+    def forecast(inputs: torch.Tensor, start: np.ndarray) -> torch.Tensor:
+        rows = model.rows(start)
+        return rows + share * (series[torch.from_numpy(ahead(task, start))] - rows)
+
+    return forecast
