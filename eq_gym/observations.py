@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
+from eq_gym import signals
+from eq_gym.choices import FEATURES
 from eq_gym.data import HOURS_PER_DAY, LOCAL_ZONE, hours
 from eq_gym.signals import Signal
 
@@ -119,3 +122,43 @@ def windows(
     for array in (result.inputs, result.targets, result.start):
         array.setflags(write=False)
     return result
+
+
+# --- a task's windows -----------------------------------------------------------
+
+SIGNALS = {"carbon": signals.carbon_signal, "ev": signals.ev_signal, "price": signals.price_signal}
+"""The shipped signals a task can forecast, each scaled to [0, 10] on its training part."""
+
+
+@cache
+def signal_of(kind: str, region: str, train_fraction: float) -> Signal:
+    """The signal ``kind`` of :data:`SIGNALS` in ``region``, scaled on its training part."""
+    return SIGNALS[kind](region, train_fraction)
+
+
+@cache
+def task_windows(kind: str, region: str, train_fraction: float, split: str, horizon: int, features: str) -> Windows:
+    """The windows of ``split`` of signal ``kind`` with the inputs ``features`` names (eq_gym.choices.FEATURES)."""
+    clock = calendar(region) if features in ("calendar", "ahead") else None
+    ahead = known_ahead_of(kind, region, train_fraction) if features == "ahead" else None
+    return windows(signal_of(kind, region, train_fraction), split, FEATURES[features], horizon, clock, ahead)
+
+
+def known_ahead_of(kind: str, region: str, train_fraction: float):
+    """What the forecast hours of ``kind``'s windows have public ahead: water and day-ahead price for E_t
+    (``known_ahead``), nothing beyond the clock for carbon or price alone."""
+    if kind != "ev":
+        return lambda start, horizon: np.zeros((len(start), horizon, 0), np.float32)
+    parts, times = signals.scaled_parts(region, train_fraction), hours(region).to_numpy()
+    published = price_published(region)
+    return lambda start, horizon: known_ahead(parts, published, times, start, horizon)
+
+
+def feature_names(kind: str, features: str) -> tuple[str, ...]:
+    """The name of each input feature (column F) of ``kind``'s windows under ``features``."""
+    names = ("signal",)
+    if features in ("calendar", "ahead"):
+        names += CALENDAR_FEATURES
+    if features == "ahead":
+        names += (AHEAD_FEATURES if kind == "ev" else ()) + ("observed",)
+    return names

@@ -33,7 +33,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -176,52 +175,17 @@ def positive_int(keyword: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
-SIGNALS = {"carbon": signals.carbon_signal, "ev": signals.ev_signal, "price": signals.price_signal}
-"""The shipped signals a task can forecast, each scaled to [0, 10] on its training part."""
-
-
-@cache
-def _signal(kind: str, region: str, train_fraction: float) -> signals.Signal:
-    return SIGNALS[kind](region, train_fraction)
-
-
-@cache
-def _windows(kind: str, region: str, train_fraction: float, split: str, horizon: int, features: str) -> observations.Windows:
-    clock = observations.calendar(region) if features in ("calendar", "ahead") else None
-    ahead = _known_ahead(kind, region, train_fraction) if features == "ahead" else None
-    return observations.windows(_signal(kind, region, train_fraction), split, FEATURES[features], horizon, clock, ahead)
-
-
-def _known_ahead(kind: str, region: str, train_fraction: float):
-    """What the forecast hours of ``kind``'s windows have public ahead: water and day-ahead price for E_t
-    (``observations.known_ahead``), nothing beyond the clock for carbon or price alone."""
-    if kind != "ev":
-        return lambda start, horizon: np.zeros((len(start), horizon, 0), np.float32)
-    parts, times = signals.scaled_parts(region, train_fraction), data.hours(region).to_numpy()
-    published = observations.price_published(region)
-    return lambda start, horizon: observations.known_ahead(parts, published, times, start, horizon)
-
-
-def feature_names(kind: str, features: str) -> tuple[str, ...]:
-    """The name of each input feature (column F) of ``kind``'s windows under ``features``."""
-    names = ("signal",)
-    if features in ("calendar", "ahead"):
-        names += observations.CALENDAR_FEATURES
-    if features == "ahead":
-        names += (observations.AHEAD_FEATURES if kind == "ev" else ()) + ("observed",)
-    return names
-
-
-def _task(name, kind, horizon, split, region, train_fraction, groups, kwargs, features="paper") -> Task:
+def _task(*, name: str, kind: str, horizon: int, split: str, region: str, train_fraction: float, groups: list[Agents],
+          kwargs: dict[str, Any], features: str = "paper") -> Task:
     """A task whose population is ``groups`` of agents, built whole on the split's clock."""
     if features == "ahead" and horizon > data.HOURS_PER_DAY:
         raise ValueError(f"features='ahead' forecasts at most {data.HOURS_PER_DAY} hours; horizon={horizon}")
-    windows = _windows(kind, region, train_fraction, split, horizon, features)
+    windows = observations.task_windows(kind, region, train_fraction, split, horizon, features)
     hour = data.local_hour(region)
     share = np.bincount(hour[windows.start], minlength=24) / len(windows.start)
     return Task(
         name=name,
-        signal=_signal(kind, region, train_fraction),
+        signal=observations.signal_of(kind, region, train_fraction),
         windows=windows,
         population=Population(groups, torch.from_numpy(hour), torch.from_numpy(share).float()),
         horizon=horizon,
@@ -231,7 +195,7 @@ def _task(name, kind, horizon, split, region, train_fraction, groups, kwargs, fe
         kwargs=kwargs,
         signal_kind=kind,
         times=data.hours(region).to_numpy(),
-        feature_names=feature_names(kind, features),
+        feature_names=observations.feature_names(kind, features),
     )
 
 
@@ -242,11 +206,12 @@ def dc_task(
     """50 data centres (Eq. 12) on the carbon signal, H = 1, 67/33 split."""
     kwargs = _check(locals(), minimum_agents=2)
     choose("lambdas", lambdas, LAMBDA_KINDS)
-    truth = _windows("carbon", region, DC_TRAIN_FRACTION, "train", 1, "paper")
+    truth = observations.task_windows("carbon", region, DC_TRAIN_FRACTION, "train", 1, "paper")
     group = datacentres(agents=agents, lambdas=lambdas, num_agents=num_agents, split=split, train_fraction=DC_TRAIN_FRACTION,
                         timing=kwargs["timing"], per_unit=kwargs["regret"] == "per_unit", truth=truth, region=region,
                         priorities=priorities)
-    return _task("dc", "carbon", 1, split, region, DC_TRAIN_FRACTION, [group], kwargs, features)
+    return _task(name="dc", kind="carbon", horizon=1, split=split, region=region, train_fraction=DC_TRAIN_FRACTION,
+                 groups=[group], kwargs=kwargs, features=features)
 
 
 def ev_task(
@@ -257,7 +222,8 @@ def ev_task(
     kwargs = _check(locals(), minimum_agents=2 if agents == "similar" else (6 if timing == "own" else 4))
     groups = ev_chargers(agents=agents, num_agents=num_agents, split=split, train_fraction=EV_TRAIN_FRACTION, timing=timing,
                          per_unit=kwargs["regret"] == "per_unit", priorities=priorities, signal="ev", region=region)
-    return _task("ev", "ev", 12, split, region, EV_TRAIN_FRACTION, groups, kwargs, features)
+    return _task(name="ev", kind="ev", horizon=12, split=split, region=region, train_fraction=EV_TRAIN_FRACTION,
+                 groups=groups, kwargs=kwargs, features=features)
 
 
 def mixed_task(
@@ -269,7 +235,7 @@ def mixed_task(
     third = num_agents // 3
     sizes = (num_agents - 2 * third, third, third)
     per_unit = kwargs["regret"] == "per_unit"
-    truth = _windows("carbon", region, DC_TRAIN_FRACTION, "train", 12, "paper")
+    truth = observations.task_windows("carbon", region, DC_TRAIN_FRACTION, "train", 12, "paper")
     shared = dict(agents=agents, split=split, train_fraction=DC_TRAIN_FRACTION, timing=timing, per_unit=per_unit,
                   region=region, priorities=priorities)
     groups = [
@@ -277,7 +243,8 @@ def mixed_task(
         *ev_chargers(num_agents=sizes[1], signal="carbon", **shared),
         *phone_chargers(num_agents=sizes[2], signal="carbon", **shared),
     ]
-    return _task("mixed", "carbon", 12, split, region, DC_TRAIN_FRACTION, groups, kwargs, features)
+    return _task(name="mixed", kind="carbon", horizon=12, split=split, region=region, train_fraction=DC_TRAIN_FRACTION,
+                 groups=groups, kwargs=kwargs, features=features)
 
 
 def _check(arguments: dict[str, Any], minimum_agents: int) -> dict[str, Any]:
@@ -311,7 +278,7 @@ def custom_task(
         split, region, features: as for the built-in envs.
         **kwargs: passed on to ``population`` (e.g. ``num_agents``).
     """
-    choose("signal", signal, tuple(SIGNALS))
+    choose("signal", signal, tuple(observations.SIGNALS))
     choose("split", split, SPLITS)
     choose("region", region, REGIONS)
     choose("features", features, tuple(FEATURES))
@@ -322,7 +289,8 @@ def custom_task(
     built = population(split=split, train_fraction=fraction, **kwargs)
     groups = built.groups if isinstance(built, Population) else list(built) if isinstance(built, (list, tuple)) else [built]
     task_kwargs = dict(split=split, region=region, signal=signal, horizon=horizon, features=features, **kwargs)
-    return _task("custom", signal, horizon, split, region, fraction, groups, task_kwargs, features)
+    return _task(name="custom", kind=signal, horizon=horizon, split=split, region=region, train_fraction=fraction,
+                 groups=groups, kwargs=task_kwargs, features=features)
 
 
 TASKS = {"dc": dc_task, "ev": ev_task, "mixed": mixed_task}
