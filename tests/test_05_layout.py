@@ -104,3 +104,16 @@ def test_the_command_line_holds_no_studys_defaults():
     assert [action.dest for action in bench._actions] == ["help", "study", "options"]
     assert not {name for name in imported_modules(ROOT / "trainers" / "cli.py")
                 if name.startswith("trainers.studies.") and name.split(".")[2] in BENCH}
+
+
+SOURCES = sorted(p for top in ("eq_gym", "trainers") for p in (ROOT / top).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_modules_and_functions_stay_small(path):
+    """A module over 350 lines holds several concerns, a function over 60 several steps: split them."""
+    source = path.read_text()
+    assert source.count("\n") <= 350
+    long = [node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.end_lineno - node.lineno + 1 > 60]
+    assert not long

@@ -150,8 +150,6 @@ def format_metrics(metrics: dict) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    from eq_gym.forecasters import FORECASTERS
-
     root = argparse.ArgumentParser(prog="eqpm", description="Train and evaluate socially-equitable public models.")
     commands = root.add_subparsers(dest="command", required=True)
     threads, ray = shared_flags()
@@ -164,17 +162,7 @@ def parser() -> argparse.ArgumentParser:
     add_config_flags(train)
     train.set_defaults(run_command=cmd_train)
 
-    evaluate = commands.add_parser("evaluate", parents=[threads], help="metrics of a trained run or a reference forecaster on a split")
-    evaluate.add_argument("--run", type=Path, help="run folder of `eqpm train` (uses its checkpoint.pt)")
-    evaluate.add_argument("--forecaster", choices=FORECASTERS, help="a reference forecaster instead of a run")
-    evaluate.add_argument("--env", choices=CHOICES["env"], help="env of --forecaster (required with it)")
-    for keyword, allowed in TASK_KEYWORDS.items():
-        kind = int if allowed is None else str
-        evaluate.add_argument("--" + keyword.replace("_", "-"), type=kind, choices=allowed, help=f"env keyword {keyword} (--forecaster)")
-    evaluate.add_argument("--split", choices=SPLITS, default="test", help="split to evaluate on (default: test)")
-    evaluate.add_argument("--device", choices=CHOICES["device"], default="auto", help="device (default: auto)")
-    evaluate.add_argument("--out", type=Path, help="folder to write metrics.json into")
-    evaluate.set_defaults(run_command=cmd_evaluate)
+    add_evaluate_command(commands, threads)
 
     reproduce = commands.add_parser("reproduce", parents=[threads, ray], help="the paper's experiments over seeds: tables (Markdown, CSV) and figures")
     reproduce.add_argument("experiment", choices=("dc", "ev", "mixed", "beta", "all"),
@@ -212,6 +200,23 @@ def parser() -> argparse.ArgumentParser:
 
     add_bench_command(commands)
     return root
+
+
+def add_evaluate_command(commands: Any, threads: argparse.ArgumentParser) -> None:
+    """``eqpm evaluate``: a trained run or a reference forecaster on a split."""
+    from eq_gym.forecasters import FORECASTERS
+
+    evaluate = commands.add_parser("evaluate", parents=[threads], help="metrics of a trained run or a reference forecaster on a split")
+    evaluate.add_argument("--run", type=Path, help="run folder of `eqpm train` (uses its checkpoint.pt)")
+    evaluate.add_argument("--forecaster", choices=FORECASTERS, help="a reference forecaster instead of a run")
+    evaluate.add_argument("--env", choices=CHOICES["env"], help="env of --forecaster (required with it)")
+    for keyword, allowed in TASK_KEYWORDS.items():
+        kind = int if allowed is None else str
+        evaluate.add_argument("--" + keyword.replace("_", "-"), type=kind, choices=allowed, help=f"env keyword {keyword} (--forecaster)")
+    evaluate.add_argument("--split", choices=SPLITS, default="test", help="split to evaluate on (default: test)")
+    evaluate.add_argument("--device", choices=CHOICES["device"], default="auto", help="device (default: auto)")
+    evaluate.add_argument("--out", type=Path, help="folder to write metrics.json into")
+    evaluate.set_defaults(run_command=cmd_evaluate)
 
 
 def add_bench_command(commands: Any) -> None:
