@@ -14,8 +14,7 @@ from eq_gym.agents.charging import SlotChargers, slot_regret_table
 from eq_gym.objective import weighted
 from eq_gym.tasks import make_task
 from tests.support.training import flat_grad, make_batch, small_policy
-from trainers.config import SCORES
-from trainers.estimators import ESTIMATORS
+from trainers.estimators import ESTIMATORS, SCORE_TERMS
 from trainers.estimators.local_score import local_score, per_k_credit
 
 HORIZON = 5
@@ -92,5 +91,5 @@ def test_local_score_estimates_the_same_gradient_as_sampled_reinforce_with_less_
 
 
 def test_rloo_refuses_an_unknown_score():
-    with pytest.raises(ValueError, match=re.escape(f"score='exact' is not allowed for rloo; use one of {SCORES}")):
+    with pytest.raises(ValueError, match=re.escape(f"score='exact' is not allowed for rloo; use one of {SCORE_TERMS}")):
         ESTIMATORS["rloo"](make_task("ev").population, 0.0, score="exact")

@@ -42,3 +42,12 @@ def test_a_record_is_written_whole_and_read_back(tmp_path):
     assert path == tmp_path / "run" / METRICS_FILE and json.loads(path.read_text())["mean"] == 0.25
     assert read_record(tmp_path / "run") == {"mean": 0.25, "agent_regret": [0.1, 0.4]}
     assert [p.name for p in (tmp_path / "run").iterdir()] == [METRICS_FILE]  # no partial file left
+
+
+@pytest.mark.parametrize("field", ["algo", "weighing"])
+def test_a_name_no_estimator_or_weighing_has_is_refused_before_the_data(field, tmp_path):
+    from trainers.loop import train
+
+    with pytest.raises(ValueError, match=f"{field}='nonsense' is not allowed; use one of"):
+        train(TrainConfig(**{field: "nonsense"}, out=tmp_path / "never", epochs=0))
+    assert not (tmp_path / "never").exists()

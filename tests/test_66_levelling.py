@@ -8,7 +8,8 @@ import torch
 
 from eq_gym.metrics import best_served, worst_served
 from eq_gym.objective import agent_weights
-from trainers.estimators.weighing import WEIGHINGS, ExcessWeighing, MultiplicativeWeighing
+from trainers.estimators import WEIGHINGS
+from trainers.estimators.weighing import ExcessWeighing, MultiplicativeWeighing
 from trainers.studies.levelling import VERDICTS, classify, consistency, dominated, levelling, weight_shares
 from trainers.studies.q_sweep import report_lines
 from trainers.studies.study import run_study

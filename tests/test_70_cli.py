@@ -136,3 +136,6 @@ def test_help_loads_no_torch_and_the_registry_names_its_classes():
     probe = "import sys, trainers.cli; trainers.cli.parser().format_help(); print(sorted({'torch', 'pandas'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT).stdout.strip() == "[]"
     assert all(ESTIMATORS[name].name == name for name in ESTIMATORS)
+    from trainers.estimators import WEIGHINGS
+
+    assert all(WEIGHINGS[name].name == name for name in WEIGHINGS)

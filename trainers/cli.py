@@ -20,10 +20,11 @@ from typing import Any
 from eq_gym import ENV_IDS
 from eq_gym.choices import SPLITS, TASK_KEYWORDS
 from trainers.config import TrainConfig
-from trainers.estimators import ESTIMATORS, estimator_summary
+from trainers.estimators import ESTIMATORS, SCORE_TERMS, WEIGHINGS, estimator_summary
 
-CHOICES = {"env": tuple(ENV_IDS)} | {f.name: f.metadata["choices"] for f in dataclasses.fields(TrainConfig) if "choices" in f.metadata}
-"""Each flag's allowed values, read from TrainConfig's fields (and they from eq_gym.choices)."""
+CHOICES = ({"env": tuple(ENV_IDS), "algo": tuple(ESTIMATORS), "weighing": tuple(WEIGHINGS), "score": SCORE_TERMS}
+           | {f.name: f.metadata["choices"] for f in dataclasses.fields(TrainConfig) if "choices" in f.metadata})
+"""Each flag's allowed values: the estimators' registries' names and TrainConfig's fields' (they from eq_gym.choices)."""
 
 
 def _scalar_type(annotation: str):

@@ -13,15 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from eq_gym.choices import REWARD_FORMS, TASK_KEYWORDS, check_q
-from trainers.estimators import MODULES as ESTIMATOR_MODULES
 
 BACKBONES = ("lstm", "transformer")
-SCORES = ("local", "sampled")
 KNOWN_AHEAD = ("index", "learned")
 DEVICES = ("auto", "cpu", "cuda")
 KEEPS = ("last", "best")
-WEIGHINGS = ("running", "multiplicative", "excess")
-"""The names of ``trainers.estimators.weighing.WEIGHINGS`` (kept here so that ``eqpm --help`` needs no torch)."""
 DEFAULT_LEARNING_RATE = {
     "EquitablePM-DC-v0": {"mse": 0.05, "diff": 1e-3, "pg": 1e-3, "rloo": 1e-3},
     "EquitablePM-EV-v0": {"mse": 1e-4, "diff": 1e-4, "pg": 1e-4, "rloo": 3e-4, "spo": 1e-3, "pfy": 1e-3, "forml": 1e-3},
@@ -45,7 +41,7 @@ class TrainConfig:
     """A training run. Defaults are the paper's where it gives them."""
 
     env: str = _field("EquitablePM-EV-v0", "registered env id whose task to train on")
-    algo: str = _field("rloo", "estimator, one of the algorithms listed at the end of this help", choices=tuple(ESTIMATOR_MODULES))
+    algo: str = _field("rloo", "estimator, one of the algorithms listed at the end of this help (trainers.estimators.ESTIMATORS)")
     q: float = _field(0.0, "fairness knob q of L_q: any number >= 0, or inf (the largest mean regret, min-max; power-mean form only); the paper's tables show q + 1")
     beta: float = _field(0.0, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper A.5")
     form: str = _field("power_mean", "form of L_q trained on: 'power_mean' (the env's default reward; same minimiser, the scale of one agent's regret at any q) or 'paper' (sum of Cbar^(q+1), Eq. 2)", choices=REWARD_FORMS)
@@ -63,7 +59,7 @@ class TrainConfig:
                                              "multiplicative (mirror ascent on the weights, group-DRO style, fixed point "
                                              "the power mean's; the steadiest at large q, RESULTS.md), running (dL/dCbar "
                                              "at running means) or excess (over the --init run's regret); "
-                                             "trainers/estimators/weighing.py", choices=WEIGHINGS)
+                                             "trainers/estimators/weighing.py")
     weight_step: float = _field(0.1, "step of the multiplicative weighing: log-weights move toward q log Cbar at "
                                      "rate min(1, step / q) per batch")
     keep: str = _field("last", "the model the run gives: last (the final update's) or best (of the start and each epoch's "
@@ -73,7 +69,7 @@ class TrainConfig:
                                      "backbone): continuation in q, and the reference regret of --weighing excess")
     perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")
     score: str = _field("local", "rloo's score term for slot-choosing agents: local (each hour's noise integrated exactly "
-                                 "given the sample's other hours) or sampled (plain REINFORCE on each sample)", choices=SCORES)
+                                 "given the sample's other hours) or sampled (plain REINFORCE on each sample)")
     known_ahead: str = _field("index", "how the forecast adds the parts of the signal known ahead (EV: water, day-ahead "
                                         "price): index (at the index's weights, hidden from the network) or learned "
                                         "(learnable weights starting at the index's; the network sees each part "

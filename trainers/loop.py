@@ -32,7 +32,7 @@ from trainers import checkpoint, distributed
 from trainers.batches import BatchStream
 from trainers.config import PAPER_BACKBONE, TrainConfig
 from trainers.distributed import World
-from trainers.estimators import Batch, Estimator, StepResult, build_estimator
+from trainers.estimators import Batch, Estimator, StepResult, build_estimator, check_names
 from trainers.evaluate import evaluate, task_of
 from trainers.interrupts import Interrupted, StopOnSignal
 from trainers.policy import GaussianPolicy, build_policy, entropy
@@ -130,6 +130,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
 def set_up(config: TrainConfig, resume: bool) -> Run:
     """Seeds, the task on both splits, the batch stream, estimator, model, optimiser; a checkpoint's state if resuming."""
+    check_names(config)  # before the data: a name no estimator or weighing has
     world = distributed.setup(config.device)
     started = time.perf_counter()
     random.seed(config.seed)

@@ -57,6 +57,14 @@ def foreign_settings(algo: str) -> set[str]:
     return {name for other in ESTIMATORS for name in ESTIMATORS[other].settings} - set(ESTIMATORS[algo].settings)
 
 
+WEIGHINGS = Registry({
+    "running": "trainers.estimators.weighing:AgentWeighing",
+    "multiplicative": "trainers.estimators.weighing:MultiplicativeWeighing",
+    "excess": "trainers.estimators.weighing:ExcessWeighing",
+})
+"""Each way of weighing the agents by name (``--weighing``), its class imported on first use."""
+SCORE_TERMS = ("local", "sampled")
+"""``rloo``'s score terms for slot-choosing agents (``--score``)."""
 WEIGHING_SETTINGS = ("weighing", "weight_step")
 """TrainConfig fields that only estimators which weigh agents (``Estimator.weighs_agents``) use."""
 
@@ -68,8 +76,7 @@ def build_estimator(config: Any, population: Any, model: Any, reference: Any = N
     ``config`` gives a value other than its default is refused by name: it would change nothing."""
     import dataclasses
 
-    from trainers.estimators.weighing import WEIGHINGS
-
+    check_names(config)
     cls = ESTIMATORS[config.algo]
     defaults = {f.name: f.default for f in dataclasses.fields(config)}
     foreign = foreign_settings(config.algo) | (set() if cls.weighs_agents else set(WEIGHING_SETTINGS))
@@ -83,10 +90,17 @@ def build_estimator(config: Any, population: Any, model: Any, reference: Any = N
     return cls(population, config.q, config.beta, config.form, weighing, model=model if cls.needs_model else None, **own)
 
 
+def check_names(config: Any) -> None:
+    """Refuse, by name, an ``algo`` or ``weighing`` of ``config`` that no estimator or weighing has."""
+    for field, registry in (("algo", ESTIMATORS), ("weighing", WEIGHINGS)):
+        if getattr(config, field) not in registry:
+            raise ValueError(f"{field}={getattr(config, field)!r} is not allowed; use one of {tuple(registry)}")
+
+
 def __getattr__(name: str) -> Any:  # Batch, Estimator, StepResult: from base, on first use
     if name in ("Batch", "Estimator", "StepResult"):
         return getattr(importlib.import_module("trainers.estimators.base"), name)
     raise AttributeError(name)
 
 
-__all__ = ["ESTIMATORS", "MODULES", "Batch", "Estimator", "StepResult", "build_estimator", "estimator_summary", "foreign_settings"]
+__all__ = ["ESTIMATORS", "MODULES", "SCORE_TERMS", "WEIGHINGS", "check_names", "Batch", "Estimator", "StepResult", "build_estimator", "estimator_summary", "foreign_settings"]

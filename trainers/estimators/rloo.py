@@ -44,8 +44,8 @@ import torch
 
 from eq_gym.agents.charging import SlotChargers
 from eq_gym.objective import combined_objective, mse_weight, weighted
-from trainers.config import SCORES
 from trainers.distributed import all_sum
+from trainers.estimators import SCORE_TERMS
 from trainers.estimators.base import (
     Batch,
     Estimator,
@@ -67,8 +67,8 @@ class LeaveOneOutPolicyGradient(Estimator):
         super().__init__(*args, **kwargs)
         if self.samples < 2:
             raise ValueError(f"samples={self.samples} is not allowed for rloo; use >= 2 (the baseline leaves one out)")
-        if self.score not in SCORES:
-            raise ValueError(f"score={self.score!r} is not allowed for rloo; use one of {SCORES}")
+        if self.score not in SCORE_TERMS:
+            raise ValueError(f"score={self.score!r} is not allowed for rloo; use one of {SCORE_TERMS}")
         self.local = self.score == "local" and any(isinstance(g, SlotChargers) for g in self.population.groups)
         sampled = [torch.full((g.num_agents,), float(not (self.local and isinstance(g, SlotChargers))))
                    for g in self.population.groups]

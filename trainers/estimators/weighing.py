@@ -4,7 +4,7 @@ The gradient of L_q is sum_m w_m grad Cbar_m with w_m = dL/dCbar_m, a function
 of every agent's mean regret over the whole data set (paper Eq. 2). A step sees
 one batch, so the weights come from an estimate built over past batches, never
 from the batch they weigh (so the gradient stays unbiased at those weights).
-Three ways, by name (``WEIGHINGS``, the ``--weighing`` flag):
+Three ways, by name (``trainers.estimators.WEIGHINGS``, the ``--weighing`` flag):
 
 - ``running``: w = dL/dCbar at each agent's running mean regret
   (:class:`eq_gym.objective.RunningMeanRegret`, ``memory`` windows). It
@@ -131,6 +131,3 @@ class ExcessWeighing(AgentWeighing):
         super().load_state_dict(state)
         self.reference = state["reference"]
 
-
-WEIGHINGS = {cls.name: cls for cls in (AgentWeighing, MultiplicativeWeighing, ExcessWeighing)}
-"""Each weighing by name: ``--weighing``'s choices."""

@@ -26,8 +26,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from trainers.config import SCORES, TrainConfig
-from trainers.estimators import MODULES, foreign_settings
+from trainers.config import TrainConfig
+from trainers.estimators import MODULES, SCORE_TERMS, foreign_settings
 from trainers.evaluate import evaluate_forecaster
 from trainers.studies.levelling import q_comparison_lines
 from trainers.studies.report import PLAIN, machine
@@ -110,7 +110,7 @@ def report_lines(result: dict[str, Any]) -> list[str]:
 
 STUDY = Study(
     flags=(Flag("algos", ("rloo", "spo"), "the estimators to train at q = 0 and q + 1 = 20", many=True, choices=tuple(MODULES)),
-           Flag("score", None, "rloo's score term for slot-choosing agents", kind=str, choices=SCORES, run_field=True),
+           Flag("score", None, "rloo's score term for slot-choosing agents", kind=str, choices=SCORE_TERMS, run_field=True),
            Flag("epochs", 8, "epochs of each run"),
            Flag("seeds", 3, "seeds per run")),
     grid=grid, key=point, analyse=analyse, report=report_lines, out="runs/bench-estimators",

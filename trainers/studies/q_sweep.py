@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from eq_gym import ENV_IDS
-from trainers.config import KEEPS, WEIGHINGS, TrainConfig
-from trainers.estimators import MODULES, WEIGHING_SETTINGS, foreign_settings
+from trainers.config import KEEPS, TrainConfig
+from trainers.estimators import MODULES, WEIGHING_SETTINGS, WEIGHINGS, foreign_settings
 from trainers.evaluate import reference_records, task_of
 from trainers.studies.hindsight import read_truth
 from trainers.studies.levelling import (
@@ -193,7 +193,7 @@ STUDY = Study(
         Flag("epochs", 3, "epochs of each run"),
         Flag("seeds", 5, "seeds per point"),
         Flag("continuation", False, "start every q > 0 run from the same seed's q = 0 model"),
-        Flag("weighing", None, "agents' weighing of every run", kind=str, choices=WEIGHINGS, run_field=True),
+        Flag("weighing", None, "agents' weighing of every run", kind=str, choices=tuple(WEIGHINGS), run_field=True),
         Flag("weight_step", None, "step of the multiplicative weighing", kind=float, run_field=True),
         Flag("keep", None, "the model each run gives: last or best (on its own training objective)", kind=str,
              choices=KEEPS, run_field=True),
