@@ -32,10 +32,11 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
 import eq_gym  # noqa: F401  (registers the envs and their window views)
+from eq_gym.envs.base import task_of
 from eq_gym.metrics import METRIC_NAMES
 from trainers.benchmark import BATCH as WINDOWS_PER_UPDATE
 from trainers.benchmark import BenchmarkRun, algorithm
-from trainers.evaluate import evaluate, task_of
+from trainers.evaluate import evaluate
 from trainers.records import record
 
 

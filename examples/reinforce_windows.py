@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 import eq_gym  # noqa: F401  (registers the envs and their window views)
-from trainers.evaluate import evaluate, reference_forecaster, task_of
+from eq_gym.envs.base import task_of
+from trainers.evaluate import evaluate, reference_forecaster
 
 ENV, LEARNING_RATE = "EquitablePM-EV-v0", 3e-4
 UPDATES, SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 40_000, int(sys.argv[2]) if len(sys.argv) > 2 else 0

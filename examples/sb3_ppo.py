@@ -16,8 +16,9 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
+from eq_gym.envs.base import task_of
 from eq_gym.sb3 import window_vec_env
-from trainers.evaluate import evaluate, task_of
+from trainers.evaluate import evaluate
 
 ENV_ID = "EquitablePM-EV-v0"
 

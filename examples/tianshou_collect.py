@@ -24,8 +24,8 @@ import numpy as np
 from tianshou.algorithm.algorithm_base import Policy
 from tianshou.data import Batch, Collector, VectorReplayBuffer
 
+from eq_gym.envs.base import task_of
 from eq_gym.tianshou import tianshou_env
-from trainers.evaluate import task_of
 
 
 class YesterdayPolicy(Policy):

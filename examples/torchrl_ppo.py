@@ -30,8 +30,9 @@ from torchrl.modules import IndependentNormal, ProbabilisticActor, ValueOperator
 from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value import GAE
 
+from eq_gym.envs.base import task_of
 from eq_gym.torchrl import torchrl_env
-from trainers.evaluate import evaluate, task_of
+from trainers.evaluate import evaluate
 
 
 @dataclass

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from eq_gym.envs.base import task_of
 from eq_gym.tasks import PAPER_SETTING
 from trainers.checkpoint import CHECKPOINT
 from trainers.config import TrainConfig
-from trainers.evaluate import evaluate, perfect_forecaster, task_of
+from trainers.evaluate import evaluate, perfect_forecaster
 from trainers.loop import train
 from trainers.runlog import EPOCH_TAGS
 

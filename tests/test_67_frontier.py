@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from eq_gym import signals
+from eq_gym.envs.base import task_of
 from eq_gym.objective import equitable_objective
-from trainers.evaluate import evaluate, perfect_forecaster, reference_forecaster, task_of
+from trainers.evaluate import evaluate, perfect_forecaster, reference_forecaster
 from trainers.studies.hindsight import Forecasts, choose, posthoc_forecaster, simplex, truth_forecaster
 from trainers.studies.levelling import captured_lines, captured_share
 from trainers.studies.study import run_study

@@ -10,9 +10,10 @@ import torch
 from gymnasium.wrappers import FlattenObservation, RescaleAction
 
 import eq_gym
+from eq_gym.envs.base import task_of
 from eq_gym.forecasters import policy_forecaster
 from tests.support.examples import load_example
-from trainers.evaluate import evaluate, task_of
+from trainers.evaluate import evaluate
 
 sb3 = pytest.importorskip("stable_baselines3")
 
@@ -123,7 +124,8 @@ def test_the_single_file_ppo_runs_logs_cleanrls_tags_and_learns(tmp_path):
 def test_the_reinforce_example_learns_the_rest_its_known_ahead_part_leaves(monkeypatch, capsys):
     """examples/reinforce_windows.py, 600 updates: its forecast beats its own start (each hour's known-ahead part
     plus the rest's training mean) on the test split, and it prints its score beside persistence_daily's."""
-    from trainers.evaluate import evaluate, task_of
+    from eq_gym.envs.base import task_of
+    from trainers.evaluate import evaluate
 
     monkeypatch.setattr("sys.argv", ["reinforce_windows.py", "600", "0"])
     example = load_example("reinforce_windows")

@@ -28,12 +28,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from eq_gym.envs.base import task_of
 from trainers import checkpoint, distributed
 from trainers.batches import BatchStream
 from trainers.config import PAPER_BACKBONE, TrainConfig
 from trainers.distributed import World
 from trainers.estimators import Batch, Estimator, StepResult, build_estimator, check_names
-from trainers.evaluate import evaluate, task_of
+from trainers.evaluate import evaluate
 from trainers.interrupts import Interrupted, StopOnSignal
 from trainers.policy import GaussianPolicy, build_policy, entropy
 from trainers.records import read_record, record, write_record

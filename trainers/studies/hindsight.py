@@ -25,10 +25,11 @@ import numpy as np
 import torch
 
 from eq_gym import signals
+from eq_gym.envs.base import task_of
 from eq_gym.metrics import best_served, worst_served
 from eq_gym.objective import equitable_objective
 from eq_gym.tasks import Task
-from trainers.evaluate import Forecaster, evaluate, task_of
+from trainers.evaluate import Forecaster, evaluate
 from trainers.studies.levelling import q_label
 
 Q_PLUS_ONE = (1.0, 2.0, 5.0, 20.0, math.inf)

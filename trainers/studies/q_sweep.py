@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 
 from eq_gym import ENV_IDS
+from eq_gym.envs.base import task_of
 from trainers.config import KEEPS, TrainConfig
 from trainers.estimators import MODULES, WEIGHING_SETTINGS, WEIGHINGS, foreign_settings
-from trainers.evaluate import reference_records, task_of
+from trainers.evaluate import reference_records
 from trainers.studies.hindsight import read_truth
 from trainers.studies.levelling import (
     captured_lines,

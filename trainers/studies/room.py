@@ -33,9 +33,10 @@ import numpy as np
 import torch
 
 from eq_gym import ENV_IDS, data
+from eq_gym.envs.base import task_of
 from eq_gym.tasks import PAPER_SETTING, Task
 from trainers.config import TrainConfig
-from trainers.evaluate import Forecaster, evaluate, perfect_forecaster, reference_forecaster, task_of
+from trainers.evaluate import Forecaster, evaluate, perfect_forecaster, reference_forecaster
 from trainers.studies.levelling import ONE_SEED, levelling, tenths
 from trainers.studies.report import machine
 from trainers.studies.study import Finished, Flag, Study

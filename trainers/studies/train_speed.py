@@ -30,10 +30,10 @@ TRAIN_CASES = (
 
 def time_training_steps(world, repeats: int) -> list[dict]:
     """Median time of one training step of each case on this world (one process or a torchrun group)."""
+    from eq_gym.envs.base import task_of
     from trainers.batches import BatchStream
     from trainers.config import TrainConfig
     from trainers.estimators import build_estimator
-    from trainers.evaluate import task_of
     from trainers.loop import train_step
     from trainers.policy import build_policy
 

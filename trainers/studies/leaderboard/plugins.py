@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from eq_gym.envs.base import task_of
 from eq_gym.forecasters import policy_forecaster
 from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS
-from trainers.evaluate import evaluate, task_of
+from trainers.evaluate import evaluate
 from trainers.records import record
 
 BATCH = 128
