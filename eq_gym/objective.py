@@ -92,7 +92,11 @@ def _scaled(agent_regret: Tensor) -> tuple[Tensor, Tensor]:
 
 def equitable_objective(agent_regret: Tensor, q: float, form: str = "paper") -> Tensor:
     """L_q (form "paper") or P_q (form "power_mean") of mean regrets (..., M), float64 (...)."""
-    value = _objective(agent_regret, q, form)
+    _check(q, form)
+    return _refused_if_overflowing(_objective(agent_regret, q, form), q, form, agent_regret)
+
+
+def _refused_if_overflowing(value: Tensor, q: float, form: str, agent_regret: Tensor) -> Tensor:
     if form == "paper":
         _refuse_overflow(value, "L_q", q, agent_regret)
     return value
@@ -124,7 +128,7 @@ def _refuse_overflow(value: Tensor, what: str, q: float, agent_regret: Tensor) -
 
 
 def _objective(agent_regret: Tensor, q: float, form: str) -> Tensor:
-    _check(q, form)
+    """L_q or P_q of checked ``q`` and ``form``."""
     values, top = _scaled(agent_regret)
     if math.isinf(q):
         return values.amax(dim=-1)  # its gradient is split evenly among tied largest entries
@@ -143,6 +147,11 @@ def agent_weights(agent_regret: Tensor, q: float, form: str = "paper") -> Tensor
     largest Cbar (split evenly among ties).
     """
     _check(q, form)
+    return _weights(agent_regret, q, form)
+
+
+def _weights(agent_regret: Tensor, q: float, form: str) -> Tensor:
+    """:func:`agent_weights` of checked ``q`` and ``form``."""
     values, top = _scaled(agent_regret)
     if math.isinf(q):
         largest = (values >= top).double()
@@ -151,7 +160,7 @@ def agent_weights(agent_regret: Tensor, q: float, form: str = "paper") -> Tensor
         weights = (q + 1.0) * top**q * (values / top) ** q
         _refuse_overflow(weights, "weights (q+1) Cbar^q", q, agent_regret)
         return weights
-    mean_power = equitable_objective(values, q, "power_mean").clamp_min(torch.finfo(torch.float64).tiny)
+    mean_power = _objective(values, q, "power_mean").clamp_min(torch.finfo(torch.float64).tiny)
     return (values / mean_power.unsqueeze(-1)) ** q / values.shape[-1]
 
 
@@ -163,10 +172,52 @@ def mse_weight(num_agents: int, form: str = "paper") -> float:
 
 def combined_objective(agent_regret: Tensor, mse: Tensor, q: float, beta: float, form: str = "paper") -> Tensor:
     """(1 - beta) * L_q + beta * L_f (paper Eq. 36), float64; beta = 0 gives L_q alone."""
-    if not 0.0 <= beta <= 1.0:
-        raise ValueError(f"beta={beta!r} is not allowed; use a number in [0, 1]")
-    weight = mse_weight(agent_regret.shape[-1], form)
-    return (1.0 - beta) * equitable_objective(agent_regret, q, form) + beta * weight * mse.double()
+    return Objective(q, form, beta).combined(agent_regret, mse)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a public model is trained on: (1 - beta) L_q + beta L_f in a form, checked once, when made.
+
+    The env, an estimator and its agents' weighing share one; their steps then compute without checking again.
+    """
+
+    q: float
+    form: str = "power_mean"
+    beta: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check(self.q, self.form)
+        if not 0.0 <= self.beta <= 1.0:
+            raise ValueError(f"beta={self.beta} is not allowed; use a number in [0, 1]")
+
+    def value(self, agent_regret: Tensor) -> Tensor:
+        """L_q or P_q of mean regrets (..., M), float64 (...); the paper form refuses an overflow by its values."""
+        return _refused_if_overflowing(_objective(agent_regret, self.q, self.form), self.q, self.form, agent_regret)
+
+    def combined(self, agent_regret: Tensor, mse: Tensor) -> Tensor:
+        """(1 - beta) L_q + beta L_f, float64."""
+        weight = mse_weight(agent_regret.shape[-1], self.form)
+        return (1.0 - self.beta) * self.value(agent_regret) + self.beta * weight * mse.double()
+
+    def weights(self, agent_regret: Tensor) -> Tensor:
+        """d L_q / d Cbar_m, (..., M) float64 (:func:`agent_weights`)."""
+        return _weights(agent_regret, self.q, self.form)
+
+    def mse_weight(self, num_agents: int) -> float:
+        """The MSE's factor in :meth:`combined` (:func:`mse_weight`)."""
+        return mse_weight(num_agents, self.form)
+
+    def toward_weights(self, log_weight: Tensor, log_cbar: Tensor, step: float) -> Tensor:
+        """One step of log-weights (M,) toward L_q's own weighting, w proportional to Cbar^q, normalised
+        (logsumexp 0): at rate min(1, step / q) toward q log Cbar; at q = inf up by step * log Cbar (group-DRO
+        on the log-regrets); at q = 0 unchanged (uniform stays uniform)."""
+        if math.isinf(self.q):
+            log_weight = log_weight + step * log_cbar
+        elif self.q > 0:
+            rate = min(1.0, step / self.q)
+            log_weight = (1.0 - rate) * log_weight + rate * self.q * log_cbar
+        return log_weight - log_weight.logsumexp(dim=-1)
 
 
 class RunningMeanRegret:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from eq_gym.objective import combined_objective
+from eq_gym.objective import Objective, combined_objective
 from eq_gym.tasks import make_task
 from tests.support.training import flat_grad, make_batch, small_policy
 from trainers.backbones import TransformerBackbone
@@ -19,14 +19,14 @@ def test_every_estimator_gives_a_finite_gradient_even_at_q_39(algo, task_name):
     cls = ESTIMATORS[algo]
     if cls.needs_smooth_agents and not task.population.smooth:
         with pytest.raises(ValueError, match=f"algo '{algo}'.*EV chargers.*use rloo, spo, pfy or pg"):
-            cls(task.population, 39.0, 0.0, "paper")
+            cls(task.population, Objective(39.0, "paper"))
         return
     policy = small_policy(task)
     if cls.needs_slot_agents and task.population.smooth:  # it would be diff's code under another name
         with pytest.raises(ValueError, match=f"algo '{algo}' trains agents that choose slots.*use diff"):
-            cls(task.population, 39.0, 0.0, "paper", model=policy if cls.needs_model else None)
+            cls(task.population, Objective(39.0, "paper"), model=policy if cls.needs_model else None)
         return
-    estimator = cls(task.population, 39.0, 0.2, "paper", model=policy if cls.needs_model else None)
+    estimator = cls(task.population, Objective(39.0, "paper", 0.2), model=policy if cls.needs_model else None)
     batch = make_batch(task, 32)
     mean, log_std = policy(batch.inputs)
     result = estimator.step(mean, log_std, batch)
@@ -41,11 +41,11 @@ def test_stochastic_estimators_refuse_sample_counts_they_cannot_use(algo):
     task = make_task("ev")
     if "samples" in ESTIMATORS[algo].settings:  # rloo: its baseline leaves one sample out
         with pytest.raises(ValueError, match="samples=1 is not allowed for rloo; use >= 2"):
-            ESTIMATORS[algo](task.population, 1.0, 0.0, "paper", samples=1)
-        assert ESTIMATORS[algo](task.population, 1.0, 0.0, "paper", samples=2).samples == 2
+            ESTIMATORS[algo](task.population, Objective(1.0, "paper"), samples=1)
+        assert ESTIMATORS[algo](task.population, Objective(1.0, "paper"), samples=2).samples == 2
     else:  # pg draws one forecast per window, as in the paper: a sample count is no setting of it
         with pytest.raises(ValueError, match=f"samples=8 is not a setting of algo '{algo}'; it takes none"):
-            ESTIMATORS[algo](task.population, 1.0, 0.0, "paper", samples=8)
+            ESTIMATORS[algo](task.population, Objective(1.0, "paper"), samples=8)
 
 
 @pytest.mark.parametrize("algo", list(ESTIMATORS))
@@ -55,7 +55,7 @@ def test_each_estimator_takes_its_own_settings_and_refuses_others_by_name(algo):
     model = small_policy(task) if cls.needs_model else None
     foreign = sorted(foreign_settings(algo))[0]
     with pytest.raises(ValueError, match=f"{foreign}=.* is not a setting of algo '{algo}'"):
-        cls(task.population, 1.0, 0.0, "paper", model=model, **{foreign: 2})
+        cls(task.population, Objective(1.0, "paper"), model=model, **{foreign: 2})
     config = TrainConfig(algo=algo, **{foreign: 2 if foreign != "score" else "sampled"})
     with pytest.raises(ValueError, match=f"--{foreign} .* is not used by algo '{algo}'"):
         build_estimator(config, task.population, model)
@@ -69,7 +69,7 @@ def test_an_estimator_that_looks_at_the_policy_refuses_to_start_without_it():
     assert needing
     for algo in needing:
         with pytest.raises(ValueError, match=f"algo '{algo}' looks at the policy's parameters"):
-            ESTIMATORS[algo](make_task("ev").population, 1.0)
+            ESTIMATORS[algo](make_task("ev").population, Objective(1.0))
 
 
 def smoothed_exact_gradient(policy, task, batch, q, draws=400):
@@ -93,7 +93,7 @@ def test_policy_gradients_point_like_the_exact_gradient_on_dc(algo, size, repeat
     exact = smoothed_exact_gradient(policy, task, batch, q)
     cosines = []
     for group in range(4):
-        estimator = ESTIMATORS[algo](task.population, q, 0.0, "paper")
+        estimator = ESTIMATORS[algo](task.population, Objective(q, "paper"))
         generator = torch.Generator().manual_seed(group)
         batch.noise = lambda samples: torch.randn((samples, size, 1), generator=generator)
         total = torch.zeros_like(exact)

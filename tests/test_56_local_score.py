@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from eq_gym.agents.charging import SlotChargers, slot_regret_table
-from eq_gym.objective import weighted
+from eq_gym.objective import Objective, weighted
 from eq_gym.tasks import make_task
 from tests.support.training import flat_grad, make_batch, small_policy
 from trainers.estimators import ESTIMATORS, SCORE_TERMS
@@ -77,7 +77,7 @@ def test_local_score_estimates_the_same_gradient_as_sampled_reinforce_with_less_
     batch.noise = lambda samples: torch.randn((samples, 16, task.horizon), generator=generator)
     draws = {}
     for score in ("local", "sampled"):
-        estimator = ESTIMATORS["rloo"](task.population, 0.0, 0.0, "power_mean", score=score)
+        estimator = ESTIMATORS["rloo"](task.population, Objective(0.0), score=score)
         grads = []
         for _ in range(100):
             estimator.scale.value = 1.0  # a fixed scale: raw estimates
@@ -92,4 +92,4 @@ def test_local_score_estimates_the_same_gradient_as_sampled_reinforce_with_less_
 
 def test_rloo_refuses_an_unknown_score():
     with pytest.raises(ValueError, match=re.escape(f"score='exact' is not allowed for rloo; use one of {SCORE_TERMS}")):
-        ESTIMATORS["rloo"](make_task("ev").population, 0.0, score="exact")
+        ESTIMATORS["rloo"](make_task("ev").population, Objective(0.0), score="exact")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from eq_gym.metrics import best_served, worst_served
-from eq_gym.objective import agent_weights
+from eq_gym.objective import Objective, agent_weights
 from trainers.estimators import WEIGHINGS
 from trainers.estimators.weighing import ExcessWeighing, MultiplicativeWeighing
 from trainers.studies.levelling import VERDICTS, classify, consistency, dominated, levelling, weight_shares
@@ -73,17 +73,17 @@ def test_consistency_flags_a_model_that_loses_on_its_own_objective():
 def test_multiplicative_weights_settle_at_the_power_means_own(q):
     """At fixed regrets the mirror-ascent weights converge to dL/dCbar of the power mean (up to their total)."""
     cbar = torch.tensor([0.2, 0.5, 0.9, 1.1], dtype=torch.float64)
-    weighing = MultiplicativeWeighing(q, "power_mean", step=1.0)
+    weighing = MultiplicativeWeighing(Objective(q), step=1.0)
     for _ in range(2000):
         weights = weighing(cbar, 128)
     target = agent_weights(cbar, q, "power_mean")
     torch.testing.assert_close(weights / weights.sum(), target / target.sum(), rtol=1e-6, atol=1e-9)
     if q == 0:  # the mean regret: every agent alike, from the first batch on
-        torch.testing.assert_close(MultiplicativeWeighing(q, "power_mean")(cbar, 128), torch.full((4,), 0.25, dtype=torch.float64))
+        torch.testing.assert_close(MultiplicativeWeighing(Objective(q))(cbar, 128), torch.full((4,), 0.25, dtype=torch.float64))
 
 
 def test_multiplicative_weights_at_q_inf_move_onto_the_worst_served():
-    weighing = MultiplicativeWeighing(math.inf, "power_mean", step=0.5)
+    weighing = MultiplicativeWeighing(Objective(math.inf), step=0.5)
     first = weighing(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), 128)
     torch.testing.assert_close(first, torch.full((3,), 1 / 3, dtype=torch.float64))  # uniform at first
     for _ in range(200):
@@ -93,11 +93,11 @@ def test_multiplicative_weights_at_q_inf_move_onto_the_worst_served():
 
 def test_excess_weighs_only_the_regret_above_the_reference():
     reference = torch.tensor([0.9, 0.1, 0.5], dtype=torch.float64)
-    weighing = ExcessWeighing(4.0, "power_mean", reference=reference)
+    weighing = ExcessWeighing(Objective(4.0), reference=reference)
     weights = weighing(torch.tensor([1.0, 0.6, 0.5], dtype=torch.float64), 128)  # excess 0.1, 0.5, 0 (floored)
     assert weights[1] > 100 * weights[0] and weights[2] < 1e-6 * weights[1]
     with pytest.raises(ValueError, match="give --init RUN"):
-        ExcessWeighing(4.0, "power_mean")
+        ExcessWeighing(Objective(4.0))
     assert set(WEIGHINGS) == {"running", "multiplicative", "excess"}
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eq_gym.choices import REWARD_FORMS, TASK_KEYWORDS, check_q
+from eq_gym.choices import REWARD_FORMS, TASK_KEYWORDS
 
 BACKBONES = ("lstm", "transformer")
 KNOWN_AHEAD = ("index", "learned")
@@ -99,9 +99,7 @@ class TrainConfig:
             value, allowed = getattr(self, f.name), f.metadata.get("choices")
             if allowed is not None and value is not None and value not in allowed:
                 raise ValueError(f"{f.name}={value!r} is not allowed; use one of {tuple(allowed)}")
-        check_q(self.q, self.form)
-        if not 0.0 <= self.beta <= 1.0:
-            raise ValueError(f"beta={self.beta} is not allowed; use a number in [0, 1]")
+        self.objective  # q, form and beta: the objective checks them when it is made
         if self.epochs < 0 or self.batch_size < 1 or (self.steps is not None and self.steps < 0):
             raise ValueError(f"epochs={self.epochs}, steps={self.steps}, batch_size={self.batch_size}: "
                              "need epochs >= 0, steps >= 0, batch_size >= 1")
@@ -111,6 +109,14 @@ class TrainConfig:
         for name in ("memory", "weight_step", "init_std", "lr_gamma") + (("lr",) if self.lr is not None else ()):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed; use a number > 0")
+
+    @property
+    def objective(self) -> Any:
+        """(1 - beta) L_q + beta L_f in ``form`` (an ``eq_gym.objective.Objective``): what the run trains on,
+        checked when made."""
+        from eq_gym.objective import Objective  # here: eqpm --help reads this module without torch
+
+        return Objective(self.q, self.form, self.beta)
 
     @property
     def learning_rate(self) -> float:

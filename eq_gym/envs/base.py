@@ -30,9 +30,9 @@ from gymnasium.envs.registration import load_env_creator
 from torch import Tensor
 
 from eq_gym.agents.population import ContextSampler
-from eq_gym.choices import REWARD_FORMS, check_q
+from eq_gym.choices import REWARD_FORMS
 from eq_gym.metrics import mean_squared_error
-from eq_gym.objective import WindowWeights, equitable_objective, mean_regret, objective_for_info
+from eq_gym.objective import Objective, WindowWeights, mean_regret, objective_for_info
 from eq_gym.tasks import Task, choose, contexts_generator, make_task, positive_int, refuse_unknown, task_keywords
 
 ENV_KEYWORDS = ("q", "batch_size", "reward_form", "render_mode")
@@ -90,8 +90,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r} is not allowed; these envs do not render (use None)")
-        self.reward_form = choose("reward_form", reward_form, REWARD_FORMS)
-        self.q = check_q(q, self.reward_form)
+        self.reward_objective = Objective(q, choose("reward_form", reward_form, REWARD_FORMS))  # the reward: minus its value
         self.task: Task = self.make_task(**task_kwargs)
         self.batch_size = positive_int("batch_size", batch_size)
         if self.batch_size > self.task.num_windows:
@@ -113,6 +112,16 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.reward_form == "paper" and 0 < self.q:
             self._refuse_paper_overflow()
 
+    @property
+    def q(self) -> float:
+        """The fairness knob q of the reward."""
+        return self.reward_objective.q
+
+    @property
+    def reward_form(self) -> str:
+        """The reward's form of L_q: "power_mean" or "paper"."""
+        return self.reward_objective.form
+
     # --- Gymnasium API ----------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -130,7 +139,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
     def step(self, action: np.ndarray):
         outcome = self.act(action)
         objective, objective_form = self.objective(outcome.agent_regret)
-        loss = objective if objective_form == self.reward_form else float(equitable_objective(outcome.agent_regret, self.q, self.reward_form))
+        loss = objective if objective_form == self.reward_form else float(self.reward_objective.value(outcome.agent_regret))
         target = outcome.truth.numpy()
         info = {
             "agent_regret": outcome.agent_regret.double().numpy(),

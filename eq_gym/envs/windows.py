@@ -64,7 +64,7 @@ from eq_gym.envs.base import ENV_KEYWORDS, EquitableForecastEnv, TooLargeBatch
 from eq_gym.envs.dc import DataCentreEnv
 from eq_gym.envs.ev import EVChargingEnv
 from eq_gym.envs.mixed import MixedAgentsEnv
-from eq_gym.objective import RunningMeanRegret, agent_weights
+from eq_gym.objective import RunningMeanRegret
 from eq_gym.tasks import positive_int, refuse_unknown, task_keywords
 
 
@@ -111,7 +111,7 @@ class WindowVectorEnv(VectorEnv):
         acted = self.env.current_observation()
         outcome = self.env.act(actions)
         clipped = np.count_nonzero((actions < self.env.action_space.low) | (actions > self.env.action_space.high), axis=1)
-        weights = agent_weights(self.running.update(outcome.agent_regret, self.num_envs), self.env.q, self.env.reward_form)
+        weights = self.env.reward_objective.weights(self.running.update(outcome.agent_regret, self.num_envs))
         own = torch.ones_like(outcome.regret) if outcome.weight is None else outcome.weight.dense().to(outcome.regret.dtype)
         credit = (weights[:, None] * own * outcome.regret).sum(dim=0)
         if self.env.episode_over:  # a pass over the split is done: start the next

@@ -86,8 +86,9 @@ def build_estimator(config: Any, population: Any, model: Any, reference: Any = N
                          f"(it takes {', '.join('--' + s for s in cls.settings) or 'no settings of its own'}"
                          f"{'' if cls.weighs_agents else ' and weighs no agents by L_q'}); leave it out")
     own = {name: getattr(config, name) for name in cls.settings}
-    weighing = WEIGHINGS[config.weighing](config.q, config.form, config.memory, config.weight_step, reference)
-    return cls(population, config.q, config.beta, config.form, weighing, model=model if cls.needs_model else None, **own)
+    objective = config.objective
+    weighing = WEIGHINGS[config.weighing](objective, config.memory, config.weight_step, reference)
+    return cls(population, objective, weighing, model=model if cls.needs_model else None, **own)
 
 
 def check_names(config: Any) -> None:

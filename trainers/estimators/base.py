@@ -18,7 +18,7 @@ from torch import Tensor
 
 from eq_gym.agents.base import Contexts
 from eq_gym.agents.population import Population
-from eq_gym.objective import WindowWeights, combined_objective, regret_sum
+from eq_gym.objective import Objective, WindowWeights, regret_sum
 from trainers.distributed import all_sum
 from trainers.estimators.weighing import AgentWeighing, MultiplicativeWeighing
 
@@ -84,8 +84,8 @@ class Estimator(ABC):
     """The estimator's own settings and their defaults (TrainConfig fields of the same names, so ``eqpm train``
     flags); the constructor takes these and no others."""
 
-    def __init__(self, population: Population, q: float, beta: float = 0.0, form: str = "power_mean",
-                 weighing: AgentWeighing | None = None, *, model: torch.nn.Module | None = None, **settings: Any) -> None:
+    def __init__(self, population: Population, objective: Objective, weighing: AgentWeighing | None = None, *,
+                 model: torch.nn.Module | None = None, **settings: Any) -> None:
         unknown = [name for name in settings if name not in self.settings]
         if unknown:
             raise ValueError(f"{unknown[0]}={settings[unknown[0]]!r} is not a setting of algo '{self.name}'; "
@@ -103,11 +103,11 @@ class Estimator(ABC):
                 f"algo '{self.name}' trains agents that choose slots through its surrogate; every agent of this env is "
                 "smooth, where it would run diff's code and nothing of its own: use diff"
             )
-        self.population, self.q, self.beta, self.form, self.model = population, q, beta, form, model
+        self.population, self.objective, self.model = population, objective, model
         for name, default in self.settings.items():
             setattr(self, name, settings.get(name, default))
         self.scale = RunningScale()
-        self.weighing = weighing or MultiplicativeWeighing(q, form)
+        self.weighing = weighing or MultiplicativeWeighing(objective)
 
     def weights(self, agent_regret: Tensor, batch: Batch) -> Tensor:
         """w_m (M,), float64: how much each agent's regret counts in this step, from the batches before it
@@ -117,7 +117,7 @@ class Estimator(ABC):
     def split_objective(self, agent_regret: Tensor, mse: Tensor) -> Tensor:
         """The run's objective on a whole split, float64 (): (1 - beta) L_q + beta L_f in the run's form, from each
         agent's mean regret (M,) and the mean forecast's MSE ()."""
-        return combined_objective(agent_regret, mse, self.q, self.beta, self.form)
+        return self.objective.combined(agent_regret, mse)
 
     def state_dict(self) -> dict:
         """What a checkpoint needs to resume the estimator exactly."""

@@ -31,7 +31,6 @@ import torch
 from torch import Tensor
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from eq_gym.objective import equitable_objective
 from trainers.distributed import all_sum
 from trainers.estimators.base import Batch
 from trainers.estimators.spo import spo_plus_table
@@ -54,7 +53,7 @@ class FairnessReweighting(SlotSurrogate):
         parameters = [p for p in self.model.parameters() if p.requires_grad]
         held = batch.held_out
         with sdpa_kernel(SDPBackend.MATH):  # the look-ahead differentiates twice: attention's math kernel can
-            fairness = equitable_objective(self.agent_losses(self.model(held.inputs)[0], held), self.q, self.form)
+            fairness = self.objective.value(self.agent_losses(self.model(held.inputs)[0], held))
             looked = self.model(batch.inputs)[0]
         fair_grad = [all_sum(g) for g in torch.autograd.grad(fairness, parameters, allow_unused=True, materialize_grads=True)]
         eps = torch.zeros(self.population.num_agents, dtype=torch.float64, device=mean.device, requires_grad=True)

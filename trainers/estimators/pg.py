@@ -19,7 +19,6 @@ Reference: Liu et al., Building Socially-Equitable Public Models, ICML 2024.
 
 import torch
 
-from eq_gym.objective import combined_objective
 from trainers.distributed import all_sum
 from trainers.estimators.base import Batch, Estimator, StepResult, global_mean_regret, global_mse
 from trainers.policy import log_prob
@@ -34,7 +33,7 @@ class PaperPolicyGradient(Estimator):
         sample = (mean + log_std.exp() * batch.noise(1)[0]).detach()
         with torch.no_grad():
             cbar = global_mean_regret(self.population.regret(sample, batch.targets, batch.contexts), batch)
-            objective = combined_objective(cbar, global_mse(sample, batch.targets, batch.global_size), self.q, self.beta, self.form)
+            objective = self.objective.combined(cbar, global_mse(sample, batch.targets, batch.global_size))
             mse = global_mse(mean, batch.targets, batch.global_size)
         score = all_sum(log_prob(mean, log_std, sample).sum()) * self.population.num_agents
         loss = score * (objective / self.scale(objective)).float()

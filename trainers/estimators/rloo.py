@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 import torch
 
 from eq_gym.agents.charging import SlotChargers
-from eq_gym.objective import combined_objective, mse_weight, weighted
+from eq_gym.objective import weighted
 from trainers.distributed import all_sum
 from trainers.estimators import SCORE_TERMS
 from trainers.estimators.base import (
@@ -81,8 +81,8 @@ class LeaveOneOutPolicyGradient(Estimator):
         with torch.no_grad():
             regret = sampled_regret(self.population, samples, batch.targets, batch.contexts)  # (M, S, B)
             cbar = global_mean_regret(regret, batch)
-            weights = (1.0 - self.beta) * self.weights(cbar, batch)
-            mse_part = self.beta * mse_weight(self.population.num_agents, self.form)
+            weights = (1.0 - self.objective.beta) * self.weights(cbar, batch)
+            mse_part = self.objective.beta * self.objective.mse_weight(self.population.num_agents)
             scale = self.scale(weights.sum() + mse_part)
             agent_weight = (weights / scale).float()
             sampled_weight = agent_weight * self.sampled.to(agent_weight.device)
@@ -100,5 +100,5 @@ class LeaveOneOutPolicyGradient(Estimator):
         score = all_sum(score) / (self.samples * batch.global_size)
         mse = global_mse(mean, batch.targets, batch.global_size)
         loss = score + float(mse_part / scale) * mse
-        objective = combined_objective(cbar, global_mse(samples, batch.targets, batch.global_size), self.q, self.beta, self.form)
+        objective = self.objective.combined(cbar, global_mse(samples, batch.targets, batch.global_size))
         return StepResult(loss, objective, cbar, mse.detach())

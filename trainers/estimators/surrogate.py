@@ -25,7 +25,6 @@ import torch
 from torch import Tensor
 
 from eq_gym.agents.charging import SlotChargers, distinct_paid, slot_cost
-from eq_gym.objective import combined_objective, mse_weight
 from trainers.estimators.base import Batch, Estimator, StepResult, global_mean_regret, global_mse
 
 
@@ -43,12 +42,12 @@ class WeightedSurrogate(Estimator):
     def step(self, mean, log_std, batch: Batch) -> StepResult:
         losses = self.agent_losses(mean, batch)
         cbar = self.batch_regret(mean, batch, losses)
-        weights = (1.0 - self.beta) * self.agent_weighting(mean, batch, cbar)
-        mse_part = self.beta * mse_weight(self.population.num_agents, self.form)
+        weights = (1.0 - self.objective.beta) * self.agent_weighting(mean, batch, cbar)
+        mse_part = self.objective.beta * self.objective.mse_weight(self.population.num_agents)
         scale = self.scale(weights.sum() + mse_part)
         mse = global_mse(mean, batch.targets, batch.global_size)
         loss = ((weights / scale).to(losses.dtype) * losses).sum() + float(mse_part / scale) * mse
-        objective = combined_objective(cbar, mse.detach(), self.q, self.beta, self.form)
+        objective = self.objective.combined(cbar, mse.detach())
         return StepResult(loss, objective, cbar, mse.detach())
 
     def batch_regret(self, mean: Tensor, batch: Batch, losses: Tensor) -> Tensor:

@@ -21,7 +21,8 @@ Three ways, by name (``trainers.estimators.WEIGHINGS``, the ``--weighing`` flag)
 
       log w <- (1 - g) log w + g q log Cbar_m,   g = min(1, step / q),
 
-  normalised to the simplex: an average of q log Cbar over about q / step
+  normalised to the simplex (:meth:`eq_gym.objective.Objective.toward_weights`, where q enters): an
+  average of q log Cbar over about q / step
   batches, so the larger q, the slower and smoother the weights (a running
   mean's weights are a steep function, Cbar^q, of a lagged estimate). q = 0
   gives uniform weights exactly; q = inf is group-DRO on the log-regrets,
@@ -43,13 +44,12 @@ into the checkpoint.
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 import torch
 from torch import Tensor
 
-from eq_gym.objective import RunningMeanRegret, agent_weights
+from eq_gym.objective import Objective, RunningMeanRegret
 
 EXCESS_FLOOR = 1e-3
 """``excess`` floors each agent's excess at this share of the agents' mean running regret."""
@@ -60,14 +60,14 @@ class AgentWeighing:
 
     name: ClassVar[str] = "running"
 
-    def __init__(self, q: float, form: str, memory: float = 1280.0, step: float = 0.1, reference: Tensor | None = None) -> None:
-        self.q, self.form, self.step = q, form, step
+    def __init__(self, objective: Objective, memory: float = 1280.0, step: float = 0.1, reference: Tensor | None = None) -> None:
+        self.objective, self.step = objective, step
         self.running = RunningMeanRegret(memory)
 
     def __call__(self, cbar: Tensor, windows: int) -> Tensor:
         """w (M,) float64 from the batches before this one (this batch's own Cbar on the first); then fold
         ``cbar`` (M,), the mean regret of this global batch of ``windows`` windows, in."""
-        return agent_weights(self.running.update(cbar, windows), self.q, self.form)
+        return self.objective.weights(self.running.update(cbar, windows))
 
     def state_dict(self) -> dict:
         return {"running": self.running.state_dict()}
@@ -90,13 +90,8 @@ class MultiplicativeWeighing(AgentWeighing):
             self.log_weight = torch.zeros_like(log_cbar)
         self.log_weight = self.log_weight.to(log_cbar.device)
         share = torch.softmax(self.log_weight, dim=-1)
-        weights = share * agent_weights(estimate, self.q, self.form).sum()
-        if math.isinf(self.q):
-            self.log_weight = self.log_weight + self.step * log_cbar
-        elif self.q > 0:
-            rate = min(1.0, self.step / self.q)
-            self.log_weight = (1.0 - rate) * self.log_weight + rate * self.q * log_cbar
-        self.log_weight = self.log_weight - self.log_weight.logsumexp(dim=-1)
+        weights = share * self.objective.weights(estimate).sum()
+        self.log_weight = self.objective.toward_weights(self.log_weight, log_cbar, self.step)
         return weights
 
     def state_dict(self) -> dict:
@@ -110,8 +105,8 @@ class MultiplicativeWeighing(AgentWeighing):
 class ExcessWeighing(AgentWeighing):
     name: ClassVar[str] = "excess"
 
-    def __init__(self, q: float, form: str, memory: float = 1280.0, step: float = 0.1, reference: Tensor | None = None) -> None:
-        super().__init__(q, form, memory, step)
+    def __init__(self, objective: Objective, memory: float = 1280.0, step: float = 0.1, reference: Tensor | None = None) -> None:
+        super().__init__(objective, memory, step)
         if reference is None:
             raise ValueError("weighing='excess' weighs each agent's regret above a reference model's: give --init RUN, "
                              "a finished run (q = 0 or the Plain PM) whose training-split regret is the reference")
@@ -121,8 +116,8 @@ class ExcessWeighing(AgentWeighing):
         estimate = self.running.update(cbar, windows)
         reference = self.reference.to(estimate.device)
         excess = (estimate - reference).clamp_min(EXCESS_FLOOR * float(estimate.mean()))
-        weights = agent_weights(excess, self.q, self.form)
-        return weights * agent_weights(estimate, self.q, self.form).sum() / weights.sum()
+        weights = self.objective.weights(excess)
+        return weights * self.objective.weights(estimate).sum() / weights.sum()
 
     def state_dict(self) -> dict:
         return super().state_dict() | {"reference": self.reference}
