@@ -20,6 +20,11 @@ TASK_KEYWORDS = {
     "features": tuple(FEATURES), "priorities": PRIORITIES, "regret": REGRETS,
 }
 """The keywords that shape a built-in env's task, and their allowed values (None: a positive integer)."""
+BATCH_SIZE = 128
+"""Windows per batch by default: an env step's, a training update's (the paper's), the window view's sub-envs."""
+MEMORY = 1280.0
+"""Windows the running estimate of each agent's mean regret remembers by default (10 batches)."""
+
 def check_q(q: object, form: str = "power_mean") -> float:
     """q as a float in [0, inf] (inf: the largest Cbar, min-max); the paper form takes finite q only.
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from eq_gym.choices import REWARD_FORMS, check_q
+from eq_gym.choices import MEMORY, REWARD_FORMS, check_q
 
 
 @dataclass(frozen=True)
@@ -241,9 +241,9 @@ class RunningMeanRegret:
     variance is about B / (2 memory) of one batch's.
     """
 
-    def __init__(self, memory: float = 1280.0) -> None:
+    def __init__(self, memory: float = MEMORY) -> None:
         if isinstance(memory, bool) or not isinstance(memory, (int, float)) or not 0 < memory < math.inf:
-            raise ValueError(f"memory={memory!r} is not allowed; use a positive, finite number of windows (default 1280)")
+            raise ValueError(f"memory={memory!r} is not allowed; use a positive, finite number of windows (default {MEMORY:g})")
         self.memory = float(memory)
         self.value: Tensor | None = None
         self.mass = 0.0

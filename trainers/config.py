@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eq_gym.choices import REWARD_FORMS, TASK_KEYWORDS
+from eq_gym.choices import BATCH_SIZE, MEMORY, REWARD_FORMS, TASK_KEYWORDS
 
 BACKBONES = ("lstm", "transformer")
 KNOWN_AHEAD = ("index", "learned")
@@ -49,12 +49,12 @@ class TrainConfig:
                                   choices=BACKBONES)
     epochs: int = _field(20, "passes over the training split")
     steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short; none: every epoch whole")
-    batch_size: int = _field(128, "global batch of windows per step (split across processes under torchrun)")
+    batch_size: int = _field(BATCH_SIZE, "global batch of windows per step (split across processes under torchrun)")
     lr: float | None = _field(None, "Adam learning rate; default: measured per env and algo (trainers/config.py:DEFAULT_LEARNING_RATE)")
     lr_step: int = _field(50, "StepLR step size, in epochs")
     lr_gamma: float = _field(0.5, "StepLR decay factor")
     samples: int = _field(4, "forecast samples per window (rloo), perturbations per window (pfy); pg draws 1 as in the paper")
-    memory: float = _field(1280.0, "windows the running estimate of each agent's mean regret remembers (weights of L_q)")
+    memory: float = _field(MEMORY, "windows the running estimate of each agent's mean regret remembers (weights of L_q)")
     weighing: str = _field("multiplicative", "how each agent's regret is weighed in a step (diff, rloo, spo, pfy): "
                                              "multiplicative (mirror ascent on the weights, group-DRO style, fixed point "
                                              "the power mean's; the steadiest at large q, RESULTS.md), running (dL/dCbar "

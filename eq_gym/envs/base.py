@@ -30,7 +30,7 @@ from gymnasium.envs.registration import load_env_creator
 from torch import Tensor
 
 from eq_gym.agents.population import ContextSampler
-from eq_gym.choices import REWARD_FORMS
+from eq_gym.choices import BATCH_SIZE, REWARD_FORMS
 from eq_gym.metrics import mean_squared_error
 from eq_gym.objective import Objective, WindowWeights, mean_regret, objective_for_info
 from eq_gym.tasks import Task, choose, contexts_generator, make_task, positive_int, refuse_unknown, task_keywords
@@ -83,7 +83,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
     def __init__(
         self,
         q: float = 0.0,
-        batch_size: int = 128,
+        batch_size: int = BATCH_SIZE,
         reward_form: str = "power_mean",
         render_mode: str | None = None,
         **task_kwargs: Any,

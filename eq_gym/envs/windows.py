@@ -60,6 +60,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from eq_gym.choices import BATCH_SIZE, MEMORY
 from eq_gym.envs.base import ENV_KEYWORDS, EquitableForecastEnv, TooLargeBatch
 from eq_gym.envs.dc import DataCentreEnv
 from eq_gym.envs.ev import EVChargingEnv
@@ -76,7 +77,7 @@ class WindowVectorEnv(VectorEnv):
     """As Gymnasium's own vector envs expose it (TorchRL's GymWrapper reads the attribute)."""
     batched: ClassVar[type[EquitableForecastEnv]]
 
-    def __init__(self, num_envs: int = 128, memory: float = 1280.0, **kwargs: Any) -> None:
+    def __init__(self, num_envs: int = BATCH_SIZE, memory: float = MEMORY, **kwargs: Any) -> None:
         positive_int("num_envs", num_envs)
         allowed = ("num_envs", "memory") + tuple(k for k in ENV_KEYWORDS if k != "batch_size")
         refuse_unknown(kwargs, allowed + task_keywords(self.batched.task_name), f"{type(self).__name__} (the window view)")

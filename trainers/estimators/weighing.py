@@ -49,6 +49,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from eq_gym.choices import MEMORY
 from eq_gym.objective import Objective, RunningMeanRegret
 
 EXCESS_FLOOR = 1e-3
@@ -60,7 +61,7 @@ class AgentWeighing:
 
     name: ClassVar[str] = "running"
 
-    def __init__(self, objective: Objective, memory: float = 1280.0, step: float = 0.1, reference: Tensor | None = None) -> None:
+    def __init__(self, objective: Objective, memory: float = MEMORY, step: float = 0.1, reference: Tensor | None = None) -> None:
         self.objective, self.step = objective, step
         self.running = RunningMeanRegret(memory)
 
@@ -105,7 +106,7 @@ class MultiplicativeWeighing(AgentWeighing):
 class ExcessWeighing(AgentWeighing):
     name: ClassVar[str] = "excess"
 
-    def __init__(self, objective: Objective, memory: float = 1280.0, step: float = 0.1, reference: Tensor | None = None) -> None:
+    def __init__(self, objective: Objective, memory: float = MEMORY, step: float = 0.1, reference: Tensor | None = None) -> None:
         super().__init__(objective, memory, step)
         if reference is None:
             raise ValueError("weighing='excess' weighs each agent's regret above a reference model's: give --init RUN, "

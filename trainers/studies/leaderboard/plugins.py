@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from eq_gym.choices import BATCH_SIZE
 from eq_gym.envs.base import task_of
 from eq_gym.forecasters import policy_forecaster
 from trainers.config import TrainConfig
@@ -17,7 +18,7 @@ from trainers.estimators import ESTIMATORS
 from trainers.evaluate import evaluate
 from trainers.records import record
 
-BATCH = 128
+BATCH = BATCH_SIZE
 SB3_BATCH = 8
 SB3_ALGOS = ("ppo", "a2c", "ppo-windows", "a2c-windows")
 CURVE_POINTS = 5
