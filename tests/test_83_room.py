@@ -66,3 +66,14 @@ def test_the_conflict_test_is_zero_in_the_papers_setting_and_positive_with_defau
     assert conflict(paper) == 0.0 and conflict(make_task(name, split="test", priorities="shared")) == 0.0
     assert conflict(default) > 0.2  # the perfect public forecast leaves a fifth of persistence's regret or more
     assert share_divergence(default) >= (0.03 if name == "dc" else 0.10)  # the defaults pose the trade
+
+
+def test_a_studys_shards_run_disjoint_runs_and_the_report_waits_for_all(tmp_path, capsys):
+    """The one runner's --shard: each shard trains its own slice; the report comes once every run is there."""
+    from trainers.studies.study import run_study
+
+    options = dict(envs=("EquitablePM-DC-v0",), epochs=1, out=tmp_path, steps=2, hidden=8)
+    assert run_study("room", **options, shard="0/2") is None
+    assert "4 of 8 runs are not in" in capsys.readouterr().out and len(list(tmp_path.glob("*/metrics.json"))) == 4
+    rows = run_study("room", **options, shard="1/2")  # the other half: every run is there, so the report comes
+    assert len(list(tmp_path.glob("*/metrics.json"))) == 8 and [row["setting"] for row in rows] == list(SETTINGS)
