@@ -50,7 +50,9 @@ class RunLog:
     def epoch(self, metrics: dict[str, float], agent_regret: np.ndarray, epoch: int) -> None:
         if self.writer:
             self.scalars({f"charts/{k}": metrics[k] for k in EPOCH_TAGS}, epoch)
-            self.writer.add_histogram("charts/agent_regret", agent_regret, epoch)
+            finite = agent_regret[np.isfinite(agent_regret)]  # a diverged model's NaN regrets: scalars show them
+            if finite.size:
+                self.writer.add_histogram("charts/agent_regret", finite, epoch)
 
     def hparams(self, config: dict[str, Any], metrics: dict[str, float]) -> None:
         if self.writer:
