@@ -16,7 +16,8 @@ Studies import the learner (``trainers.loop``, ``trainers.evaluate``, ...) and t
 never the reverse and never another study's internals (``tests/test_05_layout.py`` holds it).
 """
 
-BENCH = ("env_speed", "train_speed", "room", "estimator_targets", "known_ahead", "q_sweep", "frontier", "descent")
+BENCH = ("env_speed", "train_speed", "room", "estimator_targets", "known_ahead", "q_sweep", "frontier", "descent",
+         "wall_budget", "gradient_noise")
 """The ``eqpm bench`` studies, by module name: ``eqpm bench env-speed`` runs ``trainers/studies/env_speed.py``."""
 ALIASES = {"env": "env_speed", "train": "train_speed", "estimators": "estimator_targets", "ahead": "known_ahead",
            "q": "q_sweep"}

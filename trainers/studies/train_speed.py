@@ -1,7 +1,7 @@
 """Training windows per second: one update of each case, and the regret's share of it.
 
 ``eqpm bench train-speed`` times one update (forecast, estimate, backward, Adam) of each case of
-``TRAIN_CASES`` at the paper's sizes (global B = 128, q = 1), with 1, 2, ...
+``TRAIN_CASES`` (the default MLP, and the paper's networks at their sizes; global B = 128, q = 1), with 1, 2, ...
 processes (``--nproc``; more than one under torchrun: gloo on the CPU, NCCL on
 CUDA), and the share of the update the agents' regret takes. Every figure is
 a median over repeats, printed with the machine it ran on.
@@ -19,6 +19,8 @@ from trainers.studies.study import Flag, Study
 from trainers.studies.timing import median_seconds
 
 TRAIN_CASES = (
+    ("EquitablePM-EV-v0", "mlp", "rloo", "local"),
+    ("EquitablePM-Mixed-v0", "mlp", "rloo", "local"),
     ("EquitablePM-EV-v0", "transformer", "rloo", "local"),
     ("EquitablePM-EV-v0", "transformer", "rloo", "sampled"),
     ("EquitablePM-EV-v0", "transformer", "pg", "local"),
@@ -94,9 +96,9 @@ def bench_train(repeats: int, nproc: tuple[int, ...], device: str) -> list[dict]
         if done.returncode != 0:
             raise RuntimeError(f"torchrun with {count} processes failed:\n{done.stderr[-2000:]}")
         rows += json.loads(done.stdout.strip().splitlines()[-1])
-    single = {(r["env"], r["algo"]): r["windows_per_s"] for r in rows if r["processes"] == 1}
+    single = {(r["env"], r["backbone"], r["algo"]): r["windows_per_s"] for r in rows if r["processes"] == 1}
     for row in rows:
-        base = single.get((row["env"], row["algo"]))
+        base = single.get((row["env"], row["backbone"], row["algo"]))
         if base:
             row["speedup"] = row["windows_per_s"] / base
             row["efficiency"] = row["speedup"] / row["processes"]
