@@ -10,7 +10,7 @@ from trainers.policy import build_policy
 
 def policy_for(task):
     torch.manual_seed(0)
-    return build_policy(TrainConfig(env="EquitablePM-EV-v0", d_model=16, heads=2), task)
+    return build_policy(TrainConfig(env="EquitablePM-EV-v0", width=16), task)
 
 
 def test_a_known_ahead_part_moves_the_forecast_by_exactly_its_change():
@@ -50,7 +50,7 @@ def test_without_known_ahead_inputs_the_policy_is_the_plain_one():
 def test_a_learned_known_part_weight_starts_at_the_index_and_moves_under_a_gradient_that_asks_for_it():
     task = make_task("ev", split="test")
     torch.manual_seed(0)
-    policy = build_policy(TrainConfig(env="EquitablePM-EV-v0", d_model=16, heads=2, known_ahead="learned"), task)
+    policy = build_policy(TrainConfig(env="EquitablePM-EV-v0", width=16, known_ahead="learned"), task)
     names = [n for n, w in zip(task.feature_names, task.known_ahead_weights()) if w]
     assert names == ["water", "price"]
     torch.testing.assert_close(policy.known_weight.detach(), torch.ones(2))  # the index's weights
@@ -67,7 +67,7 @@ def test_a_learned_policy_sees_each_known_part_by_its_shape_within_the_window_no
     """2021's prices leave the training range: the network's view of them is the same for a shifted and scaled copy."""
     task = make_task("ev", split="test")
     torch.manual_seed(0)
-    policy = build_policy(TrainConfig(env="EquitablePM-EV-v0", d_model=16, heads=2, known_ahead="learned"), task)
+    policy = build_policy(TrainConfig(env="EquitablePM-EV-v0", width=16, known_ahead="learned"), task)
     x = torch.tensor(task.windows.inputs[:8])
     price = task.feature_names.index("price")
     scaled = x.clone()

@@ -1,6 +1,7 @@
 """The training loop end to end, small: it learns, resumes exactly, logs and writes metrics.json."""
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from trainers.runlog import EPOCH_TAGS
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo",
                "q", "beta", "seed", "backbone", "wall_s"}
-SMALL_DC = dict(env="EquitablePM-DC-v0", algo="diff", q=1.0, lr=1e-3, hidden=16, agents="different", lambdas="different")
-SMALL_EV = dict(env="EquitablePM-EV-v0", algo="rloo", q=1.0, lr=3e-3, d_model=32, heads=2, num_agents=20)
+SMALL_DC = dict(env="EquitablePM-DC-v0", algo="diff", q=1.0, lr=1e-3, backbone="lstm", hidden=16, agents="different", lambdas="different")
+SMALL_EV = dict(env="EquitablePM-EV-v0", algo="rloo", q=1.0, lr=3e-3, num_agents=20)
 
 
 def run(tmp_path: Path, name: str, **kwargs) -> dict:
@@ -179,3 +180,12 @@ def test_beta_moves_the_model_in_the_power_mean_form(tmp_path):
         heads.append(torch.load(tmp_path / f"beta{beta}" / CHECKPOINT, weights_only=True)["model"]["head.weight"])
     assert not torch.equal(*heads)
     assert mse[1] < mse[0]  # the MSE term pulls the forecast towards the truth (test split)
+
+
+def test_a_run_whose_model_diverges_still_logs_and_keeps_its_best(tmp_path):
+    """A step this long turns the forecasts NaN; the epoch is logged (no histogram of NaNs) and the start kept."""
+    start = run(tmp_path, "start", epochs=1, **{**SMALL_DC, "backbone": "transformer", "d_model": 32, "heads": 4})
+    diverged = run(tmp_path, "diverged", epochs=1, **{**SMALL_DC, "backbone": "transformer", "d_model": 32, "heads": 4,
+                                                       "init": tmp_path / "start", "keep": "best", "lr": 10.0})
+    assert diverged["kept_epoch"] == 0 and diverged["mean"] == pytest.approx(start["mean"])
+    assert math.isnan(diverged["history"][-1]["mean"])

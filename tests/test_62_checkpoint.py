@@ -35,8 +35,21 @@ def test_rng_states_survive_a_weights_only_round_trip_with_their_gaussian_caches
 
 
 def test_a_training_runs_checkpoint_loads_with_weights_only(tmp_path):
-    config = TrainConfig(env="EquitablePM-DC-v0", algo="diff", epochs=1, steps=3, hidden=8, out=tmp_path / "run", progress=False)
+    config = TrainConfig(env="EquitablePM-DC-v0", algo="diff", epochs=1, steps=3, backbone="lstm", hidden=8, out=tmp_path / "run", progress=False)
     train(config)
     state = torch.load(tmp_path / "run" / checkpoint.CHECKPOINT, weights_only=True)
     assert set(state) >= {"model", "optimizer", "scheduler", "estimator", "rng", "config", "epoch"}
     assert isinstance(state["model"], (dict, OrderedDict)) and state["config"]["algo"] == "diff"
+
+
+def test_a_run_names_its_backbone_and_an_older_checkpoint_without_one_reads_as_the_papers(tmp_path):
+    config = TrainConfig(env="EquitablePM-EV-v0", algo="mse", steps=1, width=8, out=tmp_path / "run", progress=False)
+    assert config.backbone == "mlp" and TrainConfig(backbone="lstm").backbone == "lstm"
+    assert train(config)["backbone"] == "mlp"
+    state = checkpoint.read(tmp_path / "run" / checkpoint.CHECKPOINT)
+    assert state["config"]["backbone"] == "mlp"
+    state["config"]["backbone"] = None  # as an eq_gym older than 2026-12-04 wrote it
+    torch.save(state, tmp_path / "run" / checkpoint.CHECKPOINT)
+    assert checkpoint.made_with(tmp_path / "run")["backbone"] == "transformer"
+    with pytest.raises(ValueError, match="backbone: 'transformer' -> 'mlp'"):
+        train(TrainConfig(**{**config.as_dict(), "out": tmp_path / "more", "init": tmp_path / "run"}))

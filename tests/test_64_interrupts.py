@@ -13,7 +13,7 @@ import torch
 from trainers import checkpoint
 from trainers.cli import main
 
-RUN = ["train", "--env", "EquitablePM-DC-v0", "--timing", "shared", "--algo", "diff", "--hidden", "8", "--batch-size", "8",
+RUN = ["train", "--env", "EquitablePM-DC-v0", "--timing", "shared", "--algo", "diff", "--backbone", "lstm", "--hidden", "8", "--batch-size", "8",
        "--no-progress"]  # shared timing: contexts drawn from a seeded stream that a resume must pick up
 
 
@@ -91,6 +91,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGKILL])
 def test_a_signal_to_a_sweeps_driver_alone_stops_its_workers_and_keeps_their_checkpoints(tmp_path, number):

@@ -118,7 +118,7 @@ def test_a_tiny_q_sweep_spreads_the_regret_less_at_q_inf_and_reports_the_verdict
     was within the seeds' spread of q = 0's at this budget, so it is not asserted: at a gap of 0.1 % it held on
     one CPU and failed on another."""
     torch.set_num_threads(1)
-    result = run_study("q_sweep", env="EquitablePM-DC-v0", algo="diff", q_plus_one=(1.0, math.inf), seeds=2, epochs=1, out=tmp_path, steps=300, hidden=8,
+    result = run_study("q_sweep", env="EquitablePM-DC-v0", algo="diff", q_plus_one=(1.0, math.inf), seeds=2, epochs=1, out=tmp_path, steps=300, backbone="lstm", hidden=8,
                      lr=1e-2, batch_size=256, weighing="multiplicative", weight_step=5.0)
     matrix = result["consistency"]
     assert matrix["q"] == [0.0, math.inf] and not matrix["missing"]

@@ -10,7 +10,7 @@ import pytest
 
 from eq_gym.tasks import make_task
 from trainers.cli import main, parser
-from trainers.config import TrainConfig
+from trainers.config import DEFAULT_NETWORK, TrainConfig
 from trainers.estimators import ESTIMATORS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def test_epochs_zero_evaluates_the_untrained_model(tmp_path):
     done = eqpm("train", "--env", "EquitablePM-DC-v0", "--algo", "mse", "--epochs", "0", "--out", str(tmp_path / "r"))
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    assert metrics["epochs"] == 0 and metrics["algo"] == "mse" and metrics["backbone"] == "lstm"
+    assert metrics["epochs"] == 0 and metrics["algo"] == "mse" and metrics["backbone"] == DEFAULT_NETWORK["EquitablePM-DC-v0"]["backbone"]
     again = eqpm("evaluate", "--run", str(tmp_path / "r"))
     assert again.returncode == 0 and f"mean={metrics['mean']:.6g}" in again.stdout
 
@@ -98,7 +98,7 @@ def test_an_out_that_is_a_file_or_holds_another_run_is_refused(tmp_path, capsys)
 
 
 def test_a_resumed_run_says_so_and_from_which_epoch(tmp_path, capsys):
-    args = ["train", "--env", "EquitablePM-DC-v0", "--algo", "mse", "--hidden", "8", "--out", str(tmp_path / "r"), "--no-progress"]
+    args = ["train", "--env", "EquitablePM-DC-v0", "--algo", "mse", "--backbone", "lstm", "--hidden", "8", "--out", str(tmp_path / "r"), "--no-progress"]
     assert main([*args, "--epochs", "1"]) == 0
     capsys.readouterr()
     assert main([*args, "--epochs", "2", "--resume"]) == 0

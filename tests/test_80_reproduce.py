@@ -77,6 +77,7 @@ def test_runs_already_done_are_read_not_trained_again(tiny, tmp_path, capsys):
     assert f"reusing {len(done)} of " in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_two_jobs_give_the_same_metrics_as_one(tiny, tmp_path):
     reproduce(["dc"], seeds=1, epochs=1, out=tmp_path / "one", shard="1/5", jobs=1)
     reproduce(["dc"], seeds=1, epochs=1, out=tmp_path / "two", shard="1/5", jobs=2)

@@ -48,7 +48,7 @@ def test_the_room_sweep_can_be_run_again_into_the_same_folder_and_judges_from_tw
     from trainers.studies.levelling import ONE_SEED, VERDICTS
     from trainers.studies.study import run_study
 
-    options = dict(envs=("EquitablePM-DC-v0",), epochs=1, out=tmp_path, steps=2, hidden=8)
+    options = dict(envs=("EquitablePM-DC-v0",), epochs=1, out=tmp_path, steps=2, backbone="lstm", hidden=8)
     first = run_study("room", **options)
     kept = tmp_path / "EquitablePM-DC-v0-default-q19-epochs=1" / "metrics.json"
     stamp = kept.stat().st_mtime_ns
@@ -72,7 +72,7 @@ def test_a_studys_shards_run_disjoint_runs_and_the_report_waits_for_all(tmp_path
     """The one runner's --shard: each shard trains its own slice; the report comes once every run is there."""
     from trainers.studies.study import run_study
 
-    options = dict(envs=("EquitablePM-DC-v0",), epochs=1, out=tmp_path, steps=2, hidden=8)
+    options = dict(envs=("EquitablePM-DC-v0",), epochs=1, out=tmp_path, steps=2, backbone="lstm", hidden=8)
     assert run_study("room", **options, shard="0/2") is None
     assert "4 of 8 runs are not in" in capsys.readouterr().out and len(list(tmp_path.glob("*/metrics.json"))) == 4
     rows = run_study("room", **options, shard="1/2")  # the other half: every run is there, so the report comes

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # starting Ray and its workers: minutes on 2 cores
 
 from trainers.config import TrainConfig  # noqa: E402
 from trainers.studies.sweep import run_all, train_once  # noqa: E402

@@ -1,8 +1,9 @@
 """Backbones: a window of past hours (B, L, F) -> features (B, D).
 
-Both treat each window on its own: the LSTM runs along one window's hours,
-and the Transformer attends over the time steps of one window (batch-first,
-no mask needed), never across the windows of a batch.
+Each treats each window on its own: the LSTM runs along one window's hours,
+the Transformer attends over the time steps of one window (batch-first, no
+mask needed), never across the windows of a batch, and the MLP reads the
+window's rows flattened into one vector (a window of fixed length L).
 """
 
 from __future__ import annotations
@@ -62,4 +63,21 @@ class TransformerBackbone(nn.Module):
         return self.encoder(h).mean(dim=1)
 
 
-BACKBONES = dict(zip(BACKBONE_NAMES, (LSTMBackbone, TransformerBackbone)))
+class MLPBackbone(nn.Module):
+    """The window's L rows of F features flattened, one tanh layer; features are its output. A few
+    hundred times fewer multiply-adds per window than the paper's Transformer."""
+
+    def __init__(self, features: int = 1, rows: int = 1, width: int = 128) -> None:
+        super().__init__()
+        self.rows = rows
+        self.layer = nn.Sequential(nn.Flatten(), nn.Linear(rows * features, width), nn.Tanh())
+        self.out_features = width
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, L, F) -> (B, width); L must be the ``rows`` it was built for."""
+        if x.shape[1] != self.rows:
+            raise ValueError(f"the MLP backbone reads windows of {self.rows} rows; got {x.shape[1]}")
+        return self.layer(x)
+
+
+BACKBONES = dict(zip(BACKBONE_NAMES, (LSTMBackbone, TransformerBackbone, MLPBackbone)))

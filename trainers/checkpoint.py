@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from trainers.config import PAPER_BACKBONE
 from trainers.records import METRICS_FILE
 
 CHECKPOINT = "checkpoint.pt"
@@ -100,7 +101,7 @@ def save(folder: Path, state: dict[str, Any]) -> Path:
 def read(path: Path) -> dict[str, Any]:
     """A checkpoint's contents, read with ``weights_only=True``; a clear refusal of anything else."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise ValueError(
             f"{path} holds more than tensors and plain values (written by an eq_gym older than 2026-12-01, or "
@@ -108,6 +109,10 @@ def read(path: Path) -> dict[str, Any]:
             f"and train again, or, if you wrote it yourself, read it with torch.load(weights_only=False). "
             f"({str(error).splitlines()[0]})"
         ) from None
+    made = state.get("config", {})
+    if "env" in made and made.get("backbone") is None:  # written before 2026-12-04: no backbone meant the paper's
+        made["backbone"] = PAPER_BACKBONE.get(made["env"], "transformer")
+    return state
 
 
 def load(folder: Path, config: dict[str, Any]) -> dict[str, Any]:

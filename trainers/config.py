@@ -14,7 +14,7 @@ from typing import Any
 
 from eq_gym.choices import BATCH_SIZE, MEMORY, REWARD_FORMS, TASK_KEYWORDS
 
-BACKBONES = ("lstm", "transformer")
+BACKBONES = ("lstm", "transformer", "mlp")
 KNOWN_AHEAD = ("index", "learned")
 DEVICES = ("auto", "cpu", "cuda")
 KEEPS = ("last", "best")
@@ -30,6 +30,16 @@ EV in the default setting (own hours, "different" agents, 3 epochs, 1e-4 / 3e-4 
 rloo 3e-4, spo 1e-3; pfy and forml take spo's (same family, not measured apart); on Mixed spo, pfy and
 forml take rloo's 1e-4 (not measured)."""
 PAPER_BACKBONE = {"EquitablePM-DC-v0": "lstm", "EquitablePM-EV-v0": "transformer", "EquitablePM-Mixed-v0": "transformer"}
+"""The paper's backbone per env (A.3, A.4); ``eqpm reproduce`` trains on these, and a checkpoint written before
+2026-12-04 without a backbone was made with them."""
+DEFAULT_NETWORK = {
+    "EquitablePM-DC-v0": {"backbone": "transformer", "d_model": 32, "heads": 4},
+    "EquitablePM-EV-v0": {"backbone": "mlp"},
+    "EquitablePM-Mixed-v0": {"backbone": "mlp"},
+}
+"""The default backbone per env, with its size where it is not the paper's: the lowest test mean regret after
+the same wall time of updates on one thread (``eqpm bench wall-budget``, 2026-12-04, RESULTS.md); the MLP
+for an env of your own."""
 
 
 def _field(default: Any, help: str, **kwargs: Any) -> Any:
@@ -45,9 +55,11 @@ class TrainConfig:
     q: float = _field(0.0, "fairness knob q of L_q: any number >= 0, or inf (the largest mean regret, min-max; power-mean form only); the paper's tables show q + 1")
     beta: float = _field(0.0, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper A.5")
     form: str = _field("power_mean", "form of L_q trained on: 'power_mean' (the env's default reward; same minimiser, the scale of one agent's regret at any q) or 'paper' (sum of Cbar^(q+1), Eq. 2)", choices=REWARD_FORMS)
-    backbone: str | None = _field(None, "lstm or transformer; default: the paper's for the env (DC lstm, EV/Mixed transformer)",
+    backbone: str | None = _field(None, "lstm, transformer or mlp; default: the lowest regret after the same training "
+                                        "time (trainers/config.py:DEFAULT_NETWORK: DC a Transformer of d_model 32, EV "
+                                        "and Mixed the MLP); the paper's: DC lstm, EV and Mixed transformer",
                                   choices=BACKBONES)
-    epochs: int = _field(20, "passes over the training split")
+    epochs: int = _field(100, "passes over the training split (EV: 112 updates each; at the default MLP, rloo, about 1.3 s)")
     steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short; none: every epoch whole")
     batch_size: int = _field(BATCH_SIZE, "global batch of windows per step (split across processes under torchrun)")
     lr: float | None = _field(None, "Adam learning rate; default: measured per env and algo (trainers/config.py:DEFAULT_LEARNING_RATE)")
@@ -76,8 +88,11 @@ class TrainConfig:
                                         "standardised within its window)", choices=KNOWN_AHEAD)
     init_std: float = _field(1.0, "initial std of the Gaussian policy, signal units")
     hidden: int = _field(50, "LSTM hidden size (paper: 50)")
-    d_model: int = _field(250, "Transformer feature size (paper: 250)")
-    heads: int = _field(5, "Transformer attention heads (must divide d_model)")
+    d_model: int | None = _field(None, "Transformer feature size; default: the env's default network's (DC 32), else the "
+                                       "paper's 250")
+    heads: int | None = _field(None, "Transformer attention heads (must divide d_model); default: the env's default "
+                                     "network's (DC 4), else the paper's 5")
+    width: int = _field(128, "MLP hidden width")
     seed: int = _field(0, "seeds Python, numpy, torch and the env's window order and context draws")
     device: str = _field("auto", "auto (CUDA when present), cpu or cuda", choices=DEVICES)
     out: Path = _field(Path("runs/run"), "run folder: TensorBoard events, checkpoint.pt, metrics.json")
@@ -99,11 +114,18 @@ class TrainConfig:
             value, allowed = getattr(self, f.name), f.metadata.get("choices")
             if allowed is not None and value is not None and value not in allowed:
                 raise ValueError(f"{f.name}={value!r} is not allowed; use one of {tuple(allowed)}")
+        if self.backbone is None:  # resolved once, so a run's checkpoint and record name the network it used
+            for name, value in DEFAULT_NETWORK.get(self.env, {"backbone": "mlp"}).items():
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, value)
+        for name, paper in (("d_model", 250), ("heads", 5)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, paper)
         self.objective  # q, form and beta: the objective checks them when it is made
         if self.epochs < 0 or self.batch_size < 1 or (self.steps is not None and self.steps < 0):
             raise ValueError(f"epochs={self.epochs}, steps={self.steps}, batch_size={self.batch_size}: "
                              "need epochs >= 0, steps >= 0, batch_size >= 1")
-        for name in ("samples", "hidden", "d_model", "heads", "lr_step"):
+        for name in ("samples", "hidden", "d_model", "heads", "width", "lr_step"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed; use 1 or more")
         for name in ("memory", "weight_step", "init_std", "lr_gamma") + (("lr",) if self.lr is not None else ()):
@@ -122,11 +144,6 @@ class TrainConfig:
     def learning_rate(self) -> float:
         """--lr, else the default for the env and algo, else 1e-3 (an env or algo of your own)."""
         return self.lr if self.lr is not None else DEFAULT_LEARNING_RATE.get(self.env, {}).get(self.algo, 1e-3)
-
-    @property
-    def backbone_name(self) -> str:
-        """--backbone, else the paper's for the env, else the Transformer (an env of your own)."""
-        return self.backbone or PAPER_BACKBONE.get(self.env, "transformer")
 
     def epochs_for(self, steps_per_epoch: int) -> int:
         """Epochs to run: --epochs, or as many as --steps needs."""

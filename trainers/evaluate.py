@@ -115,5 +115,5 @@ def evaluate_run(run: Path, split: str = "test", device: str = "auto") -> dict[s
     metrics, agent_regret = evaluate(forecaster, task, state["device"])
     return record(
         metrics, agent_regret, task, config.env, algo=config.algo, q=config.q, beta=config.beta,
-        seed=config.seed, backbone=config.backbone_name, wall_s=state["wall_s"], epochs=state["epoch"],
+        seed=config.seed, backbone=config.backbone, wall_s=state["wall_s"], epochs=state["epoch"],
     )

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from eq_gym.envs.base import task_of
 from trainers import checkpoint, distributed
 from trainers.batches import BatchStream
-from trainers.config import PAPER_BACKBONE, TrainConfig
+from trainers.config import TrainConfig
 from trainers.distributed import World
 from trainers.estimators import Batch, Estimator, StepResult, build_estimator, check_names
 from trainers.evaluate import evaluate
@@ -173,7 +173,7 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
     return run
 
 
-MODEL_FIELDS = ("env", "backbone", "hidden", "d_model", "heads", "agents", "timing", "features", "priorities", "regret",
+MODEL_FIELDS = ("env", "backbone", "hidden", "d_model", "heads", "width", "agents", "timing", "features", "priorities", "regret",
                 "lambdas", "num_agents", "region")
 """What an --init run must share with the run it starts: the task and the network's shape."""
 
@@ -185,8 +185,6 @@ def initial_model(config: TrainConfig) -> dict:
         raise ValueError(f"--init {config.init}: no {checkpoint.CHECKPOINT} there; give the folder of a finished run")
     state = checkpoint.read(path)
     made, asked = state["config"], config.as_dict()
-    made["backbone"] = made.get("backbone") or PAPER_BACKBONE.get(made["env"], "transformer")
-    asked["backbone"] = config.backbone_name
     checkpoint.refuse_other_settings(made, {k: asked[k] for k in MODEL_FIELDS}, f"--init {config.init}", set())
     return checkpoint.given_model(state)
 
@@ -270,7 +268,7 @@ def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
         train_objective = run.estimator.split_objective(torch.from_numpy(train_regret), torch.tensor(train_metrics["mse"]))
         result = record(
             metrics, agent_regret, run.test_task, config.env, algo=config.algo, q=config.q, beta=config.beta,
-            seed=config.seed, backbone=config.backbone_name, wall_s=run.wall_before + time.perf_counter() - run.started,
+            seed=config.seed, backbone=config.backbone, wall_s=run.wall_before + time.perf_counter() - run.started,
             epochs=run.epochs, lr=config.learning_rate, form=config.form, samples=config.samples,
             batch_size=config.batch_size, device=str(run.world.device), world_size=run.world.size,
             steps=run.total_steps, history=run.history, weighing=config.weighing, init=config.as_dict()["init"],

@@ -102,11 +102,13 @@ def build_policy(config: TrainConfig, task: Task) -> GaussianPolicy:
     """The configured policy for ``task``'s windows: inputs standardised, the known-ahead parts of the signal added."""
     loc, scale = task.input_standardisation()
     features = len(loc)
-    name = config.backbone_name
+    name = config.backbone
     if name == "lstm":
         backbone = BACKBONES[name](features=features, hidden=config.hidden)
     elif name == "transformer":
         backbone = BACKBONES[name](features=features, d_model=config.d_model, heads=config.heads)
+    elif name == "mlp":
+        backbone = BACKBONES[name](features=features, rows=task.lookback, width=config.width)
     else:
         raise ValueError(f"backbone={name!r} is not known; use one of {tuple(BACKBONES)}")
     return GaussianPolicy(backbone, task.horizon, loc, scale, config.init_std, task.known_ahead_weights(),
