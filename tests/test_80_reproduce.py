@@ -47,6 +47,8 @@ def test_a_reduced_run_writes_both_setups_tables_figures_intervals_and_every_run
         assert cell in table
     csv_lines = (folder / "summary.csv").read_text().strip().splitlines()
     assert len(csv_lines) == 1 + len(rows)
+    assert "Network of every run: EquitablePM-DC-v0 the LSTM (hidden 50) (the paper's;" in table
+    assert all(json.loads((c.out / "metrics.json").read_text())["backbone"] == "lstm" for c in configs)
     assert "| Different Agents, Same λ | default | Equitable PM | 3 |" in table
     assert "| Different Agents, Same λ | paper | Equitable PM | 2 (theory) |" in table and "check Theorem 4.3" in table
     assert "- Different Agents, Same λ, paper:" in table and "- Different Agents, Same λ, default:" in table

@@ -122,6 +122,14 @@ SETUP_NOTE = ("Setup `paper`: the paper's setting (every agent acts on every win
               "24 past hours with the clock, on EV with the forecast hours' known-ahead inputs). Both use the same seeds.")
 
 
+def network_note(settings: list[Setting]) -> str:
+    """Which network every run of these settings trained: the paper's for each env, named with its size."""
+    sizes = {"transformer": "the Transformer (d_model 250, 5 heads)", "lstm": "the LSTM (hidden 50)", "mlp": "the MLP (width 128)"}
+    used = dict.fromkeys(f"{s.env} {sizes[s.backbone]}" for s in settings)
+    return (f"Network of every run: {'; '.join(used)} (the paper's; `eqpm train` defaults to the network that learns "
+            "most in the same time, trainers/config.py:DEFAULT_NETWORK).")
+
+
 def render_markdown(experiment: str, rows: list[dict], settings: list[Setting]) -> str:
     """The paper's layout (Setting, Method, q+1, the metrics) with the setup beside the setting."""
     show_beta = any(len(s.betas) > 1 for s in settings)
@@ -133,7 +141,7 @@ def render_markdown(experiment: str, rows: list[dict], settings: list[Setting]) 
         cells = [row["setting"], row["setup"], row["method"], q1] + ([f"{row['beta']:g}"] if show_beta else [])
         table.append(cells + [_cell(row, stat) for stat in STATS] + [str(row["seeds"]) if row["seeds"] else "-"])
     lines += markdown_table(header, table)
-    lines += ["", SETUP_NOTE, "Intervals: percentile bootstrap of the mean over seeds (scipy.stats.bootstrap); with 3 "
+    lines += ["", SETUP_NOTE, network_note(settings), "Intervals: percentile bootstrap of the mean over seeds (scipy.stats.bootstrap); with 3 "
               "seeds they span the seeds' range. Reference forecasters need no training (no seeds)."]
     if any(row["theory_only"] for row in rows):
         lines += ["", "Rows marked (theory) are not in the paper: q + 1 = 2 is run to check Theorem 4.3 (at the optimum, "
