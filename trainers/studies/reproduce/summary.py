@@ -119,7 +119,10 @@ def _cell(row: dict, stat: str) -> str:
 SETUP_NOTE = ("Setup `paper`: the paper's setting (every agent acts on every window alike and pays under the public "
               "signal, 12 past hours of the signal alone, absolute regret), kept to compare with the paper. Setup `default`: "
               "the envs' defaults (agents act on their own hours and pay under their own priorities, per-unit regret; "
-              "24 past hours with the clock, on EV with the forecast hours' known-ahead inputs). Both use the same seeds.")
+              "24 past hours with the clock, on EV with the forecast hours' known-ahead inputs). Both use the same seeds. "
+              "In the paper setup `persistence_daily` copies the hours 24 h before each forecast hour, outside the "
+              "model's 12-hour window: no model there sees what it uses, and on EV none reaches it (RESULTS.md, "
+              "`eqpm train` with its defaults).")
 
 
 def network_note(settings: list[Setting]) -> str:
