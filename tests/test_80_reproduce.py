@@ -117,3 +117,9 @@ def test_claims_are_judged_from_the_rows():
     assert "more even at the largest q than at the smallest (entropy higher, (C95-C5)/mean lower): holds;" in text
     overlapping = [dict(r, entropy_low=0.0, entropy_high=1.0) for r in rows]  # intervals that overlap: said, not hidden
     assert "holds within noise (the entropies' intervals overlap)" in render_markdown("dc", overlapping, [setting])
+
+
+def test_labels_of_points_close_together_are_stacked_and_others_stay_in_place():
+    from trainers.studies.figures import label_places
+
+    assert label_places([(1.0, 1.0), (1.01, 1.0), (5.0, 5.0), (1.0, 0.99), (1.0, 2.0)]) == [0, 1, 0, 2, 0]

@@ -61,6 +61,13 @@ def _errors(rows: list[dict], stat: str) -> np.ndarray | None:
     return np.array([[r[stat] - r[f"{stat}_low"] for r in rows], [r[f"{stat}_high"] - r[stat] for r in rows]])
 
 
+def label_places(points: list[tuple[float, float]]) -> list[int]:
+    """For each point, how many earlier points lie within 3 % of it on both axes: its label's place in a stack, so
+    that the labels of points close together do not overlap."""
+    close = lambda a, b: abs(a - b) <= 0.03 * max(abs(a), abs(b), 1e-12)  # noqa: E731
+    return [sum(close(x, u) and close(y, v) for u, v in points[:i]) for i, (x, y) in enumerate(points)]
+
+
 def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path: Path,
                     ceilings: dict[tuple[str, str], dict[str, Any]] | None = None) -> Path:
     """The equity frontier of one experiment (see the module docstring), with each setting's hindsight ceiling of
@@ -77,9 +84,10 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
                     continue
                 axis.errorbar([r["mean"] for r in points], [r[stat] for r in points], xerr=_errors(points, "mean"),
                               yerr=_errors(points, stat), marker="o", capsize=3, label=f"Equitable PM ({algo})")
-                for r in points:
-                    axis.annotate(_point_label(r, setting.betas), (r["mean"], r[stat]), textcoords="offset points",
-                                  xytext=(4, 4), fontsize=7)
+                for order, r in zip(label_places([(r["mean"], r[stat]) for r in points]), points):
+                    mark = ", dominated" if _label_of(r) in beaten else ""
+                    axis.annotate(_point_label(r, setting.betas) + mark, (r["mean"], r[stat]), textcoords="offset points",
+                                  xytext=(4, 4 + 9 * order), fontsize=7, color="firebrick" if mark else "black")
             for r in (r for r in mine if r["seeds"] and r["algo"] == PLAIN):
                 axis.errorbar([r["mean"]], [r[stat]], xerr=_errors([r], "mean"), yerr=_errors([r], stat),
                               marker="*", markersize=12, color="black", capsize=3, linestyle="none", label="Plain PM")
@@ -90,11 +98,11 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
                 points = [equity_metrics(np.asarray(pick["test_agent_regret"])) for pick in ceiling.values()]
                 axis.plot([p["mean"] for p in points], [p[stat] for p in points], marker="^", linestyle="--",
                           color="grey", label="hindsight ceiling (truth re-weighted)")
-                for label, p in zip(ceiling, points):
+                for order, label, p in zip(label_places([(p["mean"], p[stat]) for p in points]), ceiling, points):
                     axis.annotate(f"q+1={label}", (p["mean"], p[stat]), textcoords="offset points",
-                                  xytext=(4, -8), fontsize=6, color="grey")
+                                  xytext=(4, -8 - 7 * order), fontsize=6, color="grey")
             for r in mine:
-                if _label_of(r) in beaten:
+                if _label_of(r) in beaten and r["algo"] not in setting.algos:
                     axis.annotate("dominated", (r["mean"], r[stat]), textcoords="offset points", xytext=(4, -9),
                                   fontsize=6, color="firebrick")
             axis.set_xlabel("mean regret over agents")
