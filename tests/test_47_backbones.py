@@ -12,28 +12,30 @@ SMALL = {"lstm": {"hidden": 8}, "transformer": {"d_model": 16, "heads": 2}, "mlp
 """Each backbone's small size, for windows of 12 rows of 1 feature."""
 
 
+def small(name):
+    """The backbone ``name`` at its small size, seeded, and 12 windows of 12 rows of 1 feature."""
+    torch.manual_seed(0)
+    return BACKBONES[name](**SMALL[name]).eval(), torch.randn(12, 12, 1)
+
+
 def test_every_backbone_has_a_small_size_here():
     assert set(SMALL) == set(BACKBONES)
 
 
 @pytest.mark.parametrize("name", list(BACKBONES))
 def test_each_backbone_reads_each_window_on_its_own(name):
-    torch.manual_seed(0)
-    backbone = BACKBONES[name](**SMALL[name]).eval()
-    windows = torch.randn(5, 12, 1)
+    backbone, windows = small(name)
     changed = windows.clone()
-    changed[1:] = torch.randn(4, 12, 1)
+    changed[1:] = torch.randn(11, 12, 1)
     features = backbone(windows)
-    assert features.shape == (5, backbone.out_features)
+    assert features.shape == (12, backbone.out_features)
     torch.testing.assert_close(features[0], backbone(changed)[0])
     assert not torch.allclose(features[1], backbone(changed)[1])
 
 
 @pytest.mark.parametrize("name", list(BACKBONES))
 def test_each_backbone_sees_every_hour_of_the_window(name):
-    torch.manual_seed(0)
-    backbone = BACKBONES[name](**SMALL[name]).eval()
-    windows = torch.randn(12, 12, 1)
+    backbone, windows = small(name)
     changed = windows.clone()
     changed[torch.arange(12), torch.arange(12)] += 1.0  # window i: hour i moved
     assert not torch.isclose(backbone(windows), backbone(changed)).all(dim=1).any()

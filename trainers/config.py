@@ -32,6 +32,8 @@ forml take rloo's 1e-4 (not measured)."""
 PAPER_BACKBONE = {"EquitablePM-DC-v0": "lstm", "EquitablePM-EV-v0": "transformer", "EquitablePM-Mixed-v0": "transformer"}
 """The paper's backbone per env (A.3, A.4); ``eqpm reproduce`` trains on these, and a checkpoint written before
 2026-12-04 without a backbone was made with them."""
+PAPER_SIZES = {"d_model": 250, "heads": 5}
+"""The paper's Transformer size (A.3: feature size 250), the size of ``--backbone transformer`` unless given."""
 DEFAULT_NETWORK = {
     "EquitablePM-DC-v0": {"backbone": "transformer", "d_model": 32, "heads": 4},
     "EquitablePM-EV-v0": {"backbone": "mlp"},
@@ -118,7 +120,7 @@ class TrainConfig:
             for name, value in DEFAULT_NETWORK.get(self.env, {"backbone": "mlp"}).items():
                 if getattr(self, name) is None:
                     object.__setattr__(self, name, value)
-        for name, paper in (("d_model", 250), ("heads", 5)):
+        for name, paper in PAPER_SIZES.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, paper)
         self.objective  # q, form and beta: the objective checks them when it is made

@@ -68,9 +68,6 @@ def gradient_draws(env: str, algo: str, draws: int, batch_size: int, seed: int) 
 
 
 def analyse(env: str, algos: tuple[str, ...], reference: str, draws: int, batch_size: int) -> dict[str, Any]:
-    import torch
-
-    torch.set_num_threads(1)
     expected = gradient_draws(env, reference, draws, batch_size, seed=1).mean(axis=0)  # apart from the draws scored
     unit = expected / np.linalg.norm(expected)
     rows = []

@@ -9,6 +9,7 @@ import numpy as np
 
 from eq_gym.metrics import METRIC_NAMES as STATS
 from eq_gym.metrics import METRIC_TITLES
+from trainers.config import TrainConfig
 from trainers.records import read_record
 from trainers.studies.report import PLAIN, markdown_table, write_csv
 from trainers.studies.reproduce.experiments import CEILING_RESOLUTION, METHOD, Setting, run_configs
@@ -127,8 +128,13 @@ SETUP_NOTE = ("Setup `paper`: the paper's setting (every agent acts on every win
 
 def network_note(settings: list[Setting]) -> str:
     """Which network every run of these settings trained: the paper's for each env, named with its size."""
-    sizes = {"transformer": "the Transformer (d_model 250, 5 heads)", "lstm": "the LSTM (hidden 50)", "mlp": "the MLP (width 128)"}
-    used = dict.fromkeys(f"{s.env} {sizes[s.backbone]}" for s in settings)
+    def network(setting: Setting) -> str:
+        config = TrainConfig(env=setting.env, backbone=setting.backbone)
+        size = {"transformer": f"the Transformer (d_model {config.d_model}, {config.heads} heads)",
+                "lstm": f"the LSTM (hidden {config.hidden})", "mlp": f"the MLP (width {config.width})"}
+        return f"{setting.env} {size[setting.backbone]}"
+
+    used = dict.fromkeys(network(s) for s in settings)
     return (f"Network of every run: {'; '.join(used)} (the paper's; `eqpm train` defaults to the network that learns "
             "most in the same time, trainers/config.py:DEFAULT_NETWORK).")
 
