@@ -77,9 +77,10 @@ def test_one_rloo_draw_points_along_the_expected_gradient_and_one_pg_draw_does_n
     from trainers.studies.gradient_noise import TARGET_COSINE, draws_needed
     from trainers.studies.study import run_study
 
-    rows = {r["algo"]: r for r in run_study("gradient_noise", algos=("rloo", "pg"), draws=6)["rows"]}
-    assert rows["rloo"]["cosine"] > 0.9 and abs(rows["pg"]["cosine"]) < 0.5
-    assert rows["pg"]["draws_needed"] > 100 * rows["rloo"]["draws_needed"]
+    rows = {r["algo"]: r for r in run_study("gradient_noise", algos=("rloo", "pg"), draws=24)["rows"]}
+    # measured: rloo 0.985 +- 0.011 a draw; pg 0.10 +- 0.25 a draw, so its mean of 24 is within 0.35 by 5 standard errors
+    assert rows["rloo"]["cosine"] > 0.9 and abs(rows["pg"]["cosine"]) < 0.35
+    assert rows["pg"]["draws_needed"] > 30 * rows["rloo"]["draws_needed"]
     assert draws_needed(TARGET_COSINE) == 1.0 and draws_needed(-0.1) == float("inf")
 
 
