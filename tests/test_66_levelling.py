@@ -147,6 +147,19 @@ def test_a_q_sweeps_estimator_settings_reach_its_runs_and_not_the_plain_pms(tmp_
     assert all(c.samples == 8 and c.weighing == "running" for c in rloo)
 
 
+def test_a_q_sweeps_known_ahead_flag_reaches_every_run_and_its_folder(tmp_path):
+    from trainers.studies.q_sweep import configs
+    from trainers.studies.study import load, study_parser
+
+    args = vars(study_parser("q_sweep").parse_args(["--known-ahead", "learned", "--algo", "rloo", "--seeds", "1"]))
+    options = load("q_sweep").options("q_sweep", {k: v for k, v in args.items() if v is not None})
+    assert options["fields"] == {"known_ahead": "learned"}
+    _, points = configs("EquitablePM-EV-v0", "rloo", (1.0,), 1, 1, tmp_path, False, **options["fields"])
+    _, default = configs("EquitablePM-EV-v0", "rloo", (1.0,), 1, 1, tmp_path, False)
+    assert {c.known_ahead for c in points} == {"learned"} and {c.known_ahead for c in default} == {"index"}
+    assert not {c.out for c in points} & {c.out for c in default}  # learned runs never reuse index runs
+
+
 def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_path):
     """At distance 0 every direction leaves the model as trained (each move starts from it: no change anywhere);
     the weights' shares are P_q's, at q = 0 each group's share of the agents."""

@@ -30,7 +30,7 @@ import numpy as np
 
 from eq_gym import ENV_IDS
 from eq_gym.envs.base import task_of
-from trainers.config import KEEPS, TrainConfig
+from trainers.config import KEEPS, KNOWN_AHEAD, TrainConfig
 from trainers.estimators import MODULES, WEIGHING_SETTINGS, WEIGHINGS, foreign_settings
 from trainers.evaluate import reference_records
 from trainers.studies.hindsight import read_truth
@@ -198,6 +198,8 @@ STUDY = Study(
         Flag("weight_step", None, "step of the multiplicative weighing", kind=float, run_field=True),
         Flag("keep", None, "the model each run gives: last or best (on its own training objective)", kind=str,
              choices=KEEPS, run_field=True),
+        Flag("known_ahead", None, "how every run's forecast adds the parts known ahead: index or learned", kind=str,
+             choices=KNOWN_AHEAD, run_field=True),
         Flag("frontier", None, "an `eqpm bench frontier --out` folder of the same env: report each q's captured share "
                                "of the hindsight lift", kind=Path),
     ),
