@@ -68,13 +68,20 @@ def weighted(regret: Tensor, weight: WindowWeights | None) -> Tensor:
 def regret_sum(regret: Tensor, weight: WindowWeights | None) -> Tensor:
     """sum of rho * C over the windows (and samples) of regret (M, ..., B), (M,).
 
-    With weights, the windows are summed per local hour first (one small matmul) and then
-    weighed, so rho (M, B) is never built: at M = 10,000 and B = 1,024 that halves a step.
+    With weights, the windows are summed per local hour first and then weighed, so rho (M, B) is
+    never built: at M = 10,000 and B = 1,024 that halves a step. On the CPU the sum per hour adds
+    each window's row of the window-major regret (:meth:`~eq_gym.agents.population.Population.regret`)
+    into its hour's, a quarter of a one-hot matmul's time there; elsewhere it is that matmul, as
+    index_add_ adds with atomics on a GPU and would not repeat a run bit for bit.
     """
     flat = regret if regret.dim() == 2 else regret.sum(dim=tuple(range(1, regret.dim() - 1)))  # (M, B)
     if weight is None:
         return flat.sum(dim=1)
-    by_hour = flat @ torch.nn.functional.one_hot(weight.hour, weight.per_hour.shape[1]).to(flat.dtype)
+    hours = weight.per_hour.shape[1]
+    if flat.device.type == "cpu":
+        by_hour = flat.new_zeros((hours, flat.shape[0])).index_add_(0, weight.hour, flat.T).T
+    else:
+        by_hour = flat @ torch.nn.functional.one_hot(weight.hour, hours).to(flat.dtype)
     return (by_hour * weight.per_hour.to(flat.dtype)).sum(dim=1)
 
 

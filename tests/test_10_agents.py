@@ -13,7 +13,7 @@ from eq_gym.agents.base import ContextPool, ContextTape
 from eq_gym.agents.charging import charging_regret
 from eq_gym.agents.datacentre import SIGNAL_FLOOR, datacentre_regret
 from eq_gym.agents.population import wasserstein_range
-from eq_gym.tasks import contexts_generator
+from eq_gym.tasks import contexts_generator, make_task
 
 signal_values = st.floats(0.0, 30.0, allow_nan=False, width=32)
 
@@ -112,6 +112,19 @@ def test_context_draws_come_from_each_agents_own_pool_and_repeat_with_the_seed()
     assert all(set(d[0].tolist()) == {1.0, 2.0} and set(d[1].tolist()) == {10.0, 11.0, 12.0} for d in drawn)
     assert all(torch.equal(a, b) for a, b in zip(drawn, draws(pool, 300, seed=3, times=4)))
     assert not all(torch.equal(a, b) for a, b in zip(drawn, draws(pool, 300, seed=4, times=4)))
+
+
+@pytest.mark.parametrize("task_name", ["ev", "mixed", "dc"])
+def test_a_populations_regret_written_into_a_kept_buffer_equals_a_fresh_one(task_name):
+    task, size = make_task(task_name), 64
+    draw = task.population.sampler(size, contexts_generator(0)).draw(torch.tensor(task.windows.start[:size]))
+    truth = torch.tensor(task.windows.targets[:size])
+    forecast = truth + torch.randn(truth.shape, generator=torch.Generator().manual_seed(0))
+    fresh = task.population.regret(forecast, truth, draw.contexts)
+    kept = torch.full((size, task.num_agents), float("nan"), dtype=truth.dtype)  # window-major, as the env keeps it
+    written = task.population.regret(forecast, truth, draw.contexts, out=kept)
+    assert written.shape == (task.num_agents, size) and written.data_ptr() == kept.data_ptr()
+    assert torch.equal(written, fresh) and (fresh > 0).any()
 
 
 def test_a_batch_uses_each_context_of_an_agent_equally_often():

@@ -188,7 +188,7 @@ def test_a_step_runs_on_one_thread_and_restores_the_callers_setting(monkeypatch)
     env = gym.make("EquitablePM-EV-v0", batch_size=16).unwrapped
     seen = []
     regret = env.task.population.regret
-    monkeypatch.setattr(env.task.population, "regret", lambda *a: seen.append(torch.get_num_threads()) or regret(*a))
+    monkeypatch.setattr(env.task.population, "regret", lambda *a, **k: seen.append(torch.get_num_threads()) or regret(*a, **k))
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -197,6 +197,19 @@ def test_a_step_runs_on_one_thread_and_restores_the_callers_setting(monkeypatch)
         assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_steps_regret_is_a_buffer_the_next_step_overwrites_and_its_weighted_mean_is_cbar():
+    from eq_gym.objective import mean_regret
+
+    env = gym.make("EquitablePM-EV-v0").unwrapped
+    env.reset(seed=0)
+    action = np.full(env.action_space.shape, 10.0, np.float32)
+    first = env.act(action)
+    kept = first.regret.clone()
+    torch.testing.assert_close(mean_regret(kept, first.weight), first.agent_regret)
+    second = env.act(action)
+    assert torch.equal(first.regret, second.regret) and not torch.equal(kept, second.regret)  # documented: clone to keep
 
 
 @pytest.mark.parametrize("keywords, most", [({}, 2003), ({"timing": "shared"}, 9660), ({"agents": "similar"}, 4830)])

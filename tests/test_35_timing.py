@@ -31,6 +31,16 @@ def test_window_weights_are_nonnegative_and_unbiased_over_the_split():
     assert jpl[(hours >= 18) | (hours < 3)].max() < jpl[(hours >= 5) & (hours < 8)].min()
 
 
+def test_the_weighted_mean_is_the_same_for_a_window_major_and_an_agents_major_regret():
+    task = make_task("ev", agents="different")
+    weight = task.population.window_weight(torch.tensor(task.windows.start[:300]))
+    agents_major = torch.rand(task.num_agents, 300, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    window_major = agents_major.T.contiguous().T  # the layout a population's regret comes in
+    expected = (agents_major * weight.dense()).mean(dim=1)
+    torch.testing.assert_close(mean_regret(window_major, weight), expected)
+    torch.testing.assert_close(mean_regret(agents_major, weight), expected)
+
+
 def test_an_agent_that_plugs_in_like_the_windows_has_the_plain_mean():
     task = make_task("ev", agents="different", priorities="shared")
     population = task.population

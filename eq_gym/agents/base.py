@@ -103,7 +103,11 @@ class ContextTape:
     its own cycle, so over many draws each of its contexts is used equally
     often (stratified sampling), and agents stay independent because their
     orders are. A draw costs one random number and no copy, which keeps a step
-    with M = 10,000 agents cheap.
+    with M = 10,000 agents cheap. The tape is stored window-major, (P + B, M),
+    so a draw is one contiguous block and the (M, B) contexts it hands out are
+    its transposed view: a gather over a draw then reads memory in order
+    (at M = 10,000, B = 1,024 the agents-major layout made a step's gathers
+    several times slower; RESULTS.md, env speed).
     """
 
     def __init__(self, pool: ContextPool, keys: tuple[str, ...], batch: int, generator: torch.Generator) -> None:
@@ -115,13 +119,13 @@ class ContextTape:
         order = keys_random.argsort(dim=1)
         cycle = torch.arange(width + batch, device=device)[None, :] % count[:, None]
         columns = order.gather(1, cycle)
-        self.tape = {key: pool.values[key].to(device).gather(1, columns) for key in keys}
+        self.tape = {key: pool.values[key].to(device).gather(1, columns).T.contiguous() for key in keys}
         self.width, self.batch, self.generator = width, batch, generator
 
     def draw(self) -> Contexts:
-        """One context per agent and window: name -> (M, B) view of the tape."""
+        """One context per agent and window: name -> (M, B), the transposed view of a block of the tape."""
         offset = int(torch.randint(self.width, (1,), generator=self.generator, device=self.generator.device))
-        return {key: table[:, offset : offset + self.batch] for key, table in self.tape.items()}
+        return {key: table[offset : offset + self.batch].T for key, table in self.tape.items()}
 
 
 class Agents(ABC):

@@ -53,11 +53,14 @@ def slot_regret_table(forecast: Tensor, truth: Tensor) -> Tensor:
 
 
 def slot_cost(table: Tensor, rate: Tensor | None, slots: Tensor) -> Tensor:
-    """Each agent's entry of a per-k table (H + 1, B): (M, B), times its rate (M, B), or per kWh (``rate=None``: per slot)."""
+    """Each agent's entry of a per-k table (H + 1, B): (M, B), times its rate (M, B), or per kWh (``rate=None``: per slot).
+
+    The gather runs window-major, (B, M), the layout of a drawn context (:class:`~eq_gym.agents.base.ContextTape`),
+    and returns its transposed view."""
     if rate is None:
         table = table / torch.arange(table.shape[0], device=table.device).clamp_min(1).to(table.dtype)[:, None]
-        return table.gather(0, slots)
-    return rate * table.gather(0, slots)
+    cost = table.T.gather(1, slots.T).T
+    return cost if rate is None else rate * cost
 
 
 def charging_regret(forecast: Tensor, truth: Tensor, rate: Tensor | None, slots: Tensor) -> Tensor:

@@ -80,10 +80,14 @@ class Population:
         """A fresh sampler of contexts for batches of ``batch`` windows (one per episode or epoch)."""
         return ContextSampler(self, batch, generator)
 
-    def regret(self, forecast: Tensor, truth: Tensor, contexts: list[Contexts]) -> Tensor:
-        """Regret matrix C, (M, B), from forecast and truth (B, H)."""
-        parts = [group.regret(forecast, truth, ctx) for group, ctx in zip(self.groups, contexts)]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
+    def regret(self, forecast: Tensor, truth: Tensor, contexts: list[Contexts], out: Tensor | None = None) -> Tensor:
+        """Regret matrix C, (M, B), from forecast and truth (B, H): the transposed view of a window-major (B, M)
+        tensor, written into ``out`` (B, M) when given (the env keeps one, so a step writes into memory it has
+        touched before: a fresh 40 MB tensor costs more to fill than the regret itself at M = 10,000, B = 1,024)."""
+        parts = [group.regret(forecast, truth, ctx).T for group, ctx in zip(self.groups, contexts)]
+        if out is None and len(parts) == 1:
+            return parts[0].T
+        return torch.cat(parts, dim=1, out=out).T
 
     def to(self, device: torch.device | str) -> Population:
         moved = (None if t is None else t.to(device) for t in (self.hour, self.window_share))

@@ -59,7 +59,8 @@ class Outcome:
 
     Attributes:
         forecast: the clipped forecast, (B, H) float32. truth: (B, H).
-        regret: C, (M, B). weight: rho (factored), or None when all 1.
+        regret: C, (M, B): a view of a buffer the env reuses, valid until its next step (``.clone()`` it to keep it).
+        weight: rho (factored), or None when all 1.
         agent_regret: Cbar, (M,): the weighted mean of C over the batch.
         clipped: how many action entries were clipped into the Box.
         start: axis index of each window's first forecast hour, (B,).
@@ -106,6 +107,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         self._inputs = self.task.windows.inputs
         self._targets = torch.tensor(self.task.windows.targets)
         self._start = torch.tensor(self.task.windows.start)
+        self._regret: Tensor | None = None
         self._order: np.ndarray | None = None
         self._contexts: ContextSampler | None = None
         self._step = 0
@@ -133,6 +135,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         self._order = self.np_random.permutation(self.task.num_windows)
         generator = contexts_generator(int(self.np_random.integers(2**62)))
         self._contexts = self.task.population.sampler(self.batch_size, generator)
+        self._regret = torch.empty((self.batch_size, self.task.num_agents), dtype=self._targets.dtype)  # C, window-major
         self._step = 0
         return self.current_observation(), self.current_times()
 
@@ -168,7 +171,7 @@ class EquitableForecastEnv(gym.Env[np.ndarray, np.ndarray]):
         with one_thread():
             truth = self._targets[batch]
             draw = self._contexts.draw(self._start[batch])
-            regret = self.task.population.regret(torch.from_numpy(forecast), truth, draw.contexts)
+            regret = self.task.population.regret(torch.from_numpy(forecast), truth, draw.contexts, out=self._regret)
             agent_regret = mean_regret(regret, draw.weight)
         self._step += 1
         return Outcome(forecast, truth, regret, draw.weight, agent_regret, clipped, self.task.windows.start[batch])
