@@ -184,7 +184,7 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("--algos", nargs="+", default=["mse", "diff", "pg", "rloo", "ppo", "a2c"],
                        help="algorithms (default: mse diff pg rloo ppo a2c; also spo pfy forml, ppo-windows a2c-windows "
                             "(SB3 on the window view) and any a --plugin registers; diff only where every agent is smooth)")
-    board.add_argument("--budget", type=int, default=500, help="env steps of 128 windows each algorithm may train on (default: 500)")
+    board.add_argument("--budget", type=int, default=2000, help="env steps of 128 windows each algorithm may train on (default: 2000)")
     board.add_argument("--seeds", type=int, default=10, help="seeds per algorithm and env; the intervals across envs "
                                                              "rest on envs x seeds runs (default: 10)")
     board.add_argument("--report-only", action="store_true", help="rebuild every table and figure from OUT/runs.csv, "
