@@ -4,7 +4,8 @@
 windows and at M = 10,000, B = 1,024 (each group's agents tiled up to M,
 each group keeping its share); at M = 70 beside a Python loop over agents and
 windows with one top-k each (the way the paper's code release computes the
-regret), checked equal first. Every figure is a median over repeats, printed
+regret), checked equal first; at M = 10,000 beside the floor: the slot
+lookups, reading their index and filling the regret, each timed alone. Every figure is a median over repeats, printed
 with the machine it ran on; ratios are measured side by side in the same run.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from eq_gym.agents.base import ContextPool
-from eq_gym.agents.charging import SlotChargers
+from eq_gym.agents.charging import SlotChargers, slot_cost, slot_regret_table
 from eq_gym.agents.population import Population
 from trainers.studies.report import machine
 from trainers.studies.study import Flag, Study
@@ -97,8 +98,22 @@ def bench_env(repeats: int, loop_repeats: int = 5) -> list[dict]:
             torch.testing.assert_close(looped(), population.regret(forecast, truth, contexts), rtol=0, atol=1e-3)
             loop_s = median_seconds(looped, loop_repeats, warmup=1)
             row |= {"loop_ms": 1e3 * loop_s, "step_speedup": loop_s / step_s, "regret_speedup": loop_s / regret_s}
+        else:
+            row |= floor_ms(population, forecast, truth, contexts, repeats)
         rows.append(row)
     return rows
+
+
+def floor_ms(population: Population, forecast: torch.Tensor, truth: torch.Tensor, contexts: list, repeats: int) -> dict:
+    """What a step cannot do without, timed alone (ms): every group's slot lookup, (M, B) entries of its per-k
+    table; reading the drawn index once (a sum); filling a kept (B, M) float32 regret."""
+    tables = [slot_regret_table(forecast, group.paid_truth(truth, ctx)) for group, ctx in zip(population.groups, contexts)]
+    kept = torch.empty((forecast.shape[0], population.num_agents))
+    return {
+        "lookup_ms": 1e3 * median_seconds(lambda: [slot_cost(t, None, ctx["slots"]) for t, ctx in zip(tables, contexts)], repeats),
+        "read_ms": 1e3 * median_seconds(lambda: [ctx["slots"].sum() for ctx in contexts], repeats),
+        "fill_ms": 1e3 * median_seconds(lambda: kept.fill_(1.0), repeats),
+    }
 
 
 def env_lines(rows: list[dict]) -> list[str]:
@@ -115,6 +130,11 @@ def env_lines(rows: list[dict]) -> list[str]:
                 f"  M={row['M']:>6} B={row['B']:>5} python loop over agents and windows, one top-k each: "
                 f"{row['loop_ms']:.1f} ms -> env step {row['step_speedup']:.0f}x faster, "
                 f"regret {row['regret_speedup']:.0f}x faster"
+            )
+        if "lookup_ms" in row:
+            lines.append(
+                f"  M={row['M']:>6} B={row['B']:>5} floor: the slot lookups alone {row['lookup_ms']:.1f} ms, reading "
+                f"their index {row['read_ms']:.1f} ms, filling a kept (B, M) regret {row['fill_ms']:.1f} ms"
             )
     return lines
 
