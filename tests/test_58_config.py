@@ -7,7 +7,7 @@ import pytest
 
 from eq_gym.choices import TASK_KEYWORDS
 from trainers.cli import CHOICES
-from trainers.config import TrainConfig
+from trainers.config import DEFAULT_NETWORK, PAPER_SIZES, TrainConfig
 from trainers.records import METRICS_FILE, read_record, write_record
 
 CHOICE_FIELDS = [f for f in dataclasses.fields(TrainConfig) if "choices" in f.metadata]
@@ -34,6 +34,17 @@ def test_the_flags_read_their_choices_from_the_config_and_the_task_keywords():
     assert {f.name: f.metadata["choices"] for f in CHOICE_FIELDS}.items() <= CHOICES.items()
     for keyword, allowed in TASK_KEYWORDS.items():
         assert CHOICES.get(keyword) == allowed
+
+
+@pytest.mark.parametrize("env", ["EquitablePM-DC-v0", "EquitablePM-EV-v0", "EquitablePM-Mixed-v0"])
+def test_a_config_resolves_its_envs_default_network_and_keeps_one_it_is_given(env):
+    config = TrainConfig(env=env)
+    network = DEFAULT_NETWORK[env]
+    assert config.backbone == network["backbone"]
+    if network["backbone"] == "transformer":
+        assert (config.d_model, config.heads) == (network["d_model"], network["heads"])
+    given = TrainConfig(env=env, backbone="transformer")  # named: the paper's Transformer, as eqpm reproduce asks
+    assert (given.d_model, given.heads) == (PAPER_SIZES["d_model"], PAPER_SIZES["heads"])
 
 
 def test_a_record_is_written_whole_and_read_back(tmp_path):

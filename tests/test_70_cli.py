@@ -36,10 +36,10 @@ def test_algo_choices_are_the_registry_and_each_is_documented():
 
 
 def test_epochs_zero_evaluates_the_untrained_model(tmp_path):
-    done = eqpm("train", "--env", "EquitablePM-DC-v0", "--algo", "mse", "--epochs", "0", "--out", str(tmp_path / "r"))
+    done = eqpm("train", "--env", "EquitablePM-EV-v0", "--algo", "mse", "--epochs", "0", "--out", str(tmp_path / "r"))
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    assert metrics["epochs"] == 0 and metrics["algo"] == "mse" and metrics["backbone"] == DEFAULT_NETWORK["EquitablePM-DC-v0"]["backbone"]
+    assert metrics["epochs"] == 0 and metrics["algo"] == "mse" and metrics["backbone"] == DEFAULT_NETWORK["EquitablePM-EV-v0"]["backbone"]
     again = eqpm("evaluate", "--run", str(tmp_path / "r"))
     assert again.returncode == 0 and f"mean={metrics['mean']:.6g}" in again.stdout
 

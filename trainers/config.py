@@ -90,10 +90,10 @@ class TrainConfig:
                                         "standardised within its window)", choices=KNOWN_AHEAD)
     init_std: float = _field(1.0, "initial std of the Gaussian policy, signal units")
     hidden: int = _field(50, "LSTM hidden size (paper: 50)")
-    d_model: int | None = _field(None, "Transformer feature size; default: the env's default network's (DC 32), else the "
-                                       "paper's 250")
+    d_model: int | None = _field(None, "Transformer feature size; default: the env's default network's when --backbone "
+                                       "is left out (DC 32), else the paper's 250")
     heads: int | None = _field(None, "Transformer attention heads (must divide d_model); default: the env's default "
-                                     "network's (DC 4), else the paper's 5")
+                                     "network's when --backbone is left out (DC 4), else the paper's 5")
     width: int = _field(128, "MLP hidden width")
     seed: int = _field(0, "seeds Python, numpy, torch and the env's window order and context draws")
     device: str = _field("auto", "auto (CUDA when present), cpu or cuda", choices=DEVICES)
