@@ -5,8 +5,9 @@ windows and at M = 10,000, B = 1,024 (each group's agents tiled up to M,
 each group keeping its share); at M = 70 beside a Python loop over agents and
 windows with one top-k each (the way the paper's code release computes the
 regret), checked equal first; at M = 10,000 beside the floor: the slot
-lookups, reading their index and filling the regret, each timed alone. Every figure is a median over repeats, printed
-with the machine it ran on; ratios are measured side by side in the same run.
+lookups, reading their index and filling the regret, each timed alone.
+Every figure is a median over repeats, printed with the machine it ran on;
+ratios are measured side by side in the same run.
 """
 
 from __future__ import annotations
