@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eq_gym import ENV_IDS
-from trainers.config import TrainConfig
+from trainers.config import PAPER_SIZES, TrainConfig
 from trainers.estimators import MODULES
 from trainers.evaluate import reference_records
 from trainers.studies.report import machine, markdown_table
@@ -26,7 +26,7 @@ from trainers.studies.study import Finished, Flag, Study
 from trainers.studies.sweep import over_seeds
 
 NETWORKS = {
-    "transformer": {"backbone": "transformer", "d_model": 250, "heads": 5},
+    "transformer": {"backbone": "transformer", **PAPER_SIZES},
     "transformer-32": {"backbone": "transformer", "d_model": 32, "heads": 4},
     "lstm": {"backbone": "lstm", "hidden": 50},
     "mlp": {"backbone": "mlp", "width": 128},
@@ -50,8 +50,7 @@ def base_config(env: str, network: str, algo: str | None, **fields: Any) -> Trai
 def prepare(options: dict[str, Any]) -> dict[str, Any]:
     """The update times: read from ``OUT/update_seconds.json`` where it has them, else measured (one thread) and
     written there."""
-    import torch
-
+    from eq_gym.envs.base import one_thread
     from trainers.studies.timing import update_seconds
 
     path = Path(options["out"]) / TIMES
@@ -59,12 +58,10 @@ def prepare(options: dict[str, Any]) -> dict[str, Any]:
     wanted = [(env, network) for env in options["envs"] for network in options["networks"]]
     missing = [(env, network) for env, network in wanted if f"{env} {network}" not in times]
     if missing:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        for env, network in missing:
-            config = base_config(env, network, options["algo"], out=Path(options["out"]) / "timing", **options["fields"])
-            times[f"{env} {network}"] = update_seconds(config, options["repeats"])
-        torch.set_num_threads(threads)
+        with one_thread():
+            for env, network in missing:
+                config = base_config(env, network, options["algo"], out=Path(options["out"]) / "timing", **options["fields"])
+                times[f"{env} {network}"] = update_seconds(config, options["repeats"])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(times, indent=1) + "\n")
     options["update_seconds"] = {pair: times[f"{pair[0]} {pair[1]}"] for pair in wanted}
