@@ -49,6 +49,20 @@ def test_each_hours_expectation_equals_quadrature_of_the_regret(mean, truth, noi
         torch.testing.assert_close(grad_std[0, :, h], expected_std, rtol=0, atol=2e-3)
 
 
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.float64, (3, 2, HORIZON), elements=st.floats(-3.0, 3.0, allow_nan=False)),
+       arrays(np.float64, (3, 2, HORIZON + 1), elements=st.floats(0.0, 2.0)),
+       arrays(np.float64, (4, 2, HORIZON), elements=st.floats(-3.0, 3.0, allow_nan=False)))
+def test_signals_stacked_score_the_sum_of_their_credits(truths, credits, noise):
+    """G signals in one call give each signal's score summed: R is the sum of their credits."""
+    truths, credits, noise = (torch.from_numpy(a) for a in (truths, credits, noise))
+    mean, std = truths.mean(dim=0), torch.linspace(0.5, 1.5, HORIZON, dtype=torch.float64)
+    samples = mean + std * noise
+    stacked = local_score(mean, std, samples, truths, credits)
+    for got, parts in zip(stacked, zip(*(local_score(mean, std, samples, t, c) for t, c in zip(truths, credits)))):
+        torch.testing.assert_close(got, sum(parts))
+
+
 @pytest.mark.parametrize("name, kwargs", [("ev", {}), ("ev", {"regret": "absolute"}), ("mixed", {}),
                                           ("ev", {"priorities": "shared"}), ("mixed", {"priorities": "shared"})])
 def test_per_k_credit_is_the_chargers_weighted_regret(name, kwargs):

@@ -29,7 +29,7 @@ def test_the_estimator_benchmark_writes_every_row_and_judges_every_target(tmp_pa
 
 def test_the_training_step_benchmark_times_every_case_and_both_rloo_scores():
     from trainers.distributed import World
-    from trainers.studies.train_speed import TRAIN_CASES, time_training_steps, train_lines
+    from trainers.studies.train_speed import PARTS, TRAIN_CASES, time_training_steps, train_lines
 
     rows = time_training_steps(World(0, 1, torch.device("cpu")), repeats=1)
     assert [(r["env"], r["backbone"], r["algo"]) for r in rows] == [
@@ -37,9 +37,13 @@ def test_the_training_step_benchmark_times_every_case_and_both_rloo_scores():
         ("EquitablePM-EV-v0", "transformer", "rloo"), ("EquitablePM-EV-v0", "transformer", "rloo/sampled"),
         ("EquitablePM-EV-v0", "transformer", "pg"), ("EquitablePM-DC-v0", "lstm", "diff"), ("EquitablePM-DC-v0", "lstm", "mse")]
     assert len(rows) == len(TRAIN_CASES) and all(r["windows_per_s"] > 0 and 0 < r["regret_share"] for r in rows)
+    assert all(set(r["parts_ms"]) == set(PARTS) and min(r["parts_ms"].values()) > 0 for r in rows)
     lines = train_lines(rows)
-    assert "on " in lines[0] and len(lines) == 1 + len(rows)
+    assert "on " in lines[0] and len(lines) == 2 + 2 * len(rows)
     assert all(f"{r['algo']:<12}" in line and f"step {r['step_ms']:7.2f} ms" in line for r, line in zip(rows, lines[1:]))
+    assert all(f"estimator {r['parts_ms']['estimator']:7.2f}" in line for r, line in zip(rows, lines[2 + len(rows):]))
+    del rows[0]["parts_ms"]  # a torchrun row: no breakdown
+    assert len(train_lines(rows)) == 1 + 2 * len(rows)
 
 
 def test_updates_to_level_is_the_median_first_crossing_and_none_if_a_run_never_crosses():

@@ -18,12 +18,15 @@ REINFORCE is, with no noise from f_h itself: on EV "different" agents the
 variance per sample falls some hundred-fold. Sum_r (phi(z_a) - phi(z_b)) = 0,
 so the terms are centred with no baseline.
 
-R_r for every hour and rank costs O(H^2) per sample with the regret's prefix
-sums: the credit of a window is linear in its per-k table,
-R = sum_k n_k chosen_k, with chosen_k the true signal summed over the k
-cheapest slots; moving hour h to rank r leaves the order of the other hours,
-so chosen_k is their prefix sum for k <= r and their prefix sum of k - 1 plus
-y_h beyond. Cost O(S B H^2), memory (S, B, H, H).
+Summed by parts, only the steps matter: with phi_r, z_r at the r-th cheapest
+of the other hours (r = 0..H-2), sum_r R_r (phi(z_a) - phi(z_b)) =
+sum_r phi_r (R_{r+1} - R_r), and likewise with z_r phi_r. The credit of a
+window is linear in its per-k table, R = sum_k n_k chosen_k, with chosen_k the
+true signal summed over the k cheapest slots; moving hour h from rank r to
+r + 1 swaps it with the r-th cheapest other hour in the (r + 1)-cheapest set
+only, so R_{r+1} - R_r = n_{r+1} (u_r - y_h), u_r that other hour's truth.
+For G signals paid under (one per priority), n_{r+1} u_r is summed over them
+before anything grows to (S, B, H, H - 1): cost O(S B H^2), a dozen ops.
 """
 
 from __future__ import annotations
@@ -73,33 +76,26 @@ def local_score(mean: Tensor, std: Tensor, samples: Tensor, truth: Tensor, credi
 
     Args:
         mean: (B, H). std: (H,). samples: (S, B, H) forecasts drawn from N(mean, std^2).
-        truth: (B, H). credit: (B, H + 1) from :func:`per_k_credit`.
+        truth: (B, H), or (G, B, H) for G signals paid under. credit: (B, H + 1), or (G, B, H + 1), from
+            :func:`per_k_credit`; R is the sum of the G signals' credits.
 
     Returns:
         (S, B, H) and (S, B, H); their mean over S estimates the gradient of E[R] in mean and std.
     """
     count, size, horizon = samples.shape
+    truth, credit = truth.reshape(-1, size, horizon), credit.reshape(-1, size, horizon + 1)
     order = samples.argsort(dim=-1, stable=True)
     rank = order.argsort(dim=-1).unsqueeze(-1)  # (S, B, H, 1): where each hour sits
-    y = truth.unsqueeze(0).expand(count, size, horizon)
-    prefix = torch.cat([samples.new_zeros(count, size, 1), y.gather(-1, order).cumsum(dim=-1)], dim=-1)  # (S, B, H + 1)
-    index = torch.arange(horizon, device=samples.device)
-    y_h = y.unsqueeze(-1)
-    # others[s, i, h, j]: truth summed over the j cheapest hours other than h, j = 0..H-1
-    others = torch.where(index <= rank, prefix[..., :horizon].unsqueeze(-2), prefix[..., 1:].unsqueeze(-2) - y_h)
-    n = credit[:, 1:].unsqueeze(0).unsqueeze(-2)  # (1, B, 1, H) for k = 1..H
-    below = (n * torch.cat([others[..., 1:], others[..., -1:]], dim=-1)).cumsum(dim=-1)  # sum_{k <= r+1} n_k others_k
-    below = torch.cat([torch.zeros_like(below[..., :1]), below[..., :-1]], dim=-1)  # sum_{k <= r}
-    above = (n * (others + y_h)).flip(-1).cumsum(dim=-1).flip(-1)  # sum_{k > r} n_k (others_{k-1} + y_h)
-    value = below + above  # (S, B, H, H): credit with hour h at rank r, up to a constant
-    sorted_values = samples.sort(dim=-1).values
-    # edges[s, i, h, r]: the r-th gap's position among the other hours, r = 0..H-2
-    edges = torch.where(index[:-1] < rank, sorted_values[..., :-1].unsqueeze(-2), sorted_values[..., 1:].unsqueeze(-2))
-    z = (edges - mean.unsqueeze(0).unsqueeze(-1)) / std.view(1, 1, horizon, 1)
-    density = torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    zero = torch.zeros_like(density[..., :1])
-    low, high = torch.cat([zero, density], dim=-1), torch.cat([density, zero], dim=-1)
-    z_low, z_high = torch.cat([zero, z * density], dim=-1), torch.cat([z * density, zero], dim=-1)
-    grad_mean = (value * (low - high)).sum(dim=-1) / std
-    grad_std = (value * (z_low - z_high)).sum(dim=-1) / std
-    return grad_mean, grad_std
+    step = credit[..., 1:horizon].unsqueeze(1)  # (G, 1, B, H - 1): n_{r+1}
+    y_sorted = truth.unsqueeze(1).expand(-1, count, -1, -1).gather(-1, order.expand(len(truth), -1, -1, -1))
+    below = (step * y_sorted[..., :-1]).sum(dim=0)  # (S, B, H - 1): sum_g n_{r+1} u_r, u_r below hour h's rank
+    above = (step * y_sorted[..., 1:]).sum(dim=0)  # ... u_r above it
+    own = torch.einsum("gbr,gbh->bhr", step.squeeze(1), truth)  # (B, H, H - 1): sum_g n_{r+1} y_h
+    other = torch.arange(horizon - 1, device=samples.device) < rank  # (S, B, H, H - 1): the r-th other hour is below h
+    jump = torch.where(other, below.unsqueeze(-2), above.unsqueeze(-2)) - own  # R_{r+1} - R_r
+    sorted_values = samples.gather(-1, order)
+    edges = torch.where(other, sorted_values[..., :-1].unsqueeze(-2), sorted_values[..., 1:].unsqueeze(-2))
+    z = (edges - mean.unsqueeze(-1)) / std.unsqueeze(-1)
+    weighted_density = torch.exp(-0.5 * z * z) * jump
+    scale = math.sqrt(2.0 * math.pi) * std
+    return weighted_density.sum(dim=-1) / scale, (z * weighted_density).sum(dim=-1) / scale

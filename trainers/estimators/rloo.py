@@ -92,11 +92,11 @@ class LeaveOneOutPolicyGradient(Estimator):
         score = (advantage * log_prob(mean, log_std, samples)).sum()
         if self.local:
             with torch.no_grad():
-                grad_mean, grad_std = torch.zeros_like(mean), torch.zeros_like(std)
-                for truth, credit in per_k_credit(self.population, agent_weight, batch.contexts, batch.weight, batch.targets):
-                    by_mean, by_std = local_score(mean.detach(), std.detach(), samples, truth, credit)
-                    grad_mean, grad_std = grad_mean + by_mean.sum(dim=0), grad_std + by_std.sum(dim=(0, 1))
-            score = score + (grad_mean * mean).sum() + (grad_std * std).sum()
+                signals, credits = zip(*per_k_credit(self.population, agent_weight, batch.contexts, batch.weight,
+                                                     batch.targets))
+                grad_mean, grad_std = local_score(mean.detach(), std.detach(), samples, torch.stack(signals),
+                                                  torch.stack(credits))
+            score = score + (grad_mean.sum(dim=0) * mean).sum() + (grad_std.sum(dim=(0, 1)) * std).sum()
         score = all_sum(score) / (self.samples * batch.global_size)
         mse = global_mse(mean, batch.targets, batch.global_size)
         loss = score + float(mse_part / scale) * mse

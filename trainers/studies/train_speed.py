@@ -3,13 +3,17 @@
 ``eqpm bench train-speed`` times one update (forecast, estimate, backward, Adam) of each case of
 ``TRAIN_CASES`` (the default MLP, and the paper's networks at their sizes; global B = 128, q = 1), with 1, 2, ...
 processes (``--nproc``; more than one under torchrun: gloo on the CPU, NCCL on
-CUDA), and the share of the update the agents' regret takes. Every figure is
-a median over repeats, printed with the machine it ran on.
+CUDA), and the share of the update the agents' regret takes. With one process it
+also breaks an update into its parts (:data:`PARTS`), each timed in place inside
+the same updates. Every figure is a median over repeats, printed with the machine
+it ran on.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import time
 
 import torch
 
@@ -28,6 +32,40 @@ TRAIN_CASES = (
     ("EquitablePM-DC-v0", "lstm", "mse", "local"),
 )
 """(env, backbone, algo, rloo's --score): the steps timed; rows name rloo's sampled score "rloo/sampled"."""
+PARTS = ("batch", "forward", "estimator", "backward", "adam")
+"""An update's parts, in order: assembling the next batch, the network's forward pass, the estimator's loss
+(the agents' regret, weights and score terms), backward through the network, Adam's step."""
+
+
+def update_parts(model, estimator, optimizer, stream, device: torch.device, repeats: int, warmup: int = 2) -> dict:
+    """Median milliseconds of each of :data:`PARTS`, stamped inside ``warmup + repeats`` whole updates of
+    ``stream``'s epoch (started), so the parts are the update's own (on CUDA each stamp synchronises)."""
+    times: dict[str, list[float]] = {part: [] for part in PARTS}
+    stamps: list[float] = []
+
+    def stamp():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        stamps.append(time.perf_counter())
+
+    for count in range(warmup + repeats):
+        stamps.clear()
+        stamp()
+        batch = stream.batch(count % stream.steps_per_epoch)
+        stamp()
+        mean, log_std = model(batch.inputs)
+        stamp()
+        result = estimator.step(mean, log_std, batch)
+        stamp()
+        optimizer.zero_grad(set_to_none=True)
+        result.loss.backward()
+        stamp()
+        optimizer.step()
+        stamp()
+        if count >= warmup:
+            for part, start, end in zip(PARTS, stamps, stamps[1:]):
+                times[part].append(end - start)
+    return {part: 1e3 * statistics.median(values) for part, values in times.items()}
 
 
 def time_training_steps(world, repeats: int) -> list[dict]:
@@ -71,7 +109,9 @@ def time_training_steps(world, repeats: int) -> list[dict]:
         label = f"{algo}/{score}" if algo == "rloo" and score != "local" else algo
         rows.append({"env": env, "backbone": backbone, "algo": label, "M": task.num_agents, "B": config.batch_size,
                      "processes": world.size, "device": str(world.device), "step_ms": 1e3 * step_s,
-                     "windows_per_s": config.batch_size / step_s, "regret_share": regret_s / step_s})
+                     "windows_per_s": config.batch_size / step_s, "regret_share": regret_s / step_s, "regret_ms": 1e3 * regret_s})
+        if world.size == 1:
+            rows[-1]["parts_ms"] = update_parts(model, estimator, optimizer, stream, world.device, repeats)
     return rows
 
 
@@ -112,7 +152,7 @@ def process_counts(options: dict) -> dict:
 
 
 def train_lines(rows: list[dict]) -> list[str]:
-    """The rows as the report's lines."""
+    """The rows as the report's lines; then, for the one-process rows, each update's parts."""
     lines = [f"Training step benchmark (medians, q = 1, global B = 128) on {machine()}"]
     for row in rows:
         scaling = f"  x{row['speedup']:.2f} ({100 * row['efficiency']:.0f} % efficiency)" if "speedup" in row else ""
@@ -121,6 +161,13 @@ def train_lines(rows: list[dict]) -> list[str]:
             f"step {row['step_ms']:7.2f} ms  {row['windows_per_s']:8.0f} windows/s  "
             f"regret {100 * row['regret_share']:4.1f} % of the step{scaling}"
         )
+    parted = [row for row in rows if "parts_ms" in row]
+    if parted:
+        lines.append("Where an update's time goes (ms, medians of each part timed inside the same updates; the agents' "
+                     "regret, timed alone, is part of the estimator):")
+        for row in parted:
+            parts = "  ".join(f"{part} {row['parts_ms'][part]:7.2f}" for part in PARTS)
+            lines.append(f"  {row['env']:<20} {row['backbone']:<11} {row['algo']:<12} {parts}  (regret {row['regret_ms']:6.2f})")
     return lines
 
 
