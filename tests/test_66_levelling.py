@@ -160,6 +160,47 @@ def test_a_q_sweeps_known_ahead_flag_reaches_every_run_and_its_folder(tmp_path):
     assert not {c.out for c in points} & {c.out for c in default}  # learned runs never reuse index runs
 
 
+def test_a_chained_q_sweep_starts_each_q_from_the_q_below_of_the_same_seed(tmp_path):
+    from trainers.studies.q_sweep import configs
+
+    stages = configs("EquitablePM-EV-v0", "rloo", (1.0, 2.0, 5.0, math.inf), 2, 3, tmp_path, False, chain=1)
+    assert len(stages) == 4  # q = 0, then 2 and 5, then the last rung with every point
+    *links, last = stages
+    assert [{c.q for c in stage} for stage in links] == [{0.0}, {1.0}, {4.0}]
+    points = {(c.algo, c.q, c.seed): c for c in last}
+    assert len(points) == len(last) == 2 * 5  # the Plain PM and the four q's, each over both seeds, once
+    for (algo, q, seed), run in points.items():
+        below = {1.0: 0.0, 4.0: 1.0, math.inf: 4.0}.get(q)
+        if algo == "mse" or below is None:
+            assert run.init is None and run.epochs == 3
+        else:
+            assert run.init == points[("rloo", below, seed)].out and run.epochs == 1
+    scratch = configs("EquitablePM-EV-v0", "rloo", (1.0, 2.0, 5.0, math.inf), 2, 3, tmp_path, True)
+    assert not {c.out for c in last if c.init} & {c.out for c in scratch[-1]}  # never reuses a run made otherwise
+
+
+@pytest.mark.parametrize("chain, continuation", [(2, True), (-1, False)])
+def test_a_q_sweep_refuses_a_chain_with_continuation_or_below_zero(tmp_path, chain, continuation):
+    with pytest.raises(ValueError, match=f"chain={chain}, continuation={continuation}: give --chain EPOCHS > 0"):
+        run_study("q_sweep", chain=chain, continuation=continuation, out=tmp_path)
+
+
+def test_a_tiny_chained_sweep_keeps_each_q_no_worse_on_its_own_objective_than_its_start(tmp_path):
+    """Under --keep best a chained run gives back its start unless an epoch beats it on the run's own training
+    objective, so the model trained at q + 1 = inf scores no higher on P_inf than the q = 0 model it started from."""
+    torch.set_num_threads(1)
+    result = run_study("q_sweep", env="EquitablePM-DC-v0", algo="diff", q_plus_one=(1.0, math.inf), seeds=2, epochs=1,
+                       chain=1, keep="best", out=tmp_path, steps=100, backbone="lstm", hidden=8, lr=1e-2,
+                       batch_size=256)
+    value = result["consistency"]["value"]
+    assert value[(math.inf, math.inf)][0] <= value[(0.0, math.inf)][0]
+    kept, count = result["kept_start"]["inf"]
+    assert count == 2 and 0 <= kept <= 2 and set(result["kept_start"]) == {"inf"}
+    report = "\n".join(report_lines(result))
+    assert "each higher q 1 epochs more from the same seed's model at the q below it" in report
+    assert f"q+1 = inf {kept} of 2" in report
+
+
 def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_path):
     """At distance 0 every direction leaves the model as trained (each move starts from it: no change anywhere);
     the weights' shares are P_q's, at q = 0 each group's share of the agents."""

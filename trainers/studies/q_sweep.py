@@ -4,7 +4,9 @@
 things of the forecast) at each q + 1 asked for (default 1, 2, 5, 20, inf)
 and the Plain PM (``mse``), over seeds, each for the same epochs; with
 ``--continuation`` every q > 0 run starts from the same seed's q = 0 model
-(``eqpm train --init``) and trains that many epochs more. Reports, judged on
+(``eqpm train --init``) and trains that many epochs more; with ``--chain N``
+each q > 0 run starts from the same seed's model at the next lower q (q
+rising step by step, a continuation path) and trains N epochs more. Reports, judged on
 the final models over the seeds (not on one epoch: the worst tenth moves by
 several percent from one epoch to the next):
 
@@ -53,38 +55,52 @@ MEAN_ALLOWANCE = 0.05
 
 
 def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epochs: int, out: Path,
-            continuation: bool, **fields: Any) -> tuple[list[TrainConfig], list[TrainConfig]]:
-    """(start, points): with ``continuation``, the q = 0 runs every point starts from (none without); then the
-    Plain PM and each q + 1 over the seeds. Continued, every q (q = 0 too, so that all points have had the same
-    updates) trains ``epochs`` more from the same seed's start, and the Plain PM trains twice ``epochs``.
-    ``fields``: other TrainConfig fields of every run (the weighing's and the estimator's own settings only of the
-    estimator's runs)."""
+            continuation: bool, chain: int = 0, **fields: Any) -> list[list[TrainConfig]]:
+    """The runs in stages. Without ``continuation`` or ``chain``: one stage, the Plain PM and each q + 1 over the
+    seeds. With ``continuation``: first the q = 0 runs every point starts from; then every q (q = 0 too, so that
+    all points have had the same updates) trains ``epochs`` more from the same seed's start, and the Plain PM
+    trains twice ``epochs``. With ``chain``: q = 0 and the Plain PM train ``epochs``; each higher q + 1, in
+    ascending order, trains ``chain`` epochs from the same seed's model at the q below it, a stage each; the last
+    stage lists every point (the finished runs are reused). ``fields``: other TrainConfig fields of every run
+    (the weighing's and the estimator's own settings only of the estimator's runs)."""
     short = env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
     tag = "".join(f"-{k}={v}" for k, v in sorted(fields.items()))
     not_plain = set(WEIGHING_SETTINGS) | foreign_settings(PLAIN)  # the estimator's own fields: not the Plain PM's
 
-    def config(algo_: str, q1: float, seed: int, epochs_: int = epochs, init: Path | None = None) -> TrainConfig:
+    def config(algo_: str, q1: float, seed: int, epochs_: int = epochs, init: Path | None = None,
+               how: str = "continued") -> TrainConfig:
         extra = {k: v for k, v in fields.items() if algo_ != PLAIN or k not in not_plain}
-        name = f"{short}-{algo_}-q+1={q1:g}{tag}" + ("-continued" if init else "")
+        name = f"{short}-{algo_}-q+1={q1:g}{tag}" + (f"-{how}" if init else "")
         return TrainConfig(env=env, algo=algo_, q=q1 - 1.0, epochs=epochs_, seed=seed, progress=False, init=init,
                            out=out / f"{name}-epochs={epochs_}-seed={seed}", **extra)
 
+    if chain:
+        ladder = sorted(q_plus_one)
+        stages = [[config(algo, ladder[0], seed) for seed in range(seeds)]]
+        for below, q1 in zip(ladder, ladder[1:]):
+            stages.append([config(algo, q1, seed, chain, init=run.out, how=f"chained-from-{below:g}")
+                           for seed, run in enumerate(stages[-1])])
+        plain = [config(PLAIN, 1.0, seed) for seed in range(seeds)]
+        return [*stages[:-1], plain + [run for stage in stages for run in stage]]
     start = [config(algo, 1.0, seed) for seed in range(seeds)] if continuation else []
     plain = [config(PLAIN, 1.0, seed, 2 * epochs if continuation else epochs) for seed in range(seeds)]
-    return start, plain + [config(algo, q1, seed, init=start[seed].out if continuation else None)
-                           for q1 in q_plus_one for seed in range(seeds)]
+    return [start, plain + [config(algo, q1, seed, init=start[seed].out if continuation else None)
+                            for q1 in q_plus_one for seed in range(seeds)]]
 
 
 def prepare(options: dict[str, Any]) -> dict[str, Any]:
-    """q = 0 is always a point (every verdict is against it)."""
+    """q = 0 is always a point (every verdict is against it); a run starts from q = 0 or from the q below, not both."""
     options["q_plus_one"] = with_q_zero(tuple(options["q_plus_one"]))
+    if options["chain"] < 0 or (options["chain"] and options["continuation"]):
+        raise ValueError(f"chain={options['chain']}, continuation={options['continuation']}: give --chain EPOCHS > 0 "
+                         "(each q from the q below it) or --continuation (each q from q = 0), not both")
     return options
 
 
 def grid(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epochs: int, out: Path, continuation: bool,
-         frontier: Path | None, fields: dict[str, Any]) -> list[list[TrainConfig]]:
-    """The q = 0 starts (with ``continuation``), then the points."""
-    return list(configs(env, algo, tuple(q_plus_one), seeds, epochs, out, continuation, **fields))
+         chain: int, frontier: Path | None, fields: dict[str, Any]) -> list[list[TrainConfig]]:
+    """The stages of :func:`configs`."""
+    return configs(env, algo, tuple(q_plus_one), seeds, epochs, out, continuation, chain, **fields)
 
 
 def point(config: TrainConfig) -> str:
@@ -93,15 +109,25 @@ def point(config: TrainConfig) -> str:
 
 
 def analyse(groups: dict[str, list[Finished]], env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epochs: int,
-            out: Path, continuation: bool, frontier: Path | None, fields: dict[str, Any]) -> dict[str, Any]:
+            out: Path, continuation: bool, chain: int, frontier: Path | None, fields: dict[str, Any]) -> dict[str, Any]:
     """The points, the levelling, the consistency matrix and the target checks; with ``frontier`` (an ``eqpm bench
     frontier --out`` folder of the same env), each q's captured share of the hindsight lift."""
     runs = {label: [run.record for run in finished] for label, finished in groups.items()}
     models = {finished[0].config.q: runs[label] for label, finished in groups.items() if label != PLAIN}
     matrix = consistency(models)
-    return {"env": env, "algo": algo, "fields": fields, "continuation": continuation, "epochs": epochs, "seeds": seeds,
+    return {"env": env, "algo": algo, "fields": fields, "continuation": continuation, "chain": chain, "epochs": epochs,
+            "seeds": seeds, "kept_start": kept_start(groups),
             "runs": runs, "models": models, "references": reference_records(env), "consistency": matrix,
             "checks": checks(runs, matrix), "truth": read_truth(frontier, env), "groups": group_shares(models)}
+
+
+def kept_start(groups: dict[str, list[Finished]]) -> dict[str, list[int]]:
+    """Per point of runs that started from another run's model under ``--keep best``: [how many gave back that
+    start (no epoch's end beat it on the run's own training objective), how many runs]."""
+    started = {label: [run for run in finished if run.config.init is not None and run.config.keep == "best"]
+               for label, finished in groups.items()}
+    return {label: [sum(run.record.get("kept_epoch") == 0 for run in runs), len(runs)]
+            for label, runs in started.items() if runs}
 
 
 def group_shares(models: dict[float, list[dict]]) -> dict[str, Any]:
@@ -156,6 +182,17 @@ def checks(runs: dict[str, list[dict]], matrix: dict[str, Any]) -> dict[str, boo
     return result
 
 
+def training_line(result: dict[str, Any]) -> str:
+    """How the sweep's runs were trained, for the report's title."""
+    epochs = result["epochs"]
+    if result.get("chain"):
+        return (f", q = 0 and the Plain PM {epochs} epochs, each higher q {result['chain']} epochs more from the same "
+                "seed's model at the q below it")
+    if result["continuation"]:
+        return f", every q trained {epochs} epochs from a {epochs}-epoch q = 0 model (the Plain PM {2 * epochs} epochs)"
+    return f", {epochs} epochs each"
+
+
 def report_lines(result: dict[str, Any]) -> list[str]:
     """The study's report as Markdown."""
     from trainers.studies.intervals import bootstrap_interval
@@ -164,8 +201,7 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     fields = {"weighing": TrainConfig.weighing} | result["fields"]  # the config's default unless the sweep set one
     setting = ", ".join(f"{k} {v}" for k, v in fields.items())
     lines = [f"## q sweep: {result['algo']} on {result['env']} (env defaults), {setting}"
-             + (f", every q trained {result['epochs']} epochs from a {result['epochs']}-epoch q = 0 model (the Plain PM "
-                f"{2 * result['epochs']} epochs)" if result["continuation"] else f", {result['epochs']} epochs each")
+             + training_line(result)
              + f", {result['seeds']} seeds; on {machine()}", "",
              "Test split, final models, mean [95 % bootstrap interval] over seeds:", ""]
     rows = []
@@ -180,6 +216,10 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     lines += q_comparison_lines(result["models"], runs.get(PLAIN, []), references, matrix=result["consistency"])
     lines += group_lines(result.get("groups", {}))
     lines += [f"- {'holds' if holds else 'does not hold'}: {claim}" for claim, holds in result["checks"].items()]
+    if result.get("kept_start"):
+        lines += ["", "Runs that gave back the model they started from (--keep best: no epoch's end beat it on the "
+                      "run's own training objective): " + ", ".join(f"q+1 = {label} {kept} of {count}"
+                                                                   for label, (kept, count) in result["kept_start"].items())]
     if result.get("truth"):
         lines += ["", "Captured share of the hindsight lift (`eqpm bench frontier`'s truth family, test split):", "",
                   *captured_lines(runs, result["truth"])]
@@ -194,6 +234,8 @@ STUDY = Study(
         Flag("epochs", 3, "epochs of each run"),
         Flag("seeds", 5, "seeds per point"),
         Flag("continuation", False, "start every q > 0 run from the same seed's q = 0 model"),
+        Flag("chain", 0, "start each q > 0 run from the same seed's model at the next lower q and train it this many "
+                         "epochs more (q rising step by step); 0: off"),
         Flag("weighing", None, "agents' weighing of every run", kind=str, choices=tuple(WEIGHINGS), run_field=True),
         Flag("weight_step", None, "step of the multiplicative weighing", kind=float, run_field=True),
         Flag("keep", None, "the model each run gives: last or best (on its own training objective)", kind=str,
