@@ -201,7 +201,8 @@ def test_a_tiny_chained_sweep_keeps_each_q_no_worse_on_its_own_objective_than_it
     assert f"q+1 = inf {kept} of 2" in report
 
 
-def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_path):
+@pytest.mark.parametrize("algo", ["spo", "rloo"])
+def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_path, algo):
     """At distance 0 every direction leaves the model as trained (each move starts from it: no change anywhere);
     the weights' shares are P_q's, at q = 0 each group's share of the agents."""
     from trainers.config import TrainConfig
@@ -209,8 +210,8 @@ def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_p
     from trainers.studies.descent import report_lines
 
     torch.set_num_threads(1)
-    train(TrainConfig(env="EquitablePM-EV-v0", algo="spo", steps=2, backbone="lstm", hidden=8, out=tmp_path, progress=False))
-    result = run_study("descent", run=tmp_path, algo="spo", q_plus_one=(1.0, 20.0), batches=2, distances=(0.0, 0.05))
+    train(TrainConfig(env="EquitablePM-EV-v0", algo=algo, steps=2, backbone="lstm", hidden=8, out=tmp_path, progress=False))
+    result = run_study("descent", run=tmp_path, algo=algo, q_plus_one=(1.0, 20.0), batches=2, distances=(0.0, 0.05))
     assert len(result["groups"]) == 3 and set(result["shares"]) == {"1", "20"}
     for shares in result["shares"].values():
         assert sum(shares) == pytest.approx(1.0)
@@ -221,7 +222,28 @@ def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_p
     assert "Line search" in "\n".join(report_lines(result))
 
 
-def test_the_descent_test_refuses_an_estimator_without_per_agent_surrogates_before_loading_anything(tmp_path):
+def test_the_descent_test_refuses_an_estimator_without_a_weighted_direction_before_loading_anything(tmp_path):
+    from trainers.studies.descent import with_directions
 
-    with pytest.raises(ValueError, match="algo 'rloo' trains no per-agent surrogate; use spo, pfy, forml or diff"):
-        run_study("descent", run=tmp_path, algo="rloo")  # no run there: refused for the algo first
+    assert {"spo", "diff", "rloo"} <= set(with_directions()) and "pg" not in with_directions()
+    with pytest.raises(ValueError, match="algo 'pg' gives no direction for given agents' weights; use one of .*rloo"):
+        run_study("descent", run=tmp_path, algo="pg")  # no run there: refused for the algo first
+
+
+def test_rloos_weighted_loss_at_its_steps_weights_is_its_steps_loss():
+    """At q = 0 the step weighs every agent 1 / M (beta = 0: no MSE part); the same noise gives the same loss."""
+    from eq_gym.objective import Objective
+    from eq_gym.tasks import make_task
+    from tests.support.training import make_batch, small_policy
+    from trainers.estimators import ESTIMATORS
+
+    task = make_task("mixed")
+    batch = make_batch(task, 16, held_out=False)
+    noise = torch.randn((4, 16, task.horizon), generator=torch.Generator().manual_seed(0))
+    batch.noise = lambda samples: noise
+    mean, log_std = small_policy(task)(batch.inputs)
+    estimator = ESTIMATORS["rloo"](task.population, Objective(0.0))
+    uniform = torch.full((task.num_agents,), 1.0 / task.num_agents)
+    step = estimator.step(mean, log_std, batch).loss
+    torch.testing.assert_close(estimator.weighted_loss(mean, log_std, batch, uniform), step)
+    assert not torch.allclose(estimator.weighted_loss(mean, log_std, batch, 2 * uniform), step)

@@ -131,6 +131,12 @@ class Estimator(ABC):
     def step(self, mean: Tensor, log_std: Tensor, batch: Batch) -> StepResult:
         """The loss for one batch, from the policy's output on it: mean (B, H), log std (H,)."""
 
+    def weighted_loss(self, mean: Tensor, log_std: Tensor, batch: Batch, weights: Tensor) -> Tensor:
+        """A loss whose gradient estimates sum_m w_m grad Cbar_m (the direction of a step that serves the agents
+        by ``weights`` (M,)), without the weighing, the running scale or the MSE part: what
+        ``eqpm bench descent`` steps down. Estimators that do not weigh each agent's own term refuse."""
+        raise ValueError(f"algo '{self.name}' has no direction for given agents' weights")
+
 
 class RunningScale:
     """A positive scale to divide losses by, from the batches before this one.

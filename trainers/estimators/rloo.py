@@ -76,15 +76,34 @@ class LeaveOneOutPolicyGradient(Estimator):
         """(M,): 1 for the agents whose score term is sampled, 0 for those scored locally."""
 
     def step(self, mean, log_std, batch: Batch) -> StepResult:
-        std = log_std.exp()
-        samples = (mean.unsqueeze(0) + std * batch.noise(self.samples)).detach()  # (S, B, H)
+        samples = self.draw(mean, log_std, batch)
         with torch.no_grad():
             regret = sampled_regret(self.population, samples, batch.targets, batch.contexts)  # (M, S, B)
             cbar = global_mean_regret(regret, batch)
             weights = (1.0 - self.objective.beta) * self.weights(cbar, batch)
             mse_part = self.objective.beta * self.objective.mse_weight(self.population.num_agents)
             scale = self.scale(weights.sum() + mse_part)
-            agent_weight = (weights / scale).float()
+        score = self.score_loss(mean, log_std, batch, samples, regret, (weights / scale).float())
+        mse = global_mse(mean, batch.targets, batch.global_size)
+        loss = score + float(mse_part / scale) * mse
+        objective = self.objective.combined(cbar, global_mse(samples, batch.targets, batch.global_size))
+        return StepResult(loss, objective, cbar, mse.detach())
+
+    def weighted_loss(self, mean, log_std, batch: Batch, weights) -> torch.Tensor:
+        samples = self.draw(mean, log_std, batch)
+        with torch.no_grad():
+            regret = sampled_regret(self.population, samples, batch.targets, batch.contexts)
+        return self.score_loss(mean, log_std, batch, samples, regret, weights.float())
+
+    def draw(self, mean, log_std, batch: Batch) -> torch.Tensor:
+        """S forecasts per window from the policy, (S, B, H), detached."""
+        return (mean.unsqueeze(0) + log_std.exp() * batch.noise(self.samples)).detach()
+
+    def score_loss(self, mean, log_std, batch: Batch, samples, regret, agent_weight) -> torch.Tensor:
+        """The score-function loss of the ``samples`` (S, B, H) with their regret (M, S, B) at the agents' weights
+        (M,): its gradient estimates sum_m w_m grad Cbar_m in the mean and the std."""
+        std = log_std.exp()
+        with torch.no_grad():
             sampled_weight = agent_weight * self.sampled.to(agent_weight.device)
             credit = torch.einsum("m,msb->sb", sampled_weight, weighted(regret, batch.weight))
             baseline = (credit.sum(dim=0, keepdim=True) - credit) / (self.samples - 1)
@@ -97,8 +116,4 @@ class LeaveOneOutPolicyGradient(Estimator):
                 grad_mean, grad_std = local_score(mean.detach(), std.detach(), samples, torch.stack(signals),
                                                   torch.stack(credits))
             score = score + (grad_mean.sum(dim=0) * mean).sum() + (grad_std.sum(dim=(0, 1)) * std).sum()
-        score = all_sum(score) / (self.samples * batch.global_size)
-        mse = global_mse(mean, batch.targets, batch.global_size)
-        loss = score + float(mse_part / scale) * mse
-        objective = self.objective.combined(cbar, global_mse(samples, batch.targets, batch.global_size))
-        return StepResult(loss, objective, cbar, mse.detach())
+        return all_sum(score) / (self.samples * batch.global_size)

@@ -39,6 +39,9 @@ class WeightedSurrogate(Estimator):
         """S_m (M,): each agent's surrogate averaged over the global batch with its window weights."""
         return global_mean_regret(self.surrogate(mean, batch), batch)
 
+    def weighted_loss(self, mean: Tensor, log_std: Tensor, batch: Batch, weights: Tensor) -> Tensor:
+        return (weights.to(mean.dtype) * self.agent_losses(mean, batch)).sum()
+
     def step(self, mean, log_std, batch: Batch) -> StepResult:
         losses = self.agent_losses(mean, batch)
         cbar = self.batch_regret(mean, batch, losses)

@@ -1,16 +1,20 @@
-"""Does a step down an estimator's weighted surrogate lower the objective it weighs for?
+"""Does a step down an estimator's weighted direction lower the objective it weighs for?
 
 An estimator such as ``spo`` steps down sum_m w_m S_m, each agent's surrogate
 S_m weighted by w_m, the power mean P_q's weight of the agent (proportional to
-its regret^q). The weights set whom the step serves only if each agent's
+its regret^q); ``rloo`` steps down its sampled estimate of sum_m w_m grad Cbar_m
+(:meth:`trainers.estimators.base.Estimator.weighted_loss`). The weights set whom the step serves only if each agent's
 surrogate moves the forecast about as its regret would; where one group's
 surrogate pushes harder than another's at equal regret, that group takes the
-step whatever its weight. At a trained model (``--run``), on seeded training
+step whatever its weight. For ``rloo`` the question is whether P_q's expected
+gradient, estimated over the batches, still lowers P_q of the deterministic
+forecast a small step away. At a trained model (``--run``), on seeded training
 batches, this measures, per group of agents (the env's, e.g. EV's chargers
 paying the index, the price and the footprint):
 
 - each group's mean regret and its share of P_q's gradient (the weights);
-- the size of each group's surrogate gradient in the model's parameters, and
+- the size of each group's own direction (its surrogate's gradient, or rloo's estimate of
+  its regret's gradient) in the model's parameters, and
   the cosine between each q's weighted step and each group's own;
 - a line search: the model moved a small distance down each direction (each
   group's own surrogate, each q's weighted one), and the change of every
@@ -32,6 +36,7 @@ from eq_gym.objective import equitable_objective
 from trainers import checkpoint
 from trainers.config import TrainConfig
 from trainers.estimators import MODULES
+from trainers.estimators.base import global_mean_regret
 from trainers.studies.levelling import weight_shares
 from trainers.studies.report import machine, markdown_table
 from trainers.studies.study import Flag, Study
@@ -40,14 +45,21 @@ DISTANCES = (0.005, 0.01, 0.02)
 """How far the line search moves the parameters down each direction (normalised to norm 1): the move's length."""
 
 
+def with_directions() -> list[str]:
+    """The estimators that give a direction for given agents' weights (:meth:`Estimator.weighted_loss`)."""
+    from trainers.estimators import ESTIMATORS
+    from trainers.estimators.base import Estimator
+
+    return [name for name in MODULES if ESTIMATORS[name].weighted_loss is not Estimator.weighted_loss]
+
+
 def trained_setup(run: Path, algo: str) -> Any:
     """The run's model and ``algo``'s estimator on its task (:func:`trainers.loop.set_up` from its checkpoint)."""
-    from trainers.estimators import ESTIMATORS
-    from trainers.estimators.surrogate import WeightedSurrogate
     from trainers.loop import set_up
 
-    if not issubclass(ESTIMATORS[algo], WeightedSurrogate):
-        raise ValueError(f"algo '{algo}' trains no per-agent surrogate; use spo, pfy, forml or diff")
+    if algo not in with_directions():
+        raise ValueError(f"algo '{algo}' gives no direction for given agents' weights; use one of "
+                         f"{', '.join(with_directions())}")
     path = Path(run) / checkpoint.CHECKPOINT
     if not path.is_file():
         raise ValueError(f"--run {run}: no {checkpoint.CHECKPOINT} there; give the folder of a finished run")
@@ -70,17 +82,21 @@ class Descent:
 
     def regret(self, chosen: list) -> torch.Tensor:
         """Each agent's mean regret (M,) over the ``chosen`` batches at the current parameters."""
+        population = self.estimator.population
         with torch.no_grad():
-            return torch.stack([self.estimator.batch_regret(self.policy(b.inputs)[0], b, None) for b in chosen]).mean(0).double()
+            return torch.stack([global_mean_regret(population.regret(self.policy.predict(b.inputs), b.targets, b.contexts), b)
+                                for b in chosen]).mean(0).double()
 
     def direction(self, weights: torch.Tensor) -> torch.Tensor:
-        """The gradient of sum_m w_m S_m over the fitting batches, flat."""
+        """The estimator's gradient of sum_m w_m Cbar_m (its surrogates', or its sampled estimate) over the fitting
+        batches, flat."""
         for p in self.params:
             p.grad = None
         for b in self.fit:
-            losses = self.estimator.agent_losses(self.policy(b.inputs)[0], b)
-            ((weights.to(losses.dtype) * losses).sum() / len(self.fit)).backward()
-        return torch.cat([p.grad.detach().flatten() for p in self.params])
+            mean, log_std = self.policy(b.inputs)
+            (self.estimator.weighted_loss(mean, log_std, b, weights) / len(self.fit)).backward()
+        return torch.cat([torch.zeros_like(p).flatten() if p.grad is None else p.grad.detach().flatten()
+                          for p in self.params])
 
     def moved(self, direction: torch.Tensor, distance: float) -> torch.Tensor:
         """The regret on the held-out batches after moving ``distance`` down ``direction`` (normalised), then back."""
@@ -140,7 +156,7 @@ def report_lines(result: dict[str, Any]) -> list[str]:
              f"{result['norms'][group]:.4f}", *(f"{result['cosine'][f'P at q+1 = {label}'][group]:+.2f}" for label in labels)]
             for i, (group, regret) in enumerate(zip(groups, result["regret"]))]
     lines += markdown_table(["group", "mean regret", *(f"share of P_q's gradient, q+1 = {label}" for label in labels),
-                             "surrogate gradient norm", *(f"cosine with the q+1 = {label} step" for label in labels)], rows)
+                             "own direction's norm", *(f"cosine with the q+1 = {label} step" for label in labels)], rows)
     lines += ["", "Line search: the model moved down each direction (normalised; distance in parameter space); change of "
                   "each group's regret and of each P_q on the other batches:", ""]
     rows = [[name, f"{move['distance']:g}", *(f"{change:+.4f}" for change in move["groups"]),
@@ -156,7 +172,8 @@ def report_lines(result: dict[str, Any]) -> list[str]:
 
 STUDY = Study(
     flags=(Flag("run", None, "folder of a finished run (its checkpoint.pt)", kind=Path, required=True),
-           Flag("algo", "spo", "estimator whose surrogates to step down (spo, pfy, forml or diff)", choices=tuple(MODULES)),
+           Flag("algo", "spo", "estimator whose weighted direction to step down (spo, pfy, forml, diff or rloo)",
+                choices=tuple(MODULES)),
            Flag("q_plus_one", (1.0, 5.0, 20.0), "q + 1 values whose weighted steps to measure", many=True),
            Flag("batches", 30, "training batches for the gradients, and as many others for the line search"),
            Flag("distances", DISTANCES, "how far the line search moves down each normalised direction", many=True)),
