@@ -1,6 +1,7 @@
 """Levelling up or down, dominated points and objective consistency, on hand-made cases and a tiny sweep."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,21 +161,26 @@ def test_a_q_sweeps_known_ahead_flag_reaches_every_run_and_its_folder(tmp_path):
     assert not {c.out for c in points} & {c.out for c in default}  # learned runs never reuse index runs
 
 
-def test_a_chained_q_sweep_starts_each_q_from_the_q_below_of_the_same_seed(tmp_path):
+def test_a_chained_q_sweep_starts_each_q_from_the_q_below_and_gives_every_point_the_same_updates(tmp_path):
     from trainers.studies.q_sweep import configs
 
     stages = configs("EquitablePM-EV-v0", "rloo", (1.0, 2.0, 5.0, math.inf), 2, 3, tmp_path, False, chain=1)
-    assert len(stages) == 4  # q = 0, then 2 and 5, then the last rung with every point
-    *links, last = stages
-    assert [{c.q for c in stage} for stage in links] == [{0.0}, {1.0}, {4.0}]
+    assert len(stages) == 4  # the path's q = 0, 2 and 5 rungs, then the top rung with every point
+    *path, last = stages
+    assert [{c.q for c in stage} for stage in path] == [{0.0}, {1.0}, {4.0}]
+    runs = {c.out: c for stage in stages for c in stage}
     points = {(c.algo, c.q, c.seed): c for c in last}
     assert len(points) == len(last) == 2 * 5  # the Plain PM and the four q's, each over both seeds, once
+
+    def updates(run):  # epochs along the run's starts, back to scratch
+        return run.epochs + (updates(runs[run.init]) if run.init else 0)
+
+    assert {updates(run) for run in last} == {3 + 3 * 1}  # every point as trained as the top rung
     for (algo, q, seed), run in points.items():
-        below = {1.0: 0.0, 4.0: 1.0, math.inf: 4.0}.get(q)
-        if algo == "mse" or below is None:
-            assert run.init is None and run.epochs == 3
-        else:
-            assert run.init == points[("rloo", below, seed)].out and run.epochs == 1
+        if algo == "rloo" and q > 0:  # its path leads through each lower q of the same seed, in order
+            rung, below = runs[run.init], {1.0: 0.0, 4.0: 1.0, math.inf: 4.0}[q]
+            rung = rung if rung.q == below else runs[rung.init]
+            assert rung.q == below and rung.seed == seed
     scratch = configs("EquitablePM-EV-v0", "rloo", (1.0, 2.0, 5.0, math.inf), 2, 3, tmp_path, True)
     assert not {c.out for c in last if c.init} & {c.out for c in scratch[-1]}  # never reuses a run made otherwise
 
@@ -192,12 +198,19 @@ def test_a_tiny_chained_sweep_keeps_each_q_no_worse_on_its_own_objective_than_it
     result = run_study("q_sweep", env="EquitablePM-DC-v0", algo="diff", q_plus_one=(1.0, math.inf), seeds=2, epochs=1,
                        chain=1, keep="best", out=tmp_path, steps=100, backbone="lstm", hidden=8, lr=1e-2,
                        batch_size=256)
-    value = result["consistency"]["value"]
-    assert value[(math.inf, math.inf)][0] <= value[(0.0, math.inf)][0]
+    from eq_gym.objective import equitable_objective
+    from trainers.records import read_record
+
+    def p_inf(record):
+        return float(equitable_objective(torch.tensor(record["train_agent_regret"]), math.inf, "power_mean"))
+
+    for record in result["runs"]["inf"]:  # the top rung: each started from its seed's q = 0 rung of the path
+        start = read_record(Path(record["init"]))
+        assert start["q"] == 0.0 and p_inf(record) <= p_inf(start)
     kept, count = result["kept_start"]["inf"]
-    assert count == 2 and 0 <= kept <= 2 and set(result["kept_start"]) == {"inf"}
+    assert count == 2 and 0 <= kept <= 2 and set(result["kept_start"]) == {"1", "inf"}  # q = 0 trained on too
     report = "\n".join(report_lines(result))
-    assert "each higher q 1 epochs more from the same seed's model at the q below it" in report
+    assert "each higher q 1 epochs more from the same seed's model at the q below it, every point then trained on" in report
     assert f"q+1 = inf {kept} of 2" in report
 
 

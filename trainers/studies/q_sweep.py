@@ -6,7 +6,8 @@ and the Plain PM (``mse``), over seeds, each for the same epochs; with
 ``--continuation`` every q > 0 run starts from the same seed's q = 0 model
 (``eqpm train --init``) and trains that many epochs more; with ``--chain N``
 each q > 0 run starts from the same seed's model at the next lower q (q
-rising step by step, a continuation path) and trains N epochs more. Reports, judged on
+rising step by step, a continuation path) and trains N epochs more, and every
+point below the top trains on at its own q to the top's updates. Reports, judged on
 the final models over the seeds (not on one epoch: the worst tenth moves by
 several percent from one epoch to the next):
 
@@ -59,10 +60,12 @@ def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epoc
     """The runs in stages. Without ``continuation`` or ``chain``: one stage, the Plain PM and each q + 1 over the
     seeds. With ``continuation``: first the q = 0 runs every point starts from; then every q (q = 0 too, so that
     all points have had the same updates) trains ``epochs`` more from the same seed's start, and the Plain PM
-    trains twice ``epochs``. With ``chain``: q = 0 and the Plain PM train ``epochs``; each higher q + 1, in
-    ascending order, trains ``chain`` epochs from the same seed's model at the q below it, a stage each; the last
-    stage lists every point (the finished runs are reused). ``fields``: other TrainConfig fields of every run
-    (the weighing's and the estimator's own settings only of the estimator's runs)."""
+    trains twice ``epochs``. With ``chain`` (K values of q): the path, q = 0 for ``epochs``, then each higher
+    q + 1 in ascending order ``chain`` epochs from the same seed's model at the q below it, a stage each; every
+    point below the top then trains on at its own q to the top's updates (``epochs + (K - 1) chain``, as the
+    Plain PM does), so that all points have had the same updates; the last stage lists every point (the finished
+    runs are reused). ``fields``: other TrainConfig fields of every run (the weighing's and the estimator's own
+    settings only of the estimator's runs)."""
     short = env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
     tag = "".join(f"-{k}={v}" for k, v in sorted(fields.items()))
     not_plain = set(WEIGHING_SETTINGS) | foreign_settings(PLAIN)  # the estimator's own fields: not the Plain PM's
@@ -76,12 +79,15 @@ def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epoc
 
     if chain:
         ladder = sorted(q_plus_one)
-        stages = [[config(algo, ladder[0], seed) for seed in range(seeds)]]
+        path = [[config(algo, ladder[0], seed) for seed in range(seeds)]]
         for below, q1 in zip(ladder, ladder[1:]):
-            stages.append([config(algo, q1, seed, chain, init=run.out, how=f"chained-from-{below:g}")
-                           for seed, run in enumerate(stages[-1])])
-        plain = [config(PLAIN, 1.0, seed) for seed in range(seeds)]
-        return [*stages[:-1], plain + [run for stage in stages for run in stage]]
+            path.append([config(algo, q1, seed, chain, init=run.out, how=f"chained-from-{below:g}")
+                         for seed, run in enumerate(path[-1])])
+        rungs = len(ladder) - 1
+        points = [[config(algo, q1, seed, (rungs - k) * chain, init=run.out, how="topped-up") if k < rungs else run
+                   for seed, run in enumerate(path[k])] for k, q1 in enumerate(ladder)]
+        plain = [config(PLAIN, 1.0, seed, epochs + rungs * chain) for seed in range(seeds)]
+        return [*path[:-1], plain + [run for point in points for run in point]]
     start = [config(algo, 1.0, seed) for seed in range(seeds)] if continuation else []
     plain = [config(PLAIN, 1.0, seed, 2 * epochs if continuation else epochs) for seed in range(seeds)]
     return [start, plain + [config(algo, q1, seed, init=start[seed].out if continuation else None)
@@ -123,7 +129,8 @@ def analyse(groups: dict[str, list[Finished]], env: str, algo: str, q_plus_one: 
 
 def kept_start(groups: dict[str, list[Finished]]) -> dict[str, list[int]]:
     """Per point of runs that started from another run's model under ``--keep best``: [how many gave back that
-    start (no epoch's end beat it on the run's own training objective), how many runs]."""
+    start (no epoch's end beat it on the run's own training objective), how many runs]. Under ``--chain`` the
+    top point's start is the rung below; the others' is their own rung of the path."""
     started = {label: [run for run in finished if run.config.init is not None and run.config.keep == "best"]
                for label, finished in groups.items()}
     return {label: [sum(run.record.get("kept_epoch") == 0 for run in runs), len(runs)]
@@ -186,8 +193,10 @@ def training_line(result: dict[str, Any]) -> str:
     """How the sweep's runs were trained, for the report's title."""
     epochs = result["epochs"]
     if result.get("chain"):
-        return (f", q = 0 and the Plain PM {epochs} epochs, each higher q {result['chain']} epochs more from the same "
-                "seed's model at the q below it")
+        total = epochs + (len(result["models"]) - 1) * result["chain"]
+        return (f", a path in q: q = 0 {epochs} epochs, each higher q {result['chain']} epochs more from the same "
+                f"seed's model at the q below it, every point then trained on at its own q to {total} epochs (the "
+                f"Plain PM {total})")
     if result["continuation"]:
         return f", every q trained {epochs} epochs from a {epochs}-epoch q = 0 model (the Plain PM {2 * epochs} epochs)"
     return f", {epochs} epochs each"
