@@ -235,6 +235,18 @@ def test_the_descent_test_measures_each_groups_step_from_the_trained_model(tmp_p
     assert "Line search" in "\n".join(report_lines(result))
 
 
+def test_the_descent_test_runs_diff_whose_regret_is_its_surrogate(tmp_path):
+    """diff's own batch regret reads the step's surrogates; descent scores the regret itself (it crashed on diff)."""
+    from trainers.config import TrainConfig
+    from trainers.loop import train
+
+    torch.set_num_threads(1)
+    train(TrainConfig(env="EquitablePM-DC-v0", algo="diff", steps=2, backbone="lstm", hidden=8, out=tmp_path, progress=False))
+    result = run_study("descent", run=tmp_path, algo="diff", q_plus_one=(1.0, 5.0), batches=2, distances=(0.0, 0.05))
+    assert all(sum(shares) == pytest.approx(1.0) for shares in result["shares"].values())
+    assert all(moves[0]["objectives"] == {"1": 0.0, "5": 0.0} for moves in result["moves"].values())
+
+
 def test_the_descent_test_refuses_an_estimator_without_a_weighted_direction_before_loading_anything(tmp_path):
     from trainers.studies.descent import with_directions
 
