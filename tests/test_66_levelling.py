@@ -70,6 +70,33 @@ def test_consistency_flags_a_model_that_loses_on_its_own_objective():
     assert missing["missing"] == [0.0]
 
 
+def test_consistency_scores_the_combined_objective_the_runs_trained_on():
+    """Runs trained on (1 - beta) P_q + beta MSE are scored on it: a min-max model far off the signal loses its
+    own objective to models nearer the signal, which P_q alone does not see."""
+    fair, accurate = np.array([0.5, 0.5, 0.5, 0.5]), np.array([0.1, 0.1, 0.2, 0.9])
+
+    def runs(beta: float) -> dict[float, list[dict]]:
+        models = consistent_runs({0.0: accurate, math.inf: fair, 4.0: fair})
+        for q, mse in ((0.0, 0.05), (math.inf, 2.0), (4.0, 0.1)):
+            for run in models[q]:
+                run.update(beta=beta, train_mse=mse)
+        return models
+
+    assert consistency(runs(0.0))["violations"] == []  # P_q alone: the q = 4 and inf models have the same regrets
+    combined = consistency(runs(0.5))
+    assert combined["beta"] == 0.5  # on P_inf's combined objective the inf model 0.5 * 0.5 + 0.5 * 2, the others below
+    assert sorted(combined["violations"]) == [(math.inf, 0.0), (math.inf, 4.0)]
+    assert combined["value"][(0.0, 0.0)][0] == pytest.approx(0.5 * 0.325 + 0.5 * 0.05, rel=0.01)
+    assert consistency(runs(0.0))["value"][(0.0, 0.0)][0] == pytest.approx(0.325, rel=0.01)
+    mixed = runs(0.5)
+    mixed[0.0][0]["beta"] = 0.0
+    with pytest.raises(ValueError, match=r"beta \[0.0, 0.5\]"):
+        consistency(mixed)
+    unscored = runs(0.5)
+    del unscored[0.0][0]["train_mse"]
+    assert consistency(unscored)["missing"] == [0.0]  # no MSE recorded: not scored on the combined objective
+
+
 @pytest.mark.parametrize("q", [0.0, 4.0, 19.0])
 def test_multiplicative_weights_settle_at_the_power_means_own(q):
     """At fixed regrets the mirror-ascent weights converge to dL/dCbar of the power mean (up to their total)."""

@@ -84,7 +84,7 @@ def test_a_tiny_bench_frontier_end_to_end(tmp_path):
     for family in ("posthoc", "mixture"):
         for label in ("1", "inf"):
             pick = written["seeded"]["0"][family][label]
-            assert set(pick["train"]) == set(pick["test"]) == {"mean", "worst10", "best10"}
+            assert set(pick["train"]) == set(pick["test"]) == {"mean", "worst10", "best10", "largest"}
     assert len(written["seeded"]["0"]["posthoc"]["1"]["parameters"]["known"]) == 2  # EV's water and price
     informed = written["seeded"]["0"]["informed"]
     assert set(informed) == {"0", "0.25", "0.5", "0.75", "1"}
@@ -115,3 +115,23 @@ def test_bench_q_reads_a_frontier_of_its_own_env_and_refuses_another(tmp_path):
     with pytest.raises(ValueError, match="is of EquitablePM-DC-v0, this run of EquitablePM-EV-v0"):
         read_truth(tmp_path, "EquitablePM-EV-v0")
     assert read_truth(tmp_path, "EquitablePM-DC-v0") == {}
+
+
+def test_truth_front_line_says_which_of_its_scores_are_monotone_in_q():
+    from trainers.studies.frontier import truth_front_line
+
+    def front(worst, largest, mean):
+        return {"q_plus_one": ["1", "2", "inf"],
+                "truth": {label: {"train": {"worst10": w, "largest": big, "mean": m}}
+                          for label, w, big, m in zip(["1", "2", "inf"], worst, largest, mean)}}
+
+    line = truth_front_line(front([0.68, 0.43, 0.44], [0.76, 0.47, 0.45], [0.16, 0.19, 0.22]))
+    assert "worst tenth 0.6800, 0.4300, 0.4400 (not monotone in q)" in line  # P_inf's pick: the largest, not the tenth
+    assert "largest regret 0.7600, 0.4700, 0.4500 (monotone in q)" in line
+    assert "mean 0.1600, 0.1900, 0.2200 (monotone in q)" in line
+    falling_mean = truth_front_line(front([0.6, 0.5, 0.4], [0.7, 0.6, 0.5], [0.16, 0.15, 0.2]))
+    assert "mean 0.1600, 0.1500, 0.2000 (not monotone in q)" in falling_mean  # a mean that falls as q rises
+    old = front([0.6, 0.5, 0.4], [0.7, 0.6, 0.5], [0.16, 0.18, 0.2])
+    for label in ("1", "2", "inf"):
+        del old["truth"][label]["train"]["largest"]
+    assert "largest" not in truth_front_line(old) and "worst tenth 0.6000, 0.5000, 0.4000 (monotone in q)" in truth_front_line(old)

@@ -272,7 +272,8 @@ def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
             epochs=run.epochs, lr=config.learning_rate, form=config.form, samples=config.samples,
             batch_size=config.batch_size, device=str(run.world.device), world_size=run.world.size,
             steps=run.total_steps, history=run.history, weighing=config.weighing, init=config.as_dict()["init"],
-            train_agent_regret=train_regret.tolist(), train_objective=float(train_objective), keep=config.keep,
+            train_agent_regret=train_regret.tolist(), train_mse=float(train_metrics["mse"]),
+            train_objective=float(train_objective), keep=config.keep,
             kept_epoch=None if kept is None else kept["epoch"],
         )
         if run.epochs <= run.first_epoch:  # keep a checkpoint to evaluate later

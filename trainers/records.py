@@ -3,7 +3,8 @@
 A record holds the test metrics (``eq_gym.metrics.METRIC_NAMES``), ``agent_regret`` (M,), the env id, its
 keywords (``env_kwargs``) and ``split``, then the run's own fields (algo, q, beta, seed, backbone, wall_s,
 and for a training run epochs, lr, form, samples, batch_size, device, world_size, steps, history, weighing, init and
-``train_agent_regret`` (M,), each agent's regret on the training split, which a q-sweep's objective consistency reads);
+``train_agent_regret`` (M,), each agent's regret on the training split, and ``train_mse``, the mean forecast's MSE
+there, which a q-sweep's objective consistency reads);
 docs/trainers.md, "metrics.json", lists them. A folder whose metrics.json exists holds a finished run.
 """
 

@@ -56,7 +56,9 @@ def truth_forecaster(task: Task, weights: np.ndarray) -> Forecaster:
 
 
 def scores(agent_regret: np.ndarray) -> dict[str, float]:
-    return {"mean": float(agent_regret.mean()), "worst10": worst_served(agent_regret), "best10": best_served(agent_regret)}
+    """The mean, the worst-served and best-served tenth's and the largest regret of each agent's regrets (M,)."""
+    return {"mean": float(agent_regret.mean()), "worst10": worst_served(agent_regret), "best10": best_served(agent_regret),
+            "largest": float(agent_regret.max())}
 
 
 Build = Callable[[str, dict[str, Any]], Forecaster]

@@ -79,29 +79,38 @@ def dominated(points: dict[str, tuple[float, float]]) -> set[str]:
 
 
 def consistency(models: dict[float, Sequence[dict[str, Any]]]) -> dict[str, Any]:
-    """Every model (trained at q, its runs over seeds) scored on every q's training-split power mean P_q.
+    """Every model (trained at q, its runs over seeds) scored on every q's training-split objective as the runs
+    trained on it: the power mean P_q, or where the runs' ``beta`` is above 0 (the same in every run)
+    (1 - beta) P_q + beta MSE.
 
-    Returns ``{"q": [...], "value": {(q_model, q_objective): (mean, low, high)}, "violations": [(q_objective,
-    q_better_model)], "missing": [q]}``: a violation where another model's interval lies wholly below the
-    interval of the model trained for that objective. Runs without ``train_agent_regret`` are left out
-    (``missing``).
+    Returns ``{"q": [...], "beta": beta, "value": {(q_model, q_objective): (mean, low, high)}, "violations":
+    [(q_objective, q_better_model)], "missing": [q]}``: a violation where another model's interval lies wholly
+    below the interval of the model trained for that objective. Runs without ``train_agent_regret`` (with
+    ``beta`` > 0: or without ``train_mse``) are left out (``missing``).
     """
     import torch
 
-    from eq_gym.objective import equitable_objective
+    from eq_gym.objective import Objective
 
+    betas = {float(r.get("beta", 0.0)) for runs in models.values() for r in runs}
+    if len(betas) > 1:
+        raise ValueError(f"runs trained with beta {sorted(betas)}: compare models trained on one objective family "
+                         "(one beta) at a time")
+    beta = betas.pop() if betas else 0.0
+    needed = ("train_agent_regret", "train_mse") if beta > 0.0 else ("train_agent_regret",)
     qs = sorted(models)
-    missing = [q for q in qs if not all("train_agent_regret" in r for r in models[q])]
+    missing = [q for q in qs if not all(key in r for r in models[q] for key in needed)]
     qs = [q for q in qs if q not in missing and models[q]]
     value = {}
     for trained in qs:
         regrets = torch.tensor([r["train_agent_regret"] for r in models[trained]], dtype=torch.float64)
+        mse = torch.tensor([r.get("train_mse", 0.0) for r in models[trained]], dtype=torch.float64)
         for objective in qs:
-            scores = equitable_objective(regrets, objective, "power_mean").numpy()
+            scores = Objective(objective, "power_mean", beta).combined(regrets, mse).numpy()
             value[(trained, objective)] = bootstrap_interval(scores)
     violations = [(objective, other) for objective in qs for other in qs
                   if other != objective and value[(other, objective)][2] < value[(objective, objective)][1]]
-    return {"q": qs, "value": value, "violations": violations, "missing": missing}
+    return {"q": qs, "beta": beta, "value": value, "violations": violations, "missing": missing}
 
 
 def captured_share(learned_q0: float, learned_q: float, hindsight_q0: float, hindsight_q: float) -> float | None:
@@ -166,7 +175,8 @@ def consistency_lines(result: dict[str, Any]) -> list[str]:
             flag = " !" if (objective, trained) in result["violations"] else (" *" if mean == best else "")
             cells.append(f"{mean:.4f} [{low:.4f}, {high:.4f}]{flag}")
         rows.append([q_label(trained)] + cells)
-    lines = ["Objective consistency (training split, power-mean P_q, mean [95 % interval] over seeds; * the column's "
+    scored = f"(1 - beta) P_q + beta MSE, beta {result['beta']:g}" if result.get("beta") else "power-mean P_q"
+    lines = [f"Objective consistency (training split, {scored}, mean [95 % interval] over seeds; * the column's "
              "lowest; ! a model beats the column's own beyond the intervals):", "", *markdown_table(header, rows), ""]
     if result["violations"]:
         lines += [f"- does not hold: the model trained at q+1 = {q_label(other)} scores lower on P at q+1 = {q_label(obj)} "
@@ -174,7 +184,7 @@ def consistency_lines(result: dict[str, Any]) -> list[str]:
     else:
         lines.append("- holds: no model beats the one trained for an objective beyond the intervals")
     if result["missing"]:
-        lines.append(f"- left out (runs made before train_agent_regret was recorded): q+1 = "
+        lines.append(f"- left out (runs made before train_agent_regret, or with beta train_mse, was recorded): q+1 = "
                      f"{', '.join(q_label(q) for q in result['missing'])}")
     return lines + [""]
 

@@ -67,12 +67,12 @@ def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epoc
     runs are reused). ``fields``: other TrainConfig fields of every run (the weighing's and the estimator's own
     settings only of the estimator's runs)."""
     short = env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
-    tag = "".join(f"-{k}={v}" for k, v in sorted(fields.items()))
-    not_plain = set(WEIGHING_SETTINGS) | foreign_settings(PLAIN)  # the estimator's own fields: not the Plain PM's
+    not_plain = set(WEIGHING_SETTINGS) | foreign_settings(PLAIN) | {"beta"}  # not the Plain PM's: it is the MSE
 
     def config(algo_: str, q1: float, seed: int, epochs_: int = epochs, init: Path | None = None,
                how: str = "continued") -> TrainConfig:
         extra = {k: v for k, v in fields.items() if algo_ != PLAIN or k not in not_plain}
+        tag = "".join(f"-{k}={v}" for k, v in sorted(extra.items()))
         name = f"{short}-{algo_}-q+1={q1:g}{tag}" + (f"-{how}" if init else "")
         return TrainConfig(env=env, algo=algo_, q=q1 - 1.0, epochs=epochs_, seed=seed, progress=False, init=init,
                            out=out / f"{name}-epochs={epochs_}-seed={seed}", **extra)
@@ -247,6 +247,8 @@ STUDY = Study(
                          "epochs more (q rising step by step); 0: off"),
         Flag("weighing", None, "agents' weighing of every run", kind=str, choices=tuple(WEIGHINGS), run_field=True),
         Flag("weight_step", None, "step of the multiplicative weighing", kind=float, run_field=True),
+        Flag("beta", None, "weight of the MSE in every q run's objective, (1 - beta) L_q + beta L_f (the Plain PM is "
+                           "the MSE)", kind=float, run_field=True),
         Flag("keep", None, "the model each run gives: last or best (on its own training objective)", kind=str,
              choices=KEEPS, run_field=True),
         Flag("known_ahead", None, "how every run's forecast adds the parts known ahead: index or learned", kind=str,
