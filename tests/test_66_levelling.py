@@ -167,12 +167,16 @@ def test_a_tiny_q_sweep_spreads_the_regret_less_at_q_inf_and_reports_the_verdict
 def test_a_q_sweeps_estimator_settings_reach_its_runs_and_not_the_plain_pms(tmp_path):
     from trainers.studies.q_sweep import configs
 
-    _, points = configs("EquitablePM-EV-v0", "rloo", (1.0, 5.0), 1, 1, tmp_path, False, samples=8, weighing="running")
+    _, points = configs("EquitablePM-EV-v0", "rloo", (1.0, 5.0), 1, 1, tmp_path, False, samples=8, weighing="running",
+                        beta=0.8)
     plain = [c for c in points if c.algo == "mse"]
     rloo = [c for c in points if c.algo == "rloo"]
     assert len(plain) == 1 and len(rloo) == 2
-    assert plain[0].samples == 4 and plain[0].weighing == "multiplicative"  # the config's defaults
-    assert all(c.samples == 8 and c.weighing == "running" for c in rloo)
+    assert plain[0].samples == 4 and plain[0].weighing == "multiplicative" and plain[0].beta == 0.0  # the defaults
+    assert all(c.samples == 8 and c.weighing == "running" and c.beta == 0.8 for c in rloo)
+    _, bare = configs("EquitablePM-EV-v0", "rloo", (1.0,), 1, 1, tmp_path, False)
+    assert [c.out for c in bare if c.algo == "mse"] == [plain[0].out]  # a Plain PM named by no setting it ignores
+    assert all("beta=0.8" in c.out.name for c in rloo)
 
 
 def test_a_q_sweeps_known_ahead_flag_reaches_every_run_and_its_folder(tmp_path):
