@@ -192,26 +192,29 @@ def test_a_q_sweeps_known_ahead_flag_reaches_every_run_and_its_folder(tmp_path):
     assert not {c.out for c in points} & {c.out for c in default}  # learned runs never reuse index runs
 
 
-def test_a_chained_q_sweep_starts_each_q_from_the_q_below_and_gives_every_point_the_same_updates(tmp_path):
+def test_a_chained_q_sweep_starts_each_q_from_the_q_below_and_gives_every_point_the_same_schedule(tmp_path):
     from trainers.studies.q_sweep import configs
 
     stages = configs("EquitablePM-EV-v0", "rloo", (1.0, 2.0, 5.0, math.inf), 2, 3, tmp_path, False, chain=1)
-    assert len(stages) == 4  # the path's q = 0, 2 and 5 rungs, then the top rung with every point
-    *path, last = stages
-    assert [{c.q for c in stage} for stage in path] == [{0.0}, {1.0}, {4.0}]
+    assert [{c.q for c in stage if c.algo == "rloo"} for stage in stages] == [  # one more rung a stage
+        {0.0}, {0.0, 1.0}, {0.0, 1.0, 4.0}, {0.0, 1.0, 4.0, math.inf}]
     runs = {c.out: c for stage in stages for c in stage}
+    last = stages[-1]
     points = {(c.algo, c.q, c.seed): c for c in last}
     assert len(points) == len(last) == 2 * 5  # the Plain PM and the four q's, each over both seeds, once
 
-    def updates(run):  # epochs along the run's starts, back to scratch
-        return run.epochs + (updates(runs[run.init]) if run.init else 0)
+    def starts(run):  # the runs back to scratch, the last first
+        return [run] + (starts(runs[run.init]) if run.init else [])
 
-    assert {updates(run) for run in last} == {3 + 3 * 1}  # every point as trained as the top rung
     for (algo, q, seed), run in points.items():
-        if algo == "rloo" and q > 0:  # its path leads through each lower q of the same seed, in order
-            rung, below = runs[run.init], {1.0: 0.0, 4.0: 1.0, math.inf: 4.0}[q]
-            rung = rung if rung.q == below else runs[rung.init]
-            assert rung.q == below and rung.seed == seed
+        lineage = starts(run)
+        assert sum(r.epochs for r in lineage) == 3 + 3 * 1  # every point as trained as the top rung
+        assert len(lineage) == 4  # and as often restarted: each run starts its optimiser afresh
+        assert {r.seed for r in lineage} == {seed} and {r.algo for r in lineage} == {algo}
+        if algo == "rloo":  # its path leads through each lower q of the same seed, in order
+            path = [r.q for r in reversed(lineage)]
+            rungs = [q_ for i, q_ in enumerate(path) if i == 0 or q_ != path[i - 1]]
+            assert rungs == [0.0, 1.0, 4.0, math.inf][:len(rungs)] and rungs[-1] == q
     scratch = configs("EquitablePM-EV-v0", "rloo", (1.0, 2.0, 5.0, math.inf), 2, 3, tmp_path, True)
     assert not {c.out for c in last if c.init} & {c.out for c in scratch[-1]}  # never reuses a run made otherwise
 
@@ -241,7 +244,9 @@ def test_a_tiny_chained_sweep_keeps_each_q_no_worse_on_its_own_objective_than_it
     kept, count = result["kept_start"]["inf"]
     assert count == 2 and 0 <= kept <= 2 and set(result["kept_start"]) == {"1", "inf"}  # q = 0 trained on too
     report = "\n".join(report_lines(result))
-    assert "each higher q 1 epochs more from the same seed's model at the q below it, every point then trained on" in report
+    assert ("then stages of 1 epochs, each starting the next higher q from the same seed's model at the q below it "
+            "and training every started point on at its own q, each stage a fresh optimiser: every point 2 epochs in "
+            "2 runs") in report
     assert f"q+1 = inf {kept} of 2" in report
 
 

@@ -60,11 +60,11 @@ def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epoc
     """The runs in stages. Without ``continuation`` or ``chain``: one stage, the Plain PM and each q + 1 over the
     seeds. With ``continuation``: first the q = 0 runs every point starts from; then every q (q = 0 too, so that
     all points have had the same updates) trains ``epochs`` more from the same seed's start, and the Plain PM
-    trains twice ``epochs``. With ``chain`` (K values of q): the path, q = 0 for ``epochs``, then each higher
-    q + 1 in ascending order ``chain`` epochs from the same seed's model at the q below it, a stage each; every
-    point below the top then trains on at its own q to the top's updates (``epochs + (K - 1) chain``, as the
-    Plain PM does), so that all points have had the same updates; the last stage lists every point (the finished
-    runs are reused). ``fields``: other TrainConfig fields of every run (the weighing's and the estimator's own
+    trains twice ``epochs``. With ``chain`` (K values of q): q = 0 and the Plain PM for ``epochs``, then K - 1
+    stages of ``chain`` epochs each: in stage k the next higher q + 1 starts from the same seed's model at the q
+    below it, and every point already started (the Plain PM too) trains on at its own q from its own model, so
+    that all points have had the same updates and the same restarts of the optimiser (each run starts Adam and
+    the step schedule afresh); the last stage holds every point's final run. ``fields``: other TrainConfig fields of every run (the weighing's and the estimator's own
     settings only of the estimator's runs)."""
     short = env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
     not_plain = set(WEIGHING_SETTINGS) | foreign_settings(PLAIN) | {"beta"}  # not the Plain PM's: it is the MSE
@@ -79,15 +79,17 @@ def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epoc
 
     if chain:
         ladder = sorted(q_plus_one)
-        path = [[config(algo, ladder[0], seed) for seed in range(seeds)]]
+        points = {(PLAIN, 1.0): [config(PLAIN, 1.0, seed) for seed in range(seeds)],
+                  (algo, ladder[0]): [config(algo, ladder[0], seed) for seed in range(seeds)]}
+        stages = [[run for runs in points.values() for run in runs]]
         for below, q1 in zip(ladder, ladder[1:]):
-            path.append([config(algo, q1, seed, chain, init=run.out, how=f"chained-from-{below:g}")
-                         for seed, run in enumerate(path[-1])])
-        rungs = len(ladder) - 1
-        points = [[config(algo, q1, seed, (rungs - k) * chain, init=run.out, how="topped-up") if k < rungs else run
-                   for seed, run in enumerate(path[k])] for k, q1 in enumerate(ladder)]
-        plain = [config(PLAIN, 1.0, seed, epochs + rungs * chain) for seed in range(seeds)]
-        return [*path[:-1], plain + [run for point in points for run in point]]
+            trained, started = epochs + len(stages) * chain, points
+            points = {(algo_, q): [config(algo_, q, seed, chain, init=run.out, how=f"trained-on-to-{trained}")
+                                   for seed, run in enumerate(runs)] for (algo_, q), runs in started.items()}
+            points[(algo, q1)] = [config(algo, q1, seed, chain, init=run.out, how=f"chained-from-{below:g}")
+                                  for seed, run in enumerate(started[(algo, below)])]
+            stages.append([run for runs in points.values() for run in runs])
+        return stages
     start = [config(algo, 1.0, seed) for seed in range(seeds)] if continuation else []
     plain = [config(PLAIN, 1.0, seed, 2 * epochs if continuation else epochs) for seed in range(seeds)]
     return [start, plain + [config(algo, q1, seed, init=start[seed].out if continuation else None)
@@ -128,11 +130,11 @@ def analyse(groups: dict[str, list[Finished]], env: str, algo: str, q_plus_one: 
 
 
 def kept_start(groups: dict[str, list[Finished]]) -> dict[str, list[int]]:
-    """Per point of runs that started from another run's model under ``--keep best``: [how many gave back that
-    start (no epoch's end beat it on the run's own training objective), how many runs]. Under ``--chain`` the
-    top point's start is the rung below; the others' is their own rung of the path."""
+    """Per point of the estimator's runs that started from another run's model under ``--keep best``: [how many
+    gave back that start (no epoch's end beat it on the run's own training objective), how many runs]. Under
+    ``--chain`` the top point's start is the rung below; the others' is their own model of the stage before."""
     started = {label: [run for run in finished if run.config.init is not None and run.config.keep == "best"]
-               for label, finished in groups.items()}
+               for label, finished in groups.items() if label != PLAIN}
     return {label: [sum(run.record.get("kept_epoch") == 0 for run in runs), len(runs)]
             for label, runs in started.items() if runs}
 
@@ -194,9 +196,10 @@ def training_line(result: dict[str, Any]) -> str:
     epochs = result["epochs"]
     if result.get("chain"):
         total = epochs + (len(result["models"]) - 1) * result["chain"]
-        return (f", a path in q: q = 0 {epochs} epochs, each higher q {result['chain']} epochs more from the same "
-                f"seed's model at the q below it, every point then trained on at its own q to {total} epochs (the "
-                f"Plain PM {total})")
+        return (f", a path in q: q = 0 and the Plain PM {epochs} epochs, then stages of {result['chain']} epochs, each "
+                f"starting the next higher q from the same seed's model at the q below it and training every started "
+                f"point on at its own q, each stage a fresh optimiser: every point {total} epochs in "
+                f"{len(result['models'])} runs")
     if result["continuation"]:
         return f", every q trained {epochs} epochs from a {epochs}-epoch q = 0 model (the Plain PM {2 * epochs} epochs)"
     return f", {epochs} epochs each"
@@ -244,7 +247,8 @@ STUDY = Study(
         Flag("seeds", 5, "seeds per point"),
         Flag("continuation", False, "start every q > 0 run from the same seed's q = 0 model"),
         Flag("chain", 0, "start each q > 0 run from the same seed's model at the next lower q and train it this many "
-                         "epochs more (q rising step by step); 0: off"),
+                         "epochs more (q rising step by step), every started point training on as long at its own q "
+                         "in each stage; 0: off"),
         Flag("weighing", None, "agents' weighing of every run", kind=str, choices=tuple(WEIGHINGS), run_field=True),
         Flag("weight_step", None, "step of the multiplicative weighing", kind=float, run_field=True),
         Flag("beta", None, "weight of the MSE in every q run's objective, (1 - beta) L_q + beta L_f (the Plain PM is "
