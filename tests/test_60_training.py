@@ -18,8 +18,10 @@ from trainers.runlog import EPOCH_TAGS
 
 DESIGN_KEYS = {"variance", "mean", "c95_c5", "mse", "entropy", "agent_regret", "env", "env_kwargs", "algo",
                "q", "beta", "seed", "backbone", "wall_s"}
-SMALL_DC = dict(env="EquitablePM-DC-v0", algo="diff", q=1.0, lr=1e-3, backbone="lstm", hidden=16, agents="different", lambdas="different")
-SMALL_EV = dict(env="EquitablePM-EV-v0", algo="rloo", q=1.0, lr=3e-3, num_agents=20)
+SMALL_DC = dict(env="EquitablePM-DC-v0", algo="diff", q=1.0, lr=1e-3, backbone="lstm", hidden=16, agents="different", lambdas="different",
+                recipe="paper")
+SMALL_EV = dict(env="EquitablePM-EV-v0", algo="rloo", q=1.0, lr=3e-3, num_agents=20, recipe="paper")
+"""One run at q (the paper's recipe): these tests exercise the loop itself; the path in q has its own (test_61_path)."""
 
 
 def run(tmp_path: Path, name: str, **kwargs) -> dict:

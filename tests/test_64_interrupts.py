@@ -14,7 +14,7 @@ from trainers import checkpoint
 from trainers.cli import main
 
 RUN = ["train", "--env", "EquitablePM-DC-v0", "--timing", "shared", "--algo", "diff", "--backbone", "lstm", "--hidden", "8", "--batch-size", "8",
-       "--no-progress"]  # shared timing: contexts drawn from a seeded stream that a resume must pick up
+       "--recipe", "paper", "--no-progress"]  # shared timing: contexts drawn from a seeded stream that a resume must pick up
 
 
 def interrupted_run(out: Path, number: int) -> subprocess.CompletedProcess:

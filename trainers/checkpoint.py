@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainers.config import PAPER_BACKBONE
+from trainers.config import PAPER_BACKBONE, RUNGS
 from trainers.records import METRICS_FILE
 
 CHECKPOINT = "checkpoint.pt"
@@ -112,6 +112,8 @@ def read(path: Path) -> dict[str, Any]:
     made = state.get("config", {})
     if "env" in made and made.get("backbone") is None:  # written before 2026-12-04: no backbone meant the paper's
         made["backbone"] = PAPER_BACKBONE.get(made["env"], "transformer")
+    if "env" in made and "recipe" not in made:  # written before 2026-12-07: every run was one run at its q
+        made.update(recipe="paper", rung_epochs=0, rungs=list(RUNGS))
     return state
 
 

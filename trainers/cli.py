@@ -45,6 +45,8 @@ def add_config_flags(parser: argparse.ArgumentParser, fields: typing.Iterable[st
         help_text = f.metadata["help"] + ("" if f.default is None else f" (default: {f.default})")
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+        elif "tuple" in str(f.type):
+            parser.add_argument(flag, type=kind, nargs="+", default=f.default, help=help_text)
         else:
             parser.add_argument(flag, type=kind, default=f.default, choices=CHOICES.get(f.name), help=help_text)
 

@@ -8,6 +8,7 @@ run's hyperparameters. A config checks its own fields when it is made.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ BACKBONES = ("lstm", "transformer", "mlp")
 KNOWN_AHEAD = ("index", "learned")
 DEVICES = ("auto", "cpu", "cuda")
 KEEPS = ("last", "best")
+RECIPES = ("path", "paper")
+RUNGS = (2.0, 5.0, 20.0, math.inf)
+"""q + 1 of the path's rungs above q = 0 (the q-sweep's ladder): a path run climbs them up to its own q."""
 DEFAULT_LEARNING_RATE = {
     "EquitablePM-DC-v0": {"mse": 0.05, "diff": 1e-3, "pg": 1e-3, "rloo": 1e-3},
     "EquitablePM-EV-v0": {"mse": 1e-4, "diff": 1e-4, "pg": 1e-4, "rloo": 3e-4, "spo": 1e-3, "pfy": 1e-3, "forml": 1e-3},
@@ -44,6 +48,31 @@ the same wall time of updates on one thread (``eqpm bench wall-budget``, 2026-12
 for an env of your own."""
 
 
+LEARNER = {
+    "EquitablePM-EV-v0": {"epochs": 100, "rung_epochs": 30, "beta": 0.8, "keep": "best"},
+    "EquitablePM-Mixed-v0": {"epochs": 100, "rung_epochs": 30, "beta": 0.8, "keep": "best"},
+    "EquitablePM-DC-v0": {"epochs": 60, "rung_epochs": 20, "beta": 0.8, "keep": "best"},
+}
+"""The equitable learner's schedule per env (``recipe="path"``, the default): ``epochs`` at q = 0, then one rung
+of ``rung_epochs`` per entry of ``rungs``, the MSE at weight ``beta`` throughout, each rung's best iterate kept.
+EV and Mixed: the q-sweep's path that levels up at q + 1 = inf over 5 seeds (RESULTS.md, "Which q lifts the
+worst-served"); DC: shorter, so that a run stays under 10 minutes on one core (3.5 s an epoch). An env of your own
+takes EV's."""
+PAPER_RECIPE = {"rung_epochs": 0, "beta": 0.0, "keep": "last", "epochs": 100}
+"""``recipe="paper"``: one run at the given q, the paper's objective alone (beta 0), the last model given: what
+``eqpm train`` ran before the path became its default, and what the studies that orchestrate their own runs use."""
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rung of a run's path: trained at ``q`` for ``epochs`` epochs from epoch ``first`` of the run, with a
+    fresh optimiser and step schedule, its batches seeded as a run of its own (epochs 0, 1, ... of the seed)."""
+
+    q: float
+    epochs: int
+    first: int
+
+
 def _field(default: Any, help: str, **kwargs: Any) -> Any:
     return field(default=default, metadata={"help": help, **kwargs})
 
@@ -55,13 +84,25 @@ class TrainConfig:
     env: str = _field("EquitablePM-EV-v0", "registered env id whose task to train on")
     algo: str = _field("rloo", "estimator, one of the algorithms listed at the end of this help (trainers.estimators.ESTIMATORS)")
     q: float = _field(0.0, "fairness knob q of L_q: any number >= 0, or inf (the largest mean regret, min-max; power-mean form only); the paper's tables show q + 1")
-    beta: float = _field(0.0, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper A.5")
+    recipe: str = _field("path", "path (the equitable learner: q rises from 0 through --rungs up to --q, a fresh "
+                                 "optimiser each rung, each rung's best iterate kept, the MSE at weight --beta; "
+                                 "trainers/config.py:LEARNER) or paper (one run at --q on L_q alone, the paper's "
+                                 "recipe: trainers/config.py:PAPER_RECIPE); sets the defaults of --epochs, "
+                                 "--rung-epochs, --beta and --keep", choices=RECIPES)
+    rungs: tuple[float, ...] = _field(RUNGS, "q + 1 of the path's rungs above q = 0, inf for min-max; the run trains "
+                                             "at min(rung, q + 1) on each, so every q has the same schedule")
+    rung_epochs: int | None = _field(None, "epochs of each rung after the first --epochs at q = 0; 0: no path; "
+                                           "default: the recipe's (path: EV and Mixed 30, DC 20; paper: 0)")
+    beta: float | None = _field(None, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper "
+                                      "A.5; default: the recipe's (path 0.8, paper 0)")
     form: str = _field("power_mean", "form of L_q trained on: 'power_mean' (the env's default reward; same minimiser, the scale of one agent's regret at any q) or 'paper' (sum of Cbar^(q+1), Eq. 2)", choices=REWARD_FORMS)
     backbone: str | None = _field(None, "lstm, transformer or mlp; default: the lowest regret after the same training "
                                         "time (trainers/config.py:DEFAULT_NETWORK: DC a Transformer of d_model 32, EV "
                                         "and Mixed the MLP); the paper's: DC lstm, EV and Mixed transformer",
                                   choices=BACKBONES)
-    epochs: int = _field(100, "passes over the training split (EV: 112 updates each; at the default MLP, rloo, about 1.3 s)")
+    epochs: int | None = _field(None, "passes over the training split at q = 0 before the path's rungs (the whole "
+                                      "run with --rung-epochs 0; 0: no training at all); EV: 112 updates each, about 1.3 s at the default "
+                                      "MLP and rloo; default: the recipe's (path: EV and Mixed 100, DC 60; paper: 100)")
     steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short; none: every epoch whole")
     batch_size: int = _field(BATCH_SIZE, "global batch of windows per step (split across processes under torchrun)")
     lr: float | None = _field(None, "Adam learning rate; default: measured per env and algo (trainers/config.py:DEFAULT_LEARNING_RATE)")
@@ -76,9 +117,11 @@ class TrainConfig:
                                              "trainers/estimators/weighing.py")
     weight_step: float = _field(0.1, "step of the multiplicative weighing: log-weights move toward q log Cbar at "
                                      "rate min(1, step / q) per batch")
-    keep: str = _field("last", "the model the run gives: last (the final update's) or best (of the start and each epoch's "
-                               "end, the lowest value of the run's own objective on the whole training split: (1 - beta) "
-                               "L_q + beta L_f, the MSE for mse; one training-split evaluation per epoch)", choices=KEEPS)
+    keep: str | None = _field(None, "the model the run (each rung of a path) gives: last (the final update's) or best "
+                                    "(of the start and each epoch's end, the lowest value of the rung's own objective "
+                                    "on the whole training split: (1 - beta) L_q + beta L_f, the MSE for mse; one "
+                                    "training-split evaluation per epoch); default: the recipe's (path best, paper "
+                                    "last)", choices=KEEPS)
     init: Path | None = _field(None, "start from this finished run's model (its checkpoint.pt; same env, keywords and "
                                      "backbone): continuation in q, and the reference regret of --weighing excess")
     perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")
@@ -116,6 +159,15 @@ class TrainConfig:
             value, allowed = getattr(self, f.name), f.metadata.get("choices")
             if allowed is not None and value is not None and value not in allowed:
                 raise ValueError(f"{f.name}={value!r} is not allowed; use one of {tuple(allowed)}")
+        recipe = PAPER_RECIPE if self.recipe == "paper" else LEARNER.get(self.env, LEARNER["EquitablePM-EV-v0"])
+        if self.algo == "mse":  # the Plain PM trains on the MSE alone: no beta to mix in
+            recipe = {**recipe, "beta": 0.0}
+        for name, value in recipe.items():  # resolved once, so a run's checkpoint and record name what it ran
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        object.__setattr__(self, "rungs", tuple(sorted(float(r) for r in self.rungs)))
+        if not self.rungs or self.rungs[0] <= 1.0:
+            raise ValueError(f"rungs={self.rungs}: give one or more q + 1 above 1 (q = 0 is always the first rung)")
         if self.backbone is None:  # resolved once, so a run's checkpoint and record name the network it used
             for name, value in DEFAULT_NETWORK.get(self.env, {"backbone": "mlp"}).items():
                 if getattr(self, name) is None:
@@ -127,6 +179,8 @@ class TrainConfig:
         if self.epochs < 0 or self.batch_size < 1 or (self.steps is not None and self.steps < 0):
             raise ValueError(f"epochs={self.epochs}, steps={self.steps}, batch_size={self.batch_size}: "
                              "need epochs >= 0, steps >= 0, batch_size >= 1")
+        if self.rung_epochs < 0:
+            raise ValueError(f"rung_epochs={self.rung_epochs} is not allowed; use 0 (no path) or more")
         for name in ("samples", "hidden", "d_model", "heads", "width", "lr_step"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed; use 1 or more")
@@ -147,9 +201,21 @@ class TrainConfig:
         """--lr, else the default for the env and algo, else 1e-3 (an env or algo of your own)."""
         return self.lr if self.lr is not None else DEFAULT_LEARNING_RATE.get(self.env, {}).get(self.algo, 1e-3)
 
+    @property
+    def path(self) -> tuple[Rung, ...]:
+        """The run's rungs in order: q = 0 for ``epochs``, then one of ``rung_epochs`` at min(rung, q + 1) - 1 per
+        entry of ``rungs``; one rung at q for ``epochs`` when ``rung_epochs`` is 0 (the paper's recipe)."""
+        if not self.rung_epochs or not self.epochs:  # --epochs 0: the untrained model, no rung trained either
+            return (Rung(self.q, self.epochs, 0),)
+        qs = [0.0] + [min(r - 1.0, self.q) for r in self.rungs]
+        epochs = [self.epochs] + [self.rung_epochs] * len(self.rungs)
+        starts = [sum(epochs[:k]) for k in range(len(epochs))]
+        return tuple(Rung(q, n, first) for q, n, first in zip(qs, epochs, starts))
+
     def epochs_for(self, steps_per_epoch: int) -> int:
-        """Epochs to run: --epochs, or as many as --steps needs."""
-        return self.epochs if self.steps is None else -(-self.steps // steps_per_epoch)
+        """Epochs to run: every rung's, or as many as --steps needs."""
+        whole = sum(rung.epochs for rung in self.path)
+        return whole if self.steps is None else -(-self.steps // steps_per_epoch)
 
     def env_kwargs(self) -> dict[str, Any]:
         """The keywords the env's task is made with (train and test differ only in split)."""
@@ -160,4 +226,5 @@ class TrainConfig:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (paths as strings), for metrics.json and TensorBoard."""
-        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+        return {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}

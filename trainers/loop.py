@@ -13,10 +13,20 @@ checkpoint (:func:`end_epoch`), then the final record (:func:`finish`).
 Under ``--keep best`` the run also scores its start and each epoch's end on
 its own objective over the whole training split (:func:`keep_if_best`) and
 gives the best of them.
+
+A run on a path in q (``recipe="path"``, the default: ``TrainConfig.path``)
+climbs its rungs in this one loop: at each rung's first epoch
+:func:`begin_rung` takes the model the rung before gives (its best iterate
+under ``--keep best``) and starts a fresh estimator at the rung's q, a fresh
+optimiser and step schedule, the rung's batches seeded as a run of its own:
+the rung is the run ``eqpm train --init PREVIOUS_RUNG --epochs N --q Q`` would
+be. One run folder, one TensorBoard curve (rungs as steps of it), one
+checkpoint that ``--resume`` continues mid-rung.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import signal
 import time
@@ -31,7 +41,7 @@ from tqdm import tqdm
 from eq_gym.envs.base import task_of
 from trainers import checkpoint, distributed
 from trainers.batches import BatchStream
-from trainers.config import TrainConfig
+from trainers.config import Rung, TrainConfig
 from trainers.distributed import World
 from trainers.estimators import Batch, Estimator, StepResult, build_estimator, check_names
 from trainers.evaluate import evaluate
@@ -67,6 +77,10 @@ class Run:
     epochs: int
     total_steps: int
     started: float
+    path: tuple[Rung, ...] = ()
+    rung: int = 0
+    """The rung the estimator, optimiser and scheduler are at (an index into ``path``)."""
+    reference: Any = None
     first_epoch: int = 0
     first_step: int = 0
     streams: dict = field(default_factory=dict)
@@ -74,7 +88,11 @@ class Run:
     history: list = field(default_factory=list)
     log: RunLog | None = None
     kept: dict | None = None
-    """Under ``--keep best``: the best iterate so far (``epoch``, ``objective``, ``train_agent_regret``, ``model``)."""
+    """Under ``--keep best``: the rung's best iterate so far (``epoch``, ``objective``, ``train_agent_regret``,
+    ``model``)."""
+    climbed: list = field(default_factory=list)
+    """Each finished rung of a path: its q, epochs, and under ``--keep best`` the epoch and training objective of
+    the model it gave."""
 
     @property
     def out(self) -> Path:
@@ -88,6 +106,8 @@ class Run:
             "history": self.history,
             "model": self.policy.state_dict(),
             "kept": self.kept,
+            "rung": self.rung,
+            "climbed": self.climbed,
             "estimator": self.estimator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -118,11 +138,13 @@ def train(config: TrainConfig) -> dict[str, Any]:
     run.log = RunLog(run.out, run.world.is_main, purge_step=done if resume else None)
     progress = tqdm(total=max(0, run.total_steps - done), disable=not (run.world.is_main and config.progress),
                     desc=f"{config.algo} q={config.q:g} {config.env}", unit="batch", mininterval=2.0)
-    if config.keep == "best" and run.kept is None and run.world.is_main:  # the start is a candidate too
+    if config.keep == "best" and run.kept is None:  # the start is a candidate too
         keep_if_best(run, run.first_epoch)
     scored = None
     with StopOnSignal() as stop:
         for epoch in range(run.first_epoch, run.epochs):
+            if rung_at(run.path, epoch) > run.rung:
+                begin_rung(run, rung_at(run.path, epoch))
             windows_per_s = train_epoch(run, epoch, stop, progress)
             scored = end_epoch(run, epoch, windows_per_s)
     progress.close()
@@ -148,8 +170,9 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
     reference = None
     if config.weighing == "excess" and config.init is not None:  # each agent's training-split regret under the start
         reference = torch.from_numpy(evaluate(lambda x, _: policy.predict(x), train_task, world.device)[1])
-    estimator = build_estimator(config, population, policy, reference)
-    policy.log_std.requires_grad_(estimator.stochastic)
+    state = checkpoint.load(Path(config.out), config.as_dict()) if resume else {}
+    path, rung = config.path, state.get("rung", 0)
+    estimator, optimizer, scheduler = rung_learner(config, path[rung].q, population, policy, reference)
     stream = BatchStream(train_task, population, config.batch_size, config.seed, world.device,
                          world.share(config.batch_size), estimator.needs_held_out)
     epochs = config.epochs_for(stream.steps_per_epoch)
@@ -158,11 +181,9 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
     if world.size > 1:
         device_ids = [world.device.index] if world.device.type == "cuda" else None
         model = torch.nn.parallel.DistributedDataParallel(policy, device_ids=device_ids)
-    optimizer = torch.optim.Adam([p for p in policy.parameters() if p.requires_grad], lr=config.learning_rate)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
-    run = Run(config, world, test_task, stream, estimator, policy, model, optimizer, scheduler, epochs, total_steps, started)
+    run = Run(config, world, test_task, stream, estimator, policy, model, optimizer, scheduler, epochs, total_steps, started,
+              path, rung, reference)
     if resume:
-        state = checkpoint.load(run.out, config.as_dict())
         policy.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -170,7 +191,37 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
         estimator.load_state_dict(state["estimator"])
         run.first_epoch, run.wall_before, run.history = state["epoch"], state["wall_s"], state["history"]
         run.first_step, run.streams, run.kept = state.get("step", 0), state.get("streams", {}), state.get("kept")
+        run.climbed = state.get("climbed", [])
     return run
+
+
+def rung_learner(config: TrainConfig, q: float, population: Any, policy: GaussianPolicy, reference: Any) -> tuple:
+    """A fresh estimator of (1 - beta) L_q + beta L_f at ``q`` (the rung's), with Adam and its StepLR schedule."""
+    estimator = build_estimator(dataclasses.replace(config, q=q), population, policy, reference)
+    policy.log_std.requires_grad_(estimator.stochastic)
+    optimizer = torch.optim.Adam([p for p in policy.parameters() if p.requires_grad], lr=config.learning_rate)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
+    return estimator, optimizer, scheduler
+
+
+def rung_at(path: tuple[Rung, ...], epoch: int) -> int:
+    """The index of the rung that trains ``epoch`` (the last rung for epochs past the path, under --steps)."""
+    return max(k for k, rung in enumerate(path) if rung.first <= epoch)
+
+
+def begin_rung(run: Run, rung: int) -> None:
+    """Climb to ``rung``: record the rung left, take the model it gives (its best iterate under --keep best), and
+    start the new rung's estimator, optimiser and schedule; under --keep best its start is its first candidate."""
+    left = run.path[run.rung]
+    run.climbed.append({"q": left.q, "epochs": left.epochs,
+                        **({"kept_epoch": run.kept["epoch"], "train_objective": run.kept["objective"]} if run.kept else {})})
+    if run.kept is not None:
+        run.policy.load_state_dict(run.kept["model"])
+    run.rung, run.kept = rung, None
+    run.estimator, run.optimizer, run.scheduler = rung_learner(run.config, run.path[rung].q, run.stream.population,
+                                                               run.policy, run.reference)
+    if run.config.keep == "best":
+        keep_if_best(run, run.path[rung].first)
 
 
 MODEL_FIELDS = ("env", "backbone", "hidden", "d_model", "heads", "width", "agents", "timing", "features", "priorities", "regret",
@@ -193,7 +244,7 @@ def train_epoch(run: Run, epoch: int, stop: StopOnSignal, progress: tqdm) -> flo
     """The updates of one epoch (from where a resumed run left it); stops cleanly on Ctrl-C or SIGTERM.
     Returns the epoch's training windows per second."""
     stream, per_epoch = run.stream, run.stream.steps_per_epoch
-    stream.start_epoch(epoch)
+    stream.start_epoch(epoch - run.path[run.rung].first)  # each rung's batches seeded as a run of its own
     start_step = run.first_step if epoch == run.first_epoch else 0
     if start_step:  # resume inside the epoch: the streams where the interrupted run left them
         stream.restore(run.streams)
@@ -223,7 +274,9 @@ def train_epoch(run: Run, epoch: int, stop: StopOnSignal, progress: tqdm) -> flo
 
 
 def end_epoch(run: Run, epoch: int, windows_per_s: float) -> tuple[dict, np.ndarray] | None:
-    """On rank 0: the test metrics and charts after ``epoch``, and a checkpoint; returns the metrics and Cbar."""
+    """On rank 0: the test metrics and charts after ``epoch``, and a checkpoint; returns the metrics and Cbar. Under
+    --keep best every rank scores the model (each needs the kept iterate to start the next rung from)."""
+    train_objective = keep_if_best(run, epoch + 1) if run.config.keep == "best" else None
     if not run.world.is_main:
         return None
     metrics, agent_regret = evaluate(lambda x, _: run.policy.predict(x), run.test_task, run.world.device)
@@ -231,10 +284,10 @@ def end_epoch(run: Run, epoch: int, windows_per_s: float) -> tuple[dict, np.ndar
     per_epoch = run.stream.steps_per_epoch
     run.history.append({"epoch": epoch + 1, "steps": epoch * per_epoch + min(per_epoch, run.total_steps - epoch * per_epoch),
                         **metrics})
-    if run.config.keep == "best":
-        run.history[-1]["train_objective"] = keep_if_best(run, epoch + 1)
+    if train_objective is not None:
+        run.history[-1]["train_objective"] = train_objective
     log_std = run.policy.log_std.detach()
-    run.log.scalars({"policy/std": log_std.exp().mean().item(), "policy/entropy": entropy(log_std).item(),
+    run.log.scalars({"policy/std": log_std.exp().mean().item(), "policy/entropy": entropy(log_std).item(), "path/rung": run.rung,
                      "perf/windows_per_s": windows_per_s, "losses/learning_rate": run.scheduler.get_last_lr()[0]}, epoch + 1)
     checkpoint.save(run.out, run.state(epoch + 1))
     return metrics, agent_regret
@@ -250,6 +303,14 @@ def keep_if_best(run: Run, epoch: int) -> float:
                     "model": {name: value.detach().clone() for name, value in run.policy.state_dict().items()}}
     run.log.scalars({"charts/train_objective": objective}, epoch)
     return objective
+
+
+def climbed(run: Run) -> list[dict]:
+    """Each rung of the path the run trained on: its q, epochs, and under --keep best the epoch (of the run) and
+    training objective of the model it gave; the rung the run ended on last."""
+    final = run.path[run.rung]
+    return [*run.climbed, {"q": final.q, "epochs": final.epochs,
+                           **({"kept_epoch": run.kept["epoch"], "train_objective": run.kept["objective"]} if run.kept else {})}]
 
 
 def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
@@ -275,6 +336,7 @@ def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
             train_agent_regret=train_regret.tolist(), train_mse=float(train_metrics["mse"]),
             train_objective=float(train_objective), keep=config.keep,
             kept_epoch=None if kept is None else kept["epoch"],
+            **({"recipe": config.recipe, "path": climbed(run)} if len(run.path) > 1 else {}),
         )
         if run.epochs <= run.first_epoch:  # keep a checkpoint to evaluate later
             checkpoint.save(run.out, run.state(run.first_epoch))

@@ -44,7 +44,7 @@ def configs(algos: tuple[str, ...], seeds: int, epochs: int, out: Path, **model:
     an estimator's own settings given only to the estimators that take them)."""
     grid = [(PLAIN, 0.0)] + [(algo, q) for algo in algos for q in (0.0, 19.0)]
     return [
-        TrainConfig(env=ENV, algo=algo, q=q, epochs=epochs, seed=seed, progress=False, **ENV_KWARGS,
+        TrainConfig(env=ENV, algo=algo, q=q, epochs=epochs, seed=seed, progress=False, recipe="paper", **ENV_KWARGS,
                     **{k: v for k, v in model.items() if k not in foreign_settings(algo)},
                     out=out / f"{algo}-q+1={q + 1:g}-epochs={epochs}-seed={seed}")
         for algo, q in grid for seed in range(seeds)

@@ -131,7 +131,7 @@ def configs(env: str, algo: str, seeds: int, epochs: int, out: Path, **fields: A
     tag = "".join(f"-{k}={v}" for k, v in sorted(fields.items()))
 
     def config(algo_: str, seed: int) -> TrainConfig:
-        return TrainConfig(env=env, algo=algo_, q=0.0, epochs=epochs, seed=seed, progress=False,
+        return TrainConfig(env=env, algo=algo_, q=0.0, epochs=epochs, seed=seed, progress=False, recipe="paper",
                            out=out / "runs" / f"{short}-{algo_}-q+1=1{tag}-epochs={epochs}-seed={seed}", **fields)
 
     return {seed: {PLAIN: config(PLAIN, seed), "model": config(algo, seed)} for seed in range(seeds)}

@@ -45,7 +45,7 @@ def gradient_draws(env: str, algo: str, draws: int, batch_size: int, seed: int) 
     from trainers.estimators import build_estimator
     from trainers.policy import build_policy
 
-    config = TrainConfig(env=env, algo=algo, q=0.0, batch_size=batch_size)
+    config = TrainConfig(env=env, algo=algo, q=0.0, batch_size=batch_size, recipe="paper")
     task = task_of(env, "train", config.env_kwargs())
     torch.manual_seed(0)
     policy = build_policy(config, task)

@@ -33,7 +33,8 @@ def configs(algos: tuple[str, ...], seeds: int, epochs: int, out: Path, **fields
     """Each algo at q = 0 with and without the known-ahead inputs, over the seeds (``fields``: other TrainConfig
     fields of every run)."""
     return [
-        TrainConfig(env=ENV, algo=algo, q=0.0, epochs=epochs, seed=seed, features=features, progress=False, **fields,
+        TrainConfig(env=ENV, algo=algo, q=0.0, epochs=epochs, seed=seed, features=features, progress=False, recipe="paper",
+                    **fields,
                     out=out / f"{algo}-{features}-epochs={epochs}-seed={seed}")
         for algo in algos for features in FEATURES for seed in range(seeds)
     ]

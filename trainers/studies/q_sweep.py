@@ -58,38 +58,30 @@ MEAN_ALLOWANCE = 0.05
 def configs(env: str, algo: str, q_plus_one: tuple[float, ...], seeds: int, epochs: int, out: Path,
             continuation: bool, chain: int = 0, **fields: Any) -> list[list[TrainConfig]]:
     """The runs in stages. Without ``continuation`` or ``chain``: one stage, the Plain PM and each q + 1 over the
-    seeds. With ``continuation``: first the q = 0 runs every point starts from; then every q (q = 0 too, so that
-    all points have had the same updates) trains ``epochs`` more from the same seed's start, and the Plain PM
-    trains twice ``epochs``. With ``chain`` (K values of q): q = 0 and the Plain PM for ``epochs``, then K - 1
-    stages of ``chain`` epochs each: in stage k the next higher q + 1 starts from the same seed's model at the q
-    below it, and every point already started (the Plain PM too) trains on at its own q from its own model, so
-    that all points have had the same updates and the same restarts of the optimiser (each run starts Adam and
-    the step schedule afresh); the last stage holds every point's final run. ``fields``: other TrainConfig fields of every run (the weighing's and the estimator's own
-    settings only of the estimator's runs)."""
+    seeds, each one run at its q (``recipe="paper"``). With ``continuation``: first the q = 0 runs every point
+    starts from; then every q (q = 0 too, so that all points have had the same updates) trains ``epochs`` more from
+    the same seed's start, and the Plain PM trains twice ``epochs``. With ``chain``: one stage, every point one run
+    of the equitable learner (``recipe="path"``, :mod:`trainers.loop`): ``epochs`` at q = 0, then a rung of
+    ``chain`` epochs per q + 1 above 1 asked for, at min(rung, its own q + 1), so that all points have the same
+    updates and the same restarts of the optimiser; the learner's beta and keep unless ``fields`` give them.
+    ``fields``: other TrainConfig fields of every run (the weighing's and the estimator's own settings only of the
+    estimator's runs)."""
     short = env.removeprefix("EquitablePM-").removesuffix("-v0").lower()
     not_plain = set(WEIGHING_SETTINGS) | foreign_settings(PLAIN) | {"beta"}  # not the Plain PM's: it is the MSE
+    rungs = tuple(q1 for q1 in sorted(q_plus_one) if q1 > 1.0)
+    recipe = {"recipe": "path", "rung_epochs": chain, "rungs": rungs} if chain else {"recipe": "paper"}
 
-    def config(algo_: str, q1: float, seed: int, epochs_: int = epochs, init: Path | None = None,
-               how: str = "continued") -> TrainConfig:
+    def config(algo_: str, q1: float, seed: int, epochs_: int = epochs, init: Path | None = None) -> TrainConfig:
         extra = {k: v for k, v in fields.items() if algo_ != PLAIN or k not in not_plain}
         tag = "".join(f"-{k}={v}" for k, v in sorted(extra.items()))
-        name = f"{short}-{algo_}-q+1={q1:g}{tag}" + (f"-{how}" if init else "")
+        how = f"-path={chain}x{'+'.join(f'{r:g}' for r in rungs)}" if chain else "-continued" if init else ""
         return TrainConfig(env=env, algo=algo_, q=q1 - 1.0, epochs=epochs_, seed=seed, progress=False, init=init,
-                           out=out / f"{name}-epochs={epochs_}-seed={seed}", **extra)
+                           out=out / f"{short}-{algo_}-q+1={q1:g}{tag}{how}-epochs={epochs_}-seed={seed}",
+                           **recipe, **extra)
 
     if chain:
-        ladder = sorted(q_plus_one)
-        points = {(PLAIN, 1.0): [config(PLAIN, 1.0, seed) for seed in range(seeds)],
-                  (algo, ladder[0]): [config(algo, ladder[0], seed) for seed in range(seeds)]}
-        stages = [[run for runs in points.values() for run in runs]]
-        for below, q1 in zip(ladder, ladder[1:]):
-            trained, started = epochs + len(stages) * chain, points
-            points = {(algo_, q): [config(algo_, q, seed, chain, init=run.out, how=f"trained-on-to-{trained}")
-                                   for seed, run in enumerate(runs)] for (algo_, q), runs in started.items()}
-            points[(algo, q1)] = [config(algo, q1, seed, chain, init=run.out, how=f"chained-from-{below:g}")
-                                  for seed, run in enumerate(started[(algo, below)])]
-            stages.append([run for runs in points.values() for run in runs])
-        return stages
+        return [[config(PLAIN, 1.0, seed) for seed in range(seeds)]
+                + [config(algo, q1, seed) for q1 in q_plus_one for seed in range(seeds)]]
     start = [config(algo, 1.0, seed) for seed in range(seeds)] if continuation else []
     plain = [config(PLAIN, 1.0, seed, 2 * epochs if continuation else epochs) for seed in range(seeds)]
     return [start, plain + [config(algo, q1, seed, init=start[seed].out if continuation else None)
@@ -102,6 +94,8 @@ def prepare(options: dict[str, Any]) -> dict[str, Any]:
     if options["chain"] < 0 or (options["chain"] and options["continuation"]):
         raise ValueError(f"chain={options['chain']}, continuation={options['continuation']}: give --chain EPOCHS > 0 "
                          "(each q from the q below it) or --continuation (each q from q = 0), not both")
+    if options["chain"] and max(options["q_plus_one"]) <= 1.0:
+        raise ValueError(f"--chain {options['chain']} with q + 1 = {options['q_plus_one']}: a path needs a q + 1 above 1")
     return options
 
 
@@ -130,13 +124,24 @@ def analyse(groups: dict[str, list[Finished]], env: str, algo: str, q_plus_one: 
 
 
 def kept_start(groups: dict[str, list[Finished]]) -> dict[str, list[int]]:
-    """Per point of the estimator's runs that started from another run's model under ``--keep best``: [how many
-    gave back that start (no epoch's end beat it on the run's own training objective), how many runs]. Under
-    ``--chain`` the top point's start is the rung below; the others' is their own model of the stage before."""
-    started = {label: [run for run in finished if run.config.init is not None and run.config.keep == "best"]
-               for label, finished in groups.items() if label != PLAIN}
-    return {label: [sum(run.record.get("kept_epoch") == 0 for run in runs), len(runs)]
-            for label, runs in started.items() if runs}
+    """Per point of the estimator's runs that started from another model under ``--keep best``: [how many gave
+    back that start (no epoch's end beat it on the run's own training objective), how many runs]. Under
+    ``--chain`` the start is the path's last rung's: the model the rung below gave."""
+    counts = {}
+    for label, finished in groups.items():
+        if label == PLAIN:
+            continue
+        starts = [gave_back_start(run.record) for run in finished if run.config.keep == "best"
+                  and (run.config.init is not None or len(run.config.path) > 1)]
+        if starts:
+            counts[label] = [sum(starts), len(starts)]
+    return counts
+
+
+def gave_back_start(record: dict) -> bool:
+    """Whether a --keep best run gave back the model its last rung started from (a run of one rung: its --init)."""
+    rungs = record.get("path", [])
+    return record.get("kept_epoch") == sum(rung["epochs"] for rung in rungs[:-1])
 
 
 def group_shares(models: dict[float, list[dict]]) -> dict[str, Any]:
@@ -195,11 +200,10 @@ def training_line(result: dict[str, Any]) -> str:
     """How the sweep's runs were trained, for the report's title."""
     epochs = result["epochs"]
     if result.get("chain"):
-        total = epochs + (len(result["models"]) - 1) * result["chain"]
-        return (f", a path in q: q = 0 and the Plain PM {epochs} epochs, then stages of {result['chain']} epochs, each "
-                f"starting the next higher q from the same seed's model at the q below it and training every started "
-                f"point on at its own q, each stage a fresh optimiser: every point {total} epochs in "
-                f"{len(result['models'])} runs")
+        rungs = len(result["models"]) - 1
+        return (f", each point one run of the equitable learner (`eqpm train`'s path in q): {epochs} epochs at q = 0, "
+                f"then {rungs} rungs of {result['chain']} epochs, each at the next higher q + 1 up to the point's own, "
+                f"each rung a fresh optimiser: every point {epochs + rungs * result['chain']} epochs in {rungs + 1} rungs")
     if result["continuation"]:
         return f", every q trained {epochs} epochs from a {epochs}-epoch q = 0 model (the Plain PM {2 * epochs} epochs)"
     return f", {epochs} epochs each"
@@ -246,9 +250,10 @@ STUDY = Study(
         Flag("epochs", 3, "epochs of each run"),
         Flag("seeds", 5, "seeds per point"),
         Flag("continuation", False, "start every q > 0 run from the same seed's q = 0 model"),
-        Flag("chain", 0, "start each q > 0 run from the same seed's model at the next lower q and train it this many "
-                         "epochs more (q rising step by step), every started point training on as long at its own q "
-                         "in each stage; 0: off"),
+        Flag("chain", 0, "train every point as the equitable learner (`eqpm train --recipe path`): --epochs at q = 0, "
+                         "then a rung of this many epochs per q + 1 asked for above 1, up to the point's own q, with "
+                         "the learner's beta and keep unless given; 0: off (each point one run at its q, the paper's "
+                         "recipe)"),
         Flag("weighing", None, "agents' weighing of every run", kind=str, choices=tuple(WEIGHINGS), run_field=True),
         Flag("weight_step", None, "step of the multiplicative weighing", kind=float, run_field=True),
         Flag("beta", None, "weight of the MSE in every q run's objective, (1 - beta) L_q + beta L_f (the Plain PM is "

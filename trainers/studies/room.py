@@ -85,7 +85,7 @@ def grid(envs: tuple[str, ...], epochs: int, seeds: int, out: Path, fields: dict
     runs = []
     for env, (name, setting) in itertools.product(envs, SETTINGS.items()):
         algo = "diff" if task_of(env, "train", setting).population.smooth else "rloo"
-        runs += [TrainConfig(env=env, algo=algo, q=q, epochs=epochs, seed=seed, form="power_mean", progress=False,
+        runs += [TrainConfig(env=env, algo=algo, q=q, epochs=epochs, seed=seed, form="power_mean", progress=False, recipe="paper",
                              **setting, **fields,
                              out=out / (f"{env}-{name}-q{q:g}-epochs={epochs}" + (f"-seed={seed}" if seed else "")))
                  for q in Q_SWEEP for seed in range(seeds)]

@@ -79,7 +79,7 @@ def time_training_steps(world, repeats: int) -> list[dict]:
 
     rows = []
     for env, backbone, algo, score in TRAIN_CASES:
-        config = TrainConfig(env=env, backbone=backbone, algo=algo, q=1.0, score=score)
+        config = TrainConfig(env=env, backbone=backbone, algo=algo, q=1.0, score=score, recipe="paper")
         task = task_of(env, "train", {})
         population = task.population.to(world.device)
         stream = BatchStream(task, population, config.batch_size, seed=0, device=world.device,

@@ -44,7 +44,8 @@ def network_of(config: TrainConfig) -> str | None:
 
 
 def base_config(env: str, network: str, algo: str | None, **fields: Any) -> TrainConfig:
-    return TrainConfig(env=env, progress=False, **({"algo": algo} if algo else {}), **NETWORKS[network], **fields)
+    return TrainConfig(env=env, progress=False, recipe="paper", **({"algo": algo} if algo else {}), **NETWORKS[network],
+                       **fields)
 
 
 def prepare(options: dict[str, Any]) -> dict[str, Any]:

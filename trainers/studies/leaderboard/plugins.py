@@ -60,7 +60,8 @@ def _eqpm(algo: str) -> Callable[[BenchmarkRun], dict[str, Any]]:
     def run_eqpm(run: BenchmarkRun) -> dict[str, Any]:
         from trainers.studies.sweep import train_once
 
-        return train_once(TrainConfig(env=run.env, algo=algo, q=run.q, seed=run.seed, steps=run.budget, out=run.out, progress=False))
+        return train_once(TrainConfig(env=run.env, algo=algo, q=run.q, seed=run.seed, steps=run.budget, out=run.out,
+                                      progress=False, recipe="paper"))
 
     return run_eqpm
 

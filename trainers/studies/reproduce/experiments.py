@@ -112,7 +112,7 @@ def run_configs(setting: Setting, seeds: int, epochs: int, out: Path, quick: boo
     for algo, q1, beta in [(PLAIN, 1.0, 0.0), *setting.grid(quick)]:
         for seed in range(seeds):
             config = TrainConfig(env=setting.env, algo=algo, q=round(q1 - 1.0, 10), beta=beta, backbone=setting.backbone,
-                                 epochs=epochs, seed=seed, progress=False, **setting.env_kwargs)
+                                 epochs=epochs, seed=seed, progress=False, recipe="paper", **setting.env_kwargs)
             configs.append(replace(config, out=out / "runs" / run_name(config)))
     return configs
 
