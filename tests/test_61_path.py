@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from trainers import checkpoint
-from trainers.config import LEARNER, PAPER_RECIPE, RUNGS, TrainConfig
+from trainers.config import DEFAULT_RECIPE, LEARNER, PAPER_RECIPE, RUNGS, TrainConfig
 from trainers.interrupts import Interrupted, StopOnSignal
 from trainers.loop import train
 
@@ -20,16 +20,17 @@ TINY = dict(env="EquitablePM-EV-v0", width=16, batch_size=2048, num_agents=20, p
 def test_every_q_climbs_the_documented_rungs_on_the_same_schedule(env):
     """q = 0, then min(rung, q + 1) - 1 per rung; every q the same epochs in the same number of rungs."""
     schedule = LEARNER[env]
-    paths = {q: TrainConfig(env=env, q=q).path for q in (0.0, 1.0, 9.0, math.inf)}
+    paths = {q: TrainConfig(env=env, q=q, recipe="path").path for q in (0.0, 1.0, 9.0, math.inf)}
     assert [r.q for r in paths[math.inf]] == [0.0, 1.0, 4.0, 19.0, math.inf]
     assert [r.q for r in paths[9.0]] == [0.0, 1.0, 4.0, 9.0, 9.0]
     assert [r.q for r in paths[0.0]] == [0.0] * (1 + len(RUNGS))
     for path in paths.values():
         assert [r.epochs for r in path] == [schedule["epochs"]] + [schedule["rung_epochs"]] * len(RUNGS)
         assert [r.first for r in path] == [sum(r.epochs for r in path[:k]) for k in range(len(path))]
-    config = TrainConfig(env=env, q=math.inf)
+    config = TrainConfig(env=env, q=math.inf, recipe="path")
     assert (config.beta, config.keep) == (schedule["beta"], schedule["keep"])
-    assert TrainConfig(env=env, algo="mse").beta == 0.0  # the Plain PM trains on the MSE alone
+    assert TrainConfig(env=env, algo="mse", recipe="path").beta == 0.0  # the Plain PM trains on the MSE alone
+    assert TrainConfig(env=env).recipe == DEFAULT_RECIPE[env]  # each env's default recipe, named in its record
 
 
 def test_the_papers_recipe_is_one_run_at_q_as_before_the_path():

@@ -1,7 +1,6 @@
 """Levelling up or down, dominated points and objective consistency, on hand-made cases and a tiny sweep."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -192,31 +191,21 @@ def test_a_q_sweeps_known_ahead_flag_reaches_every_run_and_its_folder(tmp_path):
     assert not {c.out for c in points} & {c.out for c in default}  # learned runs never reuse index runs
 
 
-def test_a_chained_q_sweep_starts_each_q_from_the_q_below_and_gives_every_point_the_same_schedule(tmp_path):
+def test_a_chained_q_sweep_runs_every_point_as_the_equitable_learner_on_one_schedule(tmp_path):
     from trainers.studies.q_sweep import configs
 
-    stages = configs("EquitablePM-EV-v0", "rloo", (1.0, 2.0, 5.0, math.inf), 2, 3, tmp_path, False, chain=1)
-    assert [{c.q for c in stage if c.algo == "rloo"} for stage in stages] == [  # one more rung a stage
-        {0.0}, {0.0, 1.0}, {0.0, 1.0, 4.0}, {0.0, 1.0, 4.0, math.inf}]
-    runs = {c.out: c for stage in stages for c in stage}
-    last = stages[-1]
-    points = {(c.algo, c.q, c.seed): c for c in last}
-    assert len(points) == len(last) == 2 * 5  # the Plain PM and the four q's, each over both seeds, once
-
-    def starts(run):  # the runs back to scratch, the last first
-        return [run] + (starts(runs[run.init]) if run.init else [])
-
-    for (algo, q, seed), run in points.items():
-        lineage = starts(run)
-        assert sum(r.epochs for r in lineage) == 3 + 3 * 1  # every point as trained as the top rung
-        assert len(lineage) == 4  # and as often restarted: each run starts its optimiser afresh
-        assert {r.seed for r in lineage} == {seed} and {r.algo for r in lineage} == {algo}
-        if algo == "rloo":  # its path leads through each lower q of the same seed, in order
-            path = [r.q for r in reversed(lineage)]
-            rungs = [q_ for i, q_ in enumerate(path) if i == 0 or q_ != path[i - 1]]
-            assert rungs == [0.0, 1.0, 4.0, math.inf][:len(rungs)] and rungs[-1] == q
+    (points,) = configs("EquitablePM-EV-v0", "rloo", (1.0, 2.0, 5.0, math.inf), 2, 3, tmp_path, False, chain=1)
+    assert len(points) == len({c.out for c in points}) == 2 * 5  # the Plain PM and the four q's, each over both seeds
+    for config in points:
+        assert config.recipe == "path" and config.init is None
+        assert [r.epochs for r in config.path] == [3, 1, 1, 1]  # every point as trained and as often restarted
+        assert [r.q for r in config.path] == [min(q, config.q) for q in (0.0, 1.0, 4.0, math.inf)]  # up to its own q
+    assert {(c.beta, c.keep) for c in points if c.algo == "rloo"} == {(0.8, "best")}  # the learner's, unless given
+    (given,) = configs("EquitablePM-EV-v0", "rloo", (1.0, math.inf), 1, 3, tmp_path, False, chain=1, beta=0.0)
+    assert {c.beta for c in given} == {0.0} and not {c.out for c in given} & {c.out for c in points}
     scratch = configs("EquitablePM-EV-v0", "rloo", (1.0, 2.0, 5.0, math.inf), 2, 3, tmp_path, True)
-    assert not {c.out for c in last if c.init} & {c.out for c in scratch[-1]}  # never reuses a run made otherwise
+    assert not {c.out for c in points} & {c.out for stage in scratch for c in stage}  # never reuses a run made otherwise
+    assert {c.recipe for stage in scratch for c in stage} == {"paper"}
 
 
 @pytest.mark.parametrize("chain, continuation", [(2, True), (-1, False)])
@@ -226,27 +215,24 @@ def test_a_q_sweep_refuses_a_chain_with_continuation_or_below_zero(tmp_path, cha
 
 
 def test_a_tiny_chained_sweep_keeps_each_q_no_worse_on_its_own_objective_than_its_start(tmp_path):
-    """Under --keep best a chained run gives back its start unless an epoch beats it on the run's own training
-    objective, so the model trained at q + 1 = inf scores no higher on P_inf than the q = 0 model it started from."""
+    """Under --keep best each rung gives back its start unless an epoch beats it on the rung's own training
+    objective, so the top rung's model scores no higher on P_inf than the q = 0 model it started from."""
     torch.set_num_threads(1)
     result = run_study("q_sweep", env="EquitablePM-DC-v0", algo="diff", q_plus_one=(1.0, math.inf), seeds=2, epochs=1,
-                       chain=1, keep="best", out=tmp_path, steps=100, backbone="lstm", hidden=8, lr=1e-2,
-                       batch_size=256)
+                       chain=1, beta=0.0, out=tmp_path, steps=100, backbone="lstm", hidden=8, lr=1e-2, batch_size=256)
     from eq_gym.objective import equitable_objective
-    from trainers.records import read_record
-
-    def p_inf(record):
-        return float(equitable_objective(torch.tensor(record["train_agent_regret"]), math.inf, "power_mean"))
 
     for record in result["runs"]["inf"]:  # the top rung: each started from its seed's q = 0 rung of the path
-        start = read_record(Path(record["init"]))
-        assert start["q"] == 0.0 and p_inf(record) <= p_inf(start)
+        assert [rung["q"] for rung in record["path"]] == [0.0, math.inf] and record["keep"] == "best"
+        top = record["path"][-1]
+        assert top["train_objective"] <= top["start_objective"]
+        p_inf = float(equitable_objective(torch.tensor(record["train_agent_regret"]), math.inf, "power_mean"))
+        assert p_inf == pytest.approx(top["train_objective"], rel=1e-6)  # the record scores the model the rung gave (float32 regrets)
     kept, count = result["kept_start"]["inf"]
     assert count == 2 and 0 <= kept <= 2 and set(result["kept_start"]) == {"1", "inf"}  # q = 0 trained on too
     report = "\n".join(report_lines(result))
-    assert ("then stages of 1 epochs, each starting the next higher q from the same seed's model at the q below it "
-            "and training every started point on at its own q, each stage a fresh optimiser: every point 2 epochs in "
-            "2 runs") in report
+    assert ("each point one run of the equitable learner (`eqpm train`'s path in q): 1 epochs at q = 0, then 1 rungs "
+            "of 1 epochs") in report and "every point 2 epochs in 2 rungs" in report
     assert f"q+1 = inf {kept} of 2" in report
 
 

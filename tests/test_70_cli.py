@@ -98,7 +98,8 @@ def test_an_out_that_is_a_file_or_holds_another_run_is_refused(tmp_path, capsys)
 
 
 def test_a_resumed_run_says_so_and_from_which_epoch(tmp_path, capsys):
-    args = ["train", "--env", "EquitablePM-DC-v0", "--algo", "mse", "--backbone", "lstm", "--hidden", "8", "--out", str(tmp_path / "r"), "--no-progress"]
+    args = ["train", "--env", "EquitablePM-DC-v0", "--algo", "mse", "--backbone", "lstm", "--hidden", "8", "--out", str(tmp_path / "r"),
+            "--recipe", "paper", "--no-progress"]
     assert main([*args, "--epochs", "1"]) == 0
     capsys.readouterr()
     assert main([*args, "--epochs", "2", "--resume"]) == 0

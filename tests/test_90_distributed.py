@@ -17,10 +17,13 @@ from trainers.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 DC = ["--env", "EquitablePM-DC-v0", "--algo", "diff", "--q", "2", "--lr", "1e-3", "--backbone", "lstm", "--hidden", "16",
-      "--agents", "different", "--lambdas", "different", "--batch-size", "512", "--weighing", "multiplicative"]
+      "--agents", "different", "--lambdas", "different", "--batch-size", "512", "--weighing", "multiplicative", "--recipe", "paper"]
 # EV: a few large steps (3 per epoch). Its regret is piecewise constant, so over many steps a 1e-7 difference in
 # summation order can flip a slot choice and grow; a few steps keep the comparison at float tolerance.
-EV = ["--env", "EquitablePM-EV-v0", "--algo", "rloo", "--q", "2", "--lr", "3e-3", "--num-agents", "20", "--batch-size", "4096"]
+EV = ["--env", "EquitablePM-EV-v0", "--algo", "rloo", "--q", "2", "--lr", "3e-3", "--num-agents", "20", "--batch-size", "4096",
+      "--recipe", "paper"]
+PATH = [*EV[:-2], "--rung-epochs", "1", "--rungs", "2", "inf", "--q", "inf", "--width", "16"]
+"""The equitable learner on EV: 1 epoch at q = 0, then rungs at q + 1 = 2 and inf (3 epochs of 3 steps)."""
 TRANSFORMER = ["--backbone", "transformer", "--d-model", "16", "--heads", "2"]
 """DC runs the LSTM, EV rloo the Transformer (its key bias kept at 0 makes it end alike), the others the default MLP."""
 
@@ -66,6 +69,21 @@ def test_two_processes_end_where_one_process_ends_and_resume_under_torchrun(tmp_
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("events")) == [CHECKPOINT, "metrics.json"]
     writers = {p.name.split(".")[-2] for p in folder.glob("events.out.tfevents.*")}  # ...<host>.<pid>.<n>
     assert len(writers) == 2  # one process per launch (run, then resume): rank 1 wrote nothing
+
+
+@pytest.mark.slow
+def test_two_processes_climb_the_path_in_q_where_one_process_climbs_it(tmp_path):
+    """Every rank takes the same kept iterate at each rung's start (each scores it), so the ranks stay one model."""
+    torch.set_num_threads(1)
+    single = train(cli_config(PATH, tmp_path / "one", epochs=1))
+    torchrun(PATH, tmp_path / "two", epochs=1)
+    a = torch.load(tmp_path / "one" / CHECKPOINT, weights_only=True)
+    b = torch.load(tmp_path / "two" / CHECKPOINT, weights_only=True)
+    assert a["rung"] == b["rung"] == 2 and len(single["path"]) == 3
+    for name in a["model"]:
+        torch.testing.assert_close(a["model"][name], b["model"][name], rtol=1e-4, atol=1e-5, msg=name)
+    two = __import__("json").loads((tmp_path / "two" / "metrics.json").read_text())
+    assert [r["kept_epoch"] for r in two["path"]] == [r["kept_epoch"] for r in single["path"]]
 
 
 def test_averaging_each_ranks_own_objective_is_a_different_objective():

@@ -41,7 +41,7 @@ from tqdm import tqdm
 from eq_gym.envs.base import task_of
 from trainers import checkpoint, distributed
 from trainers.batches import BatchStream
-from trainers.config import Rung, TrainConfig
+from trainers.config import Rung, TrainConfig, rung_at
 from trainers.distributed import World
 from trainers.estimators import Batch, Estimator, StepResult, build_estimator, check_names
 from trainers.evaluate import evaluate
@@ -204,17 +204,11 @@ def rung_learner(config: TrainConfig, q: float, population: Any, policy: Gaussia
     return estimator, optimizer, scheduler
 
 
-def rung_at(path: tuple[Rung, ...], epoch: int) -> int:
-    """The index of the rung that trains ``epoch`` (the last rung for epochs past the path, under --steps)."""
-    return max(k for k, rung in enumerate(path) if rung.first <= epoch)
-
-
 def begin_rung(run: Run, rung: int) -> None:
     """Climb to ``rung``: record the rung left, take the model it gives (its best iterate under --keep best), and
     start the new rung's estimator, optimiser and schedule; under --keep best its start is its first candidate."""
     left = run.path[run.rung]
-    run.climbed.append({"q": left.q, "epochs": left.epochs,
-                        **({"kept_epoch": run.kept["epoch"], "train_objective": run.kept["objective"]} if run.kept else {})})
+    run.climbed.append(rung_summary(left, run.kept))
     if run.kept is not None:
         run.policy.load_state_dict(run.kept["model"])
     run.rung, run.kept = rung, None
@@ -294,23 +288,31 @@ def end_epoch(run: Run, epoch: int, windows_per_s: float) -> tuple[dict, np.ndar
 
 
 def keep_if_best(run: Run, epoch: int) -> float:
-    """Score the model after ``epoch`` epochs on the run's own objective over the whole training split; keep it
-    (a copy of its weights) if it is the lowest so far (the first candidate is the start). Returns the score."""
+    """Score the model after ``epoch`` epochs on the rung's own objective over the whole training split; keep it
+    (a copy of its weights) if it is the lowest so far (the first candidate is the rung's start, whose score the
+    kept iterate carries as ``start_objective``). Returns the score."""
     metrics, agent_regret = evaluate(lambda x, _: run.policy.predict(x), run.stream.task, run.world.device)
     objective = float(run.estimator.split_objective(torch.from_numpy(agent_regret), torch.tensor(metrics["mse"])))
     if run.kept is None or objective < run.kept["objective"]:
-        run.kept = {"epoch": epoch, "objective": objective, "train_agent_regret": torch.from_numpy(agent_regret),
+        start = objective if run.kept is None else run.kept["start_objective"]
+        run.kept = {"epoch": epoch, "objective": objective, "start_objective": start,
+                    "train_agent_regret": torch.from_numpy(agent_regret),
                     "model": {name: value.detach().clone() for name, value in run.policy.state_dict().items()}}
     run.log.scalars({"charts/train_objective": objective}, epoch)
     return objective
 
 
 def climbed(run: Run) -> list[dict]:
-    """Each rung of the path the run trained on: its q, epochs, and under --keep best the epoch (of the run) and
-    training objective of the model it gave; the rung the run ended on last."""
-    final = run.path[run.rung]
-    return [*run.climbed, {"q": final.q, "epochs": final.epochs,
-                           **({"kept_epoch": run.kept["epoch"], "train_objective": run.kept["objective"]} if run.kept else {})}]
+    """Each rung of the path the run trained on (:func:`rung_summary`), the rung the run ended on last."""
+    return [*run.climbed, rung_summary(run.path[run.rung], run.kept)]
+
+
+def rung_summary(rung: Rung, kept: dict | None) -> dict:
+    """A rung's entry in the record's ``path``: its q and epochs; under --keep best the epoch (of the run) whose
+    model it gave, that model's and the rung's start's scores on the rung's own training objective."""
+    given = {} if kept is None else {"kept_epoch": kept["epoch"], "train_objective": kept["objective"],
+                                     "start_objective": kept["start_objective"]}
+    return {"q": rung.q, "epochs": rung.epochs, **given}
 
 
 def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@
 | ``charts/train_objective`` | start, each epoch | ``--keep best``: the run's objective on the whole training split |
 | ``policy/std`` | each epoch | mean std of the Gaussian policy, signal units |
 | ``policy/entropy`` | each epoch | entropy of one window's forecast distribution, nats |
+| ``path/rung`` | each epoch | the rung of the path in q the epoch trained on (0: q = 0) |
 | ``perf/windows_per_s`` | each epoch | training windows per second, all processes together |
 
 The run's config is logged as hyperparameters (``hparams``) with the final
