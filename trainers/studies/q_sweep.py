@@ -5,9 +5,9 @@ things of the forecast) at each q + 1 asked for (default 1, 2, 5, 20, inf)
 and the Plain PM (``mse``), over seeds, each for the same epochs; with
 ``--continuation`` every q > 0 run starts from the same seed's q = 0 model
 (``eqpm train --init``) and trains that many epochs more; with ``--chain N``
-each q > 0 run starts from the same seed's model at the next lower q (q
-rising step by step, a continuation path) and trains N epochs more, and every
-point below the top trains on at its own q to the top's updates. Reports, judged on
+every point is one run of the equitable learner (``eqpm train --recipe path``:
+q rising from 0 through the sweep's q + 1 in rungs of N epochs up to its own,
+so all points have the same schedule). Reports, judged on
 the final models over the seeds (not on one epoch: the worst tenth moves by
 several percent from one epoch to the next):
 
