@@ -77,9 +77,7 @@ class Run:
     epochs: int
     total_steps: int
     started: float
-    path: tuple[Rung, ...] = ()
-    rung: int = 0
-    """The rung the estimator, optimiser and scheduler are at (an index into ``path``)."""
+    rung: int = 0  # the rung (index into ``path``) the estimator, optimiser and scheduler are at
     reference: Any = None
     first_epoch: int = 0
     first_step: int = 0
@@ -91,8 +89,11 @@ class Run:
     """Under ``--keep best``: the rung's best iterate so far (``epoch``, ``objective``, ``train_agent_regret``,
     ``model``)."""
     climbed: list = field(default_factory=list)
-    """Each finished rung of a path: its q, epochs, and under ``--keep best`` the epoch and training objective of
-    the model it gave."""
+    """Each finished rung of a path (:func:`rung_summary`)."""
+
+    @property
+    def path(self) -> tuple[Rung, ...]:
+        return self.config.path
 
     @property
     def out(self) -> Path:
@@ -143,8 +144,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
     scored = None
     with StopOnSignal() as stop:
         for epoch in range(run.first_epoch, run.epochs):
-            if rung_at(run.path, epoch) > run.rung:
-                begin_rung(run, rung_at(run.path, epoch))
+            rung = rung_at(run.path, epoch)
+            if rung > run.rung:
+                begin_rung(run, rung)
             windows_per_s = train_epoch(run, epoch, stop, progress)
             scored = end_epoch(run, epoch, windows_per_s)
     progress.close()
@@ -171,8 +173,8 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
     if config.weighing == "excess" and config.init is not None:  # each agent's training-split regret under the start
         reference = torch.from_numpy(evaluate(lambda x, _: policy.predict(x), train_task, world.device)[1])
     state = checkpoint.load(Path(config.out), config.as_dict()) if resume else {}
-    path, rung = config.path, state.get("rung", 0)
-    estimator, optimizer, scheduler = rung_learner(config, path[rung].q, population, policy, reference)
+    rung = state.get("rung", 0)
+    estimator, optimizer, scheduler = rung_learner(config, config.path[rung].q, population, policy, reference)
     stream = BatchStream(train_task, population, config.batch_size, config.seed, world.device,
                          world.share(config.batch_size), estimator.needs_held_out)
     epochs = config.epochs_for(stream.steps_per_epoch)
@@ -182,7 +184,7 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
         device_ids = [world.device.index] if world.device.type == "cuda" else None
         model = torch.nn.parallel.DistributedDataParallel(policy, device_ids=device_ids)
     run = Run(config, world, test_task, stream, estimator, policy, model, optimizer, scheduler, epochs, total_steps, started,
-              path, rung, reference)
+              rung, reference)
     if resume:
         policy.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -308,8 +310,7 @@ def climbed(run: Run) -> list[dict]:
 
 
 def rung_summary(rung: Rung, kept: dict | None) -> dict:
-    """A rung's entry in the record's ``path``: its q and epochs; under --keep best the epoch (of the run) whose
-    model it gave, that model's and the rung's start's scores on the rung's own training objective."""
+    """A rung's record entry: q, epochs; under --keep best its given model's epoch, its and its start's scores."""
     given = {} if kept is None else {"kept_epoch": kept["epoch"], "train_objective": kept["objective"],
                                      "start_objective": kept["start_objective"]}
     return {"q": rung.q, "epochs": rung.epochs, **given}
