@@ -1,11 +1,24 @@
 """eqpm reproduce, on a reduced config: tables, figures, one metrics.json per run; shards and jobs agree."""
 
 import json
+import math
 import re
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from trainers.studies.reproduce.experiments import DC, EXPERIMENTS, in_both_setups, run_configs
+from trainers.config import DEFAULT_NETWORK, TrainConfig
+from trainers.studies.reproduce.experiments import (
+    BUDGETS,
+    DC,
+    EV,
+    EXPERIMENTS,
+    QUICK_LEARNER,
+    in_both_setups,
+    run_configs,
+    with_the_learner,
+)
 from trainers.studies.reproduce.runs import reproduce
 from trainers.studies.reproduce.summary import render_markdown
 from trainers.studies.sweep import parse_shard, shard_of
@@ -47,13 +60,13 @@ def test_a_reduced_run_writes_both_setups_tables_figures_intervals_and_every_run
         assert cell in table
     csv_lines = (folder / "summary.csv").read_text().strip().splitlines()
     assert len(csv_lines) == 1 + len(rows)
-    assert "Network of every run: EquitablePM-DC-v0 the LSTM (hidden 50) (the paper's;" in table
+    assert "Network of every run: EquitablePM-DC-v0 the LSTM (hidden 50) (the paper's);" in table
     assert all(json.loads((c.out / "metrics.json").read_text())["backbone"] == "lstm" for c in configs)
     assert "| Different Agents, Same λ | default | Equitable PM | 3 |" in table
     assert "| Different Agents, Same λ | paper | Equitable PM | 2 (theory) |" in table and "check Theorem 4.3" in table
     assert "- Different Agents, Same λ, paper:" in table and "- Different Agents, Same λ, default:" in table
     for setup in ("paper", "default"):  # each q against q = 0 and the Plain PM in the four words, and the consistency
-        section = table.split(f"### Different Agents, Same λ, {setup} setup: Equitable PM over q")[1].split("###")[0]
+        section = table.split(f"### Different Agents, Same λ, {setup} setup: Equitable PM, the paper's recipe, over q")[1].split("###")[0]
         for point, against in (("q+1 = 3", "q = 0"), ("q+1 = 3", "Plain PM"), ("q+1 = 1", "Plain PM")):
             assert re.search(rf"\| {re.escape(point)} \| {against} \| .*\*\*(levels up|trade|levels down|within noise)\*\* \| (yes|no) \|", section)
         assert "Objective consistency (training split" in section and ("- holds:" in section or "- does not hold:" in section)
@@ -67,6 +80,49 @@ def test_a_reduced_run_writes_both_setups_tables_figures_intervals_and_every_run
 def test_quick_runs_the_quick_values_only(tiny, tmp_path):
     rows = reproduce(["dc"], quick=True, seeds=1, epochs=1, out=tmp_path)["dc"]
     assert sorted({r["q+1"] for r in rows if r["seeds"]}) == ["-", "1", "2"]
+
+
+def test_the_main_job_trains_the_learner_as_eqpm_train_does_in_both_setups_on_its_quick_schedule():
+    quick = [s for s in EXPERIMENTS["ev"] if s.quick_q_plus_one is not None]
+    learner = [s for s in quick if s.recipe == "path"]
+    assert {s.setup for s in learner} == {"paper", "default"} and len(quick) == 2 * len(learner)
+    configs = [c for s in learner for c in run_configs(s, 3, 2, Path("x"), quick=True)]
+    assert {(c.algo, c.q) for c in configs} == {("mse", 0.0), ("rloo", 0.0), ("rloo", math.inf)}
+    for config in configs:  # what `eqpm train --q Q [--algo mse] --epochs 15 --rung-epochs 4` makes, on the block's agents
+        made = TrainConfig(env=EV, algo=config.algo, q=config.q, seed=config.seed, **QUICK_LEARNER, **config.env_kwargs())
+        assert replace(config, out=made.out, progress=True) == made
+        assert (config.recipe, config.backbone, config.keep, config.epochs, config.rung_epochs) == ("path", "mlp", "best", 15, 4)
+    everything = [c.out for s in quick for c in run_configs(s, 3, 2, Path("x"), quick=True)]
+    assert len(set(everything)) == len(everything)  # no learner run shares a folder with a run of the paper's method
+
+
+def test_the_learner_beside_the_papers_method_and_the_summary_says_first_which_levels_up(monkeypatch, tmp_path):
+    settings = [s for s in with_the_learner("dc", "Different Agents, Same λ", DC,
+                                            {"agents": "different", "lambdas": "same", "num_agents": 12}, backbone="lstm",
+                                            algos=("diff",), q_plus_one=(1.0, 3.0), quick_q_plus_one=(1.0, 3.0))
+                if s.setup == "default"]
+    monkeypatch.setitem(EXPERIMENTS, "dc", settings)
+    monkeypatch.setitem(DEFAULT_NETWORK, DC, {"backbone": "mlp"})  # the learner takes the env's default network: a small one
+    monkeypatch.setitem(BUDGETS, DC, replace(BUDGETS[DC], quick_learner={"epochs": 1, "rung_epochs": 1, "rungs": (math.inf,)}))
+    rows = reproduce(["dc"], quick=True, seeds=2, epochs=1, out=tmp_path)["dc"]
+    table = (tmp_path / "dc" / "summary.md").read_text()
+    headline = table.split("\n\n")[1].splitlines()
+    assert table.startswith("## dc: which levels up") and len(headline) == 2
+    for line, top in zip(headline, ("Equitable PM, the paper's recipe: q+1 = 3", "Equitable learner (rloo, β 0.05): q+1 = inf")):
+        assert top in line
+        assert re.search(r"\*\*(levels up|trade|levels down|within noise)\*\* against its q = 0 .*"
+                         r"\*\*(levels up|trade|levels down|within noise)\*\* against its Plain PM", line)
+    methods = {r["method"]: r for r in rows if r["seeds"]}
+    assert {"Plain PM", "Equitable PM", "Plain PM, trained as the learner", "Equitable learner (rloo, β 0.05)"} == set(methods)
+    for config in run_configs(settings[1], 2, 1, tmp_path, quick=True):
+        record = json.loads((config.out / "metrics.json").read_text())
+        assert (record["backbone"], record["keep"], record["recipe"], len(record["path"])) == ("mlp", "best", "path", 2)
+    assert all(json.loads((c.out / "metrics.json").read_text())["backbone"] == "lstm"
+               for c in run_configs(settings[0], 2, 1, tmp_path, quick=True))
+    section = table.split("### Different Agents, Same λ, default setup: Equitable learner (rloo, β 0.05), over q")[1]
+    assert re.search(r"\| q\+1 = inf \| q = 0 \| .*\*\*", section) and re.search(r"\| q\+1 = inf \| Plain PM \| .*\*\*", section)
+    assert re.search(r"- q\+1 = inf: worst tenth [\d.]+ -> [\d.]+ learned, [\d.]+ -> [\d.]+ in hindsight", section)
+    assert (tmp_path / "dc" / "frontier-dc.png").stat().st_size > 0
 
 
 def test_runs_already_done_are_read_not_trained_again(tiny, tmp_path, capsys):

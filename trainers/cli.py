@@ -169,16 +169,19 @@ def parser() -> argparse.ArgumentParser:
 
     reproduce = commands.add_parser("reproduce", parents=[threads, ray], help="the paper's experiments over seeds: tables (Markdown, CSV) and figures")
     reproduce.add_argument("experiment", choices=("dc", "ev", "mixed", "beta", "all"),
-                           help="dc: Table 1; ev: Figure 3 and Table 2; mixed: Table 3; beta: Figure 6 and Table 4")
+                           help="dc: Table 1; ev: Figure 3 and Table 2, its 'Different Agents' block also with the "
+                                "equitable learner (eqpm train's default) beside the paper's method; mixed: Table 3; "
+                                "beta: Figure 6 and Table 4")
     reproduce.add_argument("--quick", action="store_true",
-                           help="fewer epochs (dc: 5, ev/beta: 2, mixed: 1), fewer q + 1 values per block, and only the blocks "
-                                "with a quick grid (trainers/studies/reproduce/experiments.py: quick_q_plus_one)")
+                           help="fewer epochs (dc: 5, ev/beta: 2, mixed: 1; the equitable learner 15 + 4 x 4 instead of "
+                                "100 + 4 x 30), fewer q + 1 values per block, and only the blocks with a quick grid "
+                                "(trainers/studies/reproduce/experiments.py: quick_q_plus_one, QUICK_LEARNER)")
     reproduce.add_argument("--seeds", type=int, default=3,
                            help="seeds per configuration, each cell reported as the mean with its 95 %% bootstrap interval (default: 3)")
     reproduce.add_argument("--out", type=Path, default=Path("runs/reproduce"), help="folder of runs/ and summaries (default: runs/reproduce)")
     reproduce.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, each single-threaded (default: 1)")
     reproduce.add_argument("--shard", default="0/1", help="i/n: run only every n-th run from the i-th, for n machines (default: 0/1)")
-    reproduce.add_argument("--epochs", type=int, help="override the epochs of every run")
+    reproduce.add_argument("--epochs", type=int, help="override the epochs of every run of the paper's recipe (the learner keeps its schedule)")
     reproduce.set_defaults(run_command=cmd_reproduce)
 
     board = commands.add_parser("benchmark", parents=[threads, ray], help="every algorithm on each env for the same budget: a leaderboard and learning curves")

@@ -105,7 +105,7 @@ class TrainConfig:
     rungs: tuple[float, ...] = _field(RUNGS, "q + 1 of the path's rungs above q = 0, inf for min-max; the run trains "
                                              "at min(rung, q + 1) on each, so every q has the same schedule")
     rung_epochs: int | None = _field(None, "epochs of each rung after the first --epochs at q = 0; 0: no path; "
-                                           "default: the recipe's (path: EV and Mixed 30, DC 20; paper: 0)")
+                                           "default: the recipe's (path: EV and Mixed 30, DC 15; paper: 0)")
     beta: float | None = _field(None, "weight of the MSE in the combined objective (1 - beta) L_q + beta L_f, paper "
                                       "A.5; default: the recipe's (path 0.8, paper 0)")
     form: str = _field("power_mean", "form of L_q trained on: 'power_mean' (the env's default reward; same minimiser, the scale of one agent's regret at any q) or 'paper' (sum of Cbar^(q+1), Eq. 2)", choices=REWARD_FORMS)
@@ -115,7 +115,7 @@ class TrainConfig:
                                   choices=BACKBONES)
     epochs: int | None = _field(None, "passes over the training split at q = 0 before the path's rungs (the whole "
                                       "run with --rung-epochs 0; 0: no training at all); EV: 112 updates each, about 1.3 s at the default "
-                                      "MLP and rloo; default: the recipe's (path: EV and Mixed 100, DC 60; paper: 100)")
+                                      "MLP and rloo; default: the recipe's (path: EV and Mixed 100, DC 40; paper: 100)")
     steps: int | None = _field(None, "stop after this many updates, cutting the last epoch short; none: every epoch whole")
     batch_size: int = _field(BATCH_SIZE, "global batch of windows per step (split across processes under torchrun)")
     lr: float | None = _field(None, "Adam learning rate; default: measured per env and algo (trainers/config.py:DEFAULT_LEARNING_RATE)")

@@ -25,7 +25,7 @@ import numpy as np
 
 from eq_gym.metrics import equity_metrics
 from trainers.studies.intervals import bootstrap_interval
-from trainers.studies.levelling import dominated
+from trainers.studies.levelling import captured_share, dominated
 from trainers.studies.report import PLAIN
 
 PANELS = (("worst10", "worst 10 % of agents: mean regret"), ("c95_c5", "C95-C5 of the agents' regret"))
@@ -70,30 +70,21 @@ def label_places(points: list[tuple[float, float]]) -> list[int]:
 
 def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path: Path,
                     ceilings: dict[tuple[str, str], dict[str, Any]] | None = None) -> Path:
-    """The equity frontier of one experiment (see the module docstring), with each setting's hindsight ceiling of
-    ``ceilings`` ((title, setup) -> ``eqpm bench frontier``'s truth family) where given; returns ``path``."""
+    """The equity frontier of one experiment (see the module docstring), one row of panels per block and setup with
+    every recipe's points on it, and each block's hindsight ceiling of ``ceilings`` ((title, setup) -> ``eqpm bench
+    frontier``'s truth family) where given, a point's captured share of its lift beside it; returns ``path``."""
     plt = pyplot()
-    figure, axes = plt.subplots(len(settings), len(PANELS), figsize=(11.0, 3.4 * len(settings)), squeeze=False)
-    for setting, row_axes in zip(settings, axes):
-        mine = [r for r in rows if r["setting"] == setting.title and r["setup"] == setting.setup]
+    blocks = list(dict.fromkeys((s.title, s.setup) for s in settings))
+    figure, axes = plt.subplots(len(blocks), len(PANELS), figsize=(11.0, 3.8 * len(blocks)), squeeze=False)
+    for block, row_axes in zip(blocks, axes):
+        mine = [r for r in rows if (r["setting"], r["setup"]) == block]
         beaten = dominated({_label_of(r): (r["mean"], r["worst10"]) for r in mine})
+        ceiling = (ceilings or {}).get(block)
         for (stat, ylabel), axis in zip(PANELS, row_axes):
-            for algo in setting.algos:
-                points = sorted((r for r in mine if r["algo"] == algo), key=lambda r: (float(r["q+1"]), r["beta"]))
-                if not points:
-                    continue
-                axis.errorbar([r["mean"] for r in points], [r[stat] for r in points], xerr=_errors(points, "mean"),
-                              yerr=_errors(points, stat), marker="o", capsize=3, label=f"Equitable PM ({algo})")
-                for order, r in zip(label_places([(r["mean"], r[stat]) for r in points]), points):
-                    mark = ", dominated" if _label_of(r) in beaten else ""
-                    axis.annotate(_point_label(r, setting.betas) + mark, (r["mean"], r[stat]), textcoords="offset points",
-                                  xytext=(4, 4 + 9 * order), fontsize=7, color="firebrick" if mark else "black")
-            for r in (r for r in mine if r["seeds"] and r["algo"] == PLAIN):
-                axis.errorbar([r["mean"]], [r[stat]], xerr=_errors([r], "mean"), yerr=_errors([r], stat),
-                              marker="*", markersize=12, color="black", capsize=3, linestyle="none", label="Plain PM")
+            for setting in (s for s in settings if (s.title, s.setup) == block):
+                _draw_setting(axis, setting, [r for r in mine if r["recipe"] == setting.recipe], stat, beaten, ceiling)
             for r in (r for r in mine if not r["seeds"]):
                 axis.plot([r["mean"]], [r[stat]], marker="x", markersize=8, linestyle="none", label=r["method"])
-            ceiling = (ceilings or {}).get((setting.title, setting.setup))
             if ceiling:
                 points = [equity_metrics(np.asarray(pick["test_agent_regret"])) for pick in ceiling.values()]
                 axis.plot([p["mean"] for p in points], [p[stat] for p in points], marker="^", linestyle="--",
@@ -102,21 +93,61 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
                     axis.annotate(f"q+1={label}", (p["mean"], p[stat]), textcoords="offset points",
                                   xytext=(4, -8 - 7 * order), fontsize=6, color="grey")
             for r in mine:
-                if _label_of(r) in beaten and r["algo"] not in setting.algos:
+                if _label_of(r) in beaten and not r["seeds"]:
                     axis.annotate("dominated", (r["mean"], r[stat]), textcoords="offset points", xytext=(4, -9),
                                   fontsize=6, color="firebrick")
             axis.set_xlabel("mean regret over agents")
             axis.set_ylabel(ylabel)
-            axis.set_title(f"{setting.title} ({setting.setup} setup)", fontsize=9)
+            axis.set_title(f"{block[0]} ({block[1]} setup)", fontsize=9)
             axis.grid(alpha=0.3)
         row_axes[0].legend(fontsize=7)
     return _save(figure, f"{experiment.upper()}: mean against worst-served regret (test split; bars: 95 % bootstrap over "
                          "seeds; crosses: reference forecasters)\n'dominated': another point, the Plain PM or a "
-                         "reference has a lower mean and a lower worst tenth", path)
+                         "reference has a lower mean and a lower worst tenth; 'captured': the share of the hindsight "
+                         "ceiling's fall in the worst tenth from q = 0", path)
+
+
+RECIPE_STYLE = {"paper": {"plain": "black", "label": "Equitable PM ({algo})", "plain_label": "Plain PM"},
+                "path": {"plain": "tab:green", "label": "equitable learner ({algo})",
+                         "plain_label": "Plain PM, trained as the learner"}}
+"""How each recipe's points are drawn and named in the legend."""
+
+
+def _draw_setting(axis: Any, setting: Any, rows: list[dict], stat: str, beaten: set, ceiling: dict[str, Any] | None) -> None:
+    """One recipe's points of a block on one panel: a line over q per estimator, its Plain PM as a star."""
+    style = RECIPE_STYLE[setting.recipe]
+    for algo in setting.algos:
+        points = sorted((r for r in rows if r["algo"] == algo), key=lambda r: (float(r["q+1"]), r["beta"]))
+        if not points:
+            continue
+        axis.errorbar([r["mean"] for r in points], [r[stat] for r in points], xerr=_errors(points, "mean"),
+                      yerr=_errors(points, stat), marker="o" if setting.recipe == "paper" else "s", capsize=3,
+                      label=style["label"].format(algo=algo))
+        zero = next((r for r in points if r["q+1"] == "1"), None)
+        for order, r in zip(label_places([(r["mean"], r[stat]) for r in points]), points):
+            mark = ", dominated" if _label_of(r) in beaten else ""
+            share = captured(zero, r, ceiling)
+            axis.annotate(_point_label(r, setting.betas) + mark + ("" if share is None else f", captured {100 * share:.0f} %"),
+                          (r["mean"], r[stat]), textcoords="offset points", xytext=(4, 4 + 9 * order), fontsize=7,
+                          color="firebrick" if mark else "black")
+    for r in (r for r in rows if r["seeds"] and r["algo"] == PLAIN):
+        axis.errorbar([r["mean"]], [r[stat]], xerr=_errors([r], "mean"), yerr=_errors([r], stat), marker="*",
+                      markersize=12, color=style["plain"], capsize=3, linestyle="none", label=style["plain_label"])
+        if _label_of(r) in beaten:
+            axis.annotate("dominated", (r["mean"], r[stat]), textcoords="offset points", xytext=(4, -9), fontsize=6,
+                          color="firebrick")
+
+
+def captured(zero: dict | None, row: dict, ceiling: dict[str, Any] | None) -> float | None:
+    """The share of the hindsight ceiling's fall in the worst tenth from q = 0 that ``row`` (a q > 0) captured from
+    ``zero`` (the same estimator's q = 0 row); None where the ceiling lacks the q or offers no lift."""
+    if zero is None or row is zero or not ceiling or row["q+1"] not in ceiling or "1" not in ceiling:
+        return None
+    return captured_share(zero["worst10"], row["worst10"], ceiling["1"]["test"]["worst10"], ceiling[row["q+1"]]["test"]["worst10"])
 
 
 def _label_of(row: dict) -> tuple:
-    return row["algo"], row["q+1"], row["beta"]
+    return row["algo"], row["q+1"], row["beta"], row.get("recipe", "paper")
 
 
 def _panel_title(label: str, regret: np.ndarray) -> str:
@@ -124,13 +155,14 @@ def _panel_title(label: str, regret: np.ndarray) -> str:
     return f"{label}\nmean {mean:.3g} [{low:.3g}, {high:.3g}]"
 
 
-def distribution_figure(experiment: str, settings: list[Any], agent_regret: dict[tuple[str, str], dict[tuple, np.ndarray]],
+def distribution_figure(experiment: str, settings: list[Any], agent_regret: dict[tuple[str, str, str], dict[tuple, np.ndarray]],
                         path: Path) -> Path | None:
-    """Small multiples of the per-agent regret of one block: a row per setup, a panel per method and q."""
+    """Small multiples of the per-agent regret of one block: a row per setup and recipe (``agent_regret``'s keys:
+    (title, setup, recipe)), a panel per method and q."""
     plt = pyplot()
     panels = []
     for setting in settings:
-        curves = agent_regret.get((setting.title, setting.setup), {})
+        curves = agent_regret.get((setting.title, setting.setup, setting.recipe), {})
         keys = sorted((k for k in curves if k[0] == setting.algos[0]), key=lambda k: (k[1], k[2]))
         plain = curves.get(next((k for k in curves if k[0] == PLAIN), None))
         panels.append((setting, plain, [(k, curves[k]) for k in keys]))
@@ -154,7 +186,7 @@ def distribution_figure(experiment: str, settings: list[Any], agent_regret: dict
             axis.set_title(_panel_title(label, regret), fontsize=8)
         for axis in row_axes:
             axis.tick_params(labelsize=7)
-        row_axes[0].set_ylabel(f"{setting.setup} setup\nagents", fontsize=8)
+        row_axes[0].set_ylabel(f"{setting.setup} setup, {setting.method}\nagents", fontsize=8)
         for axis in row_axes[len(equitable) + 1:]:
             axis.axis("off")
     return _save(figure, f"{experiment.upper()}, {settings[0].title}: each agent's test regret, averaged over seeds "

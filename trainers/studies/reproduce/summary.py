@@ -24,18 +24,22 @@ def summarise(experiment: str, settings: list[Setting], out: Path, seeds: int, e
 
     folder = out / experiment
     folder.mkdir(parents=True, exist_ok=True)
-    rows, agent_regret, levels, ceilings = [], {}, [], {}
+    rows, agent_regret, levels, ceilings, headlines = [], {}, [], {}, []
     for setting in settings:
+        block = (setting.title, setting.setup)
+        if block not in ceilings:
+            ceilings[block] = hindsight_front(setting.env, setting.env_kwargs, resolution=CEILING_RESOLUTION)
         records, references = _records(setting, seeds, epochs, out, quick), reference_records(setting.env, setting.env_kwargs)
-        rows += _rows(setting, records) + _reference_rows(setting, references)
-        agent_regret[(setting.title, setting.setup)] = {key: np.mean([r["agent_regret"] for r in runs], axis=0) for key, runs in records.items()}
-        levels += levelling_section(setting, records, references)
-        ceilings[(setting.title, setting.setup)] = hindsight_front(setting.env, setting.env_kwargs, resolution=CEILING_RESOLUTION)
+        rows += _rows(setting, records) + (_reference_rows(setting, references) if setting.recipe == "paper" else [])
+        agent_regret[(*block, setting.recipe)] = {key: np.mean([r["agent_regret"] for r in runs], axis=0) for key, runs in records.items()}
+        levels += levelling_section(setting, records, references, ceilings[block])
+        headlines += headline(setting, records)
     figures = [frontier_figure(experiment, settings, rows, folder / f"frontier-{experiment}.png", ceilings)]
     for title in dict.fromkeys(s.title for s in settings):
         figures.append(distribution_figure(
             experiment, [s for s in settings if s.title == title], agent_regret, folder / f"regret-{experiment}-{slug(title)}.png"))
-    markdown = render_markdown(experiment, rows, settings) + "\n" + "\n".join(levels) + "\n" + "\n".join(ceiling_lines(settings, ceilings))
+    markdown = ("\n".join(headline_lines(experiment, headlines)) + render_markdown(experiment, rows, settings) + "\n"
+                + "\n".join(levels) + "\n" + "\n".join(ceiling_lines(settings, ceilings)))
     (folder / "summary.md").write_text(markdown)
     write_csv(folder / "summary.csv", rows)
     print(markdown)
@@ -60,17 +64,62 @@ def _records(setting: Setting, seeds: int, epochs: int, out: Path, quick: bool) 
     return grouped
 
 
-def levelling_section(setting: Setting, records: dict[tuple, list[dict]], references: dict[str, dict]) -> list[str]:
-    """Levelling against q = 0 and the Plain PM, and objective consistency over q, of the setting's main estimator
-    (first beta)."""
-    from trainers.studies.levelling import q_comparison_lines
-
+def _main_runs(setting: Setting, records: dict[tuple, list[dict]]) -> tuple[dict[float, list[dict]], list[dict]]:
+    """The runs of the setting's main estimator (first beta) by q, and of its Plain PM."""
     main = {q1 - 1.0: runs for (algo, q1, beta), runs in records.items() if algo == setting.algos[0] and beta == setting.betas[0]}
+    return main, next((runs for key, runs in records.items() if key[0] == PLAIN), [])
+
+
+def method_name(setting: Setting, algo: str) -> str:
+    """A row's method: the paper's names for the paper's recipe; the learner's estimator and beta, or its Plain PM."""
+    if setting.recipe == "paper":
+        return METHOD.get(algo, algo)
+    return "Plain PM, trained as the learner" if algo == PLAIN else f"Equitable learner ({algo}, β {setting.betas[0]:g})"
+
+
+def method_title(setting: Setting) -> str:
+    """The block's estimator and recipe as the section headings name them."""
+    return method_name(setting, setting.algos[0]) + (", the paper's recipe" if setting.recipe == "paper" else "")
+
+
+def levelling_section(setting: Setting, records: dict[tuple, list[dict]], references: dict[str, dict],
+                      ceiling: dict[str, Any] | None = None) -> list[str]:
+    """Levelling against q = 0 and the Plain PM, objective consistency over q, and the captured share of the hindsight
+    lift (``ceiling``: the setting's truth family, by q + 1 label) of the setting's main estimator (first beta)."""
+    from trainers.studies.levelling import captured_lines, q_comparison_lines, q_label
+
+    main, plain = _main_runs(setting, records)
     if not main:
         return []
-    plain = next((runs for key, runs in records.items() if key[0] == PLAIN), [])
-    return [f"### {setting.title}, {setting.setup} setup: {METHOD.get(setting.algos[0], setting.algos[0])} over q", "",
-            *q_comparison_lines(main, plain, references)]
+    captured = captured_lines({q_label(q): runs for q, runs in main.items()}, ceiling) if ceiling else []
+    return [f"### {setting.title}, {setting.setup} setup: {method_title(setting)}, over q", "",
+            *q_comparison_lines(main, plain, references),
+            *(["Captured share of the hindsight lift (the worst tenth's fall from q = 0, learned against the hindsight "
+               "ceiling's):", "", *captured, ""] if captured else [])]
+
+
+def headline(setting: Setting, records: dict[tuple, list[dict]]) -> list[str]:
+    """One line: what the setting's largest q does against its q = 0 and its Plain PM, in the levelling's words."""
+    from trainers.studies.levelling import levelling, q_label, tenths
+
+    main, plain = _main_runs(setting, records)
+    top = max(main, default=0.0)
+    if top == 0.0:
+        return []
+    worst = lambda runs: float(np.mean(tenths(runs)["worst10"]))  # noqa: E731
+    against = [(name, base) for name, base in (("its q = 0", main.get(0.0, [])), ("its Plain PM", plain)) if base]
+    calls = [f"**{levelling(main[top], base)['verdict']}** against {name} (worst tenth {worst(base):.3f} -> "
+             f"{worst(main[top]):.3f}, mean {100 * (levelling(main[top], base)['mean_ratio'] - 1):+.1f} %)"
+             for name, base in against]
+    return [f"- {setting.title}, {setting.setup} setup, {method_title(setting)}: q+1 = {q_label(top)} " + "; ".join(calls)]
+
+
+def headline_lines(experiment: str, headlines: list[str]) -> list[str]:
+    """The summary's first lines: which method's largest q levels up, per setting and setup."""
+    if not headlines:
+        return []
+    return [f"## {experiment}: which levels up (test split, final models, mean over seeds; the verdicts of the "
+            "levelling tables below)", "", *headlines, "", ""]
 
 
 def ceiling_lines(settings: list[Setting], ceilings: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
@@ -78,9 +127,9 @@ def ceiling_lines(settings: list[Setting], ceilings: dict[tuple[str, str], dict[
     signal's parts re-weighted for that q (``eqpm bench frontier``'s truth family)."""
     labels = list(next(iter(ceilings.values())))
     rows = []
-    for setting in settings:
-        picks = ceilings[(setting.title, setting.setup)]
-        rows.append([setting.title, setting.setup,
+    for title, setup in dict.fromkeys((s.title, s.setup) for s in settings):
+        picks = ceilings[(title, setup)]
+        rows.append([title, setup,
                      *(f"{picks[label]['test']['mean']:.4f} / {picks[label]['test']['worst10']:.4f}" for label in labels)])
     return [f"### The hindsight ceiling (the true signal's parts re-weighted per q, grid step 1/{CEILING_RESOLUTION} of the "
             "index's total weight; test mean / worst tenth; needs perfect information: `eqpm bench frontier`)", "",
@@ -88,13 +137,13 @@ def ceiling_lines(settings: list[Setting], ceilings: dict[tuple[str, str], dict[
 
 
 def _label(setting: Setting) -> dict[str, Any]:
-    return {"experiment": setting.experiment, "setting": setting.title, "setup": setting.setup}
+    return {"experiment": setting.experiment, "setting": setting.title, "setup": setting.setup, "recipe": setting.recipe}
 
 
 def _rows(setting: Setting, records: dict[tuple, list[dict]]) -> list[dict]:
     rows = []
     for (algo, q1, beta), runs in records.items():
-        row = _label(setting) | {"method": METHOD.get(algo, algo), "algo": algo, "q+1": "-" if algo == PLAIN else f"{q1:g}",
+        row = _label(setting) | {"method": method_name(setting, algo), "algo": algo, "q+1": "-" if algo == PLAIN else f"{q1:g}",
                                  "beta": beta, "seeds": len(runs), "theory_only": algo != PLAIN and q1 not in setting.q_plus_one}
         rows.append(row | over_seeds(runs, STATS))
     order = {PLAIN: 1}
@@ -132,11 +181,12 @@ def network_note(settings: list[Setting]) -> str:
         config = TrainConfig(env=setting.env, backbone=setting.backbone)
         size = {"transformer": f"the Transformer (d_model {config.d_model}, {config.heads} heads)",
                 "lstm": f"the LSTM (hidden {config.hidden})", "mlp": f"the MLP (width {config.width})"}
-        return f"{setting.env} {size[setting.backbone]}"
+        whose = "the paper's" if setting.recipe == "paper" else "the learner's: `eqpm train`'s default"
+        return f"{setting.env} {size[config.backbone]} ({whose})"
 
     used = dict.fromkeys(network(s) for s in settings)
-    return (f"Network of every run: {'; '.join(used)} (the paper's; `eqpm train` defaults to the network that learns "
-            "most in the same time, trainers/config.py:DEFAULT_NETWORK).")
+    return (f"Network of every run: {'; '.join(used)}; `eqpm train` defaults to the network that learns most in the "
+            "same time (trainers/config.py:DEFAULT_NETWORK).")
 
 
 def render_markdown(experiment: str, rows: list[dict], settings: list[Setting]) -> str:
@@ -194,7 +244,8 @@ def claims(rows: list[dict], settings: list[Setting]) -> list[str]:
         by_q = {r["q+1"]: r for r in mine if r["algo"] == setting.algos[0] and r["beta"] == setting.betas[0]}
         if "1" in by_q and "2" in by_q:
             checks["variance at q = 1 below q = 0 (Theorem 4.3)"] = by_q["2"]["variance"] < by_q["1"]["variance"]
-        lines.append(f"- {setting.title}, {setting.setup}: "
+        learner = "" if setting.recipe == "paper" else f", {setting.method}"
+        lines.append(f"- {setting.title}, {setting.setup}{learner}: "
                      + "; ".join(f"{claim}: {_verdict(ok)}" for claim, ok in checks.items()))
     return lines
 
