@@ -275,7 +275,9 @@ def custom_task(
             :class:`Population`'s groups); the task builds the population whole, on the split's clock.
         signal: "carbon", "ev" (carbon + water + price) or "price".
         horizon: hours forecast per window, H.
-        split, region, features: as for the built-in envs.
+        split: "train" or "test", as for the built-in envs.
+        region: the CAISO region of the carbon signal, as for the built-in envs.
+        features: what the model sees, as for the built-in envs.
         **kwargs: passed on to ``population`` (e.g. ``num_agents``).
     """
     choose("signal", signal, tuple(observations.SIGNALS))
