@@ -103,8 +103,8 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
         row_axes[0].legend(fontsize=7)
     return _save(figure, f"{experiment.upper()}: mean against worst-served regret (test split; bars: 95 % bootstrap over "
                          "seeds; crosses: reference forecasters)\n'dominated': another point, the Plain PM or a "
-                         "reference has a lower mean and a lower worst tenth; 'captured': the share of the hindsight "
-                         "ceiling's fall in the worst tenth from q = 0", path)
+                         "reference has a lower mean and a lower worst tenth\n'captured': the share of the hindsight "
+                         "ceiling's fall in the worst tenth from q = 0 that a point's fall from its own q = 0 makes", path)
 
 
 RECIPE_STYLE = {"paper": {"plain": "black", "label": "Equitable PM ({algo})", "plain_label": "Plain PM"},
