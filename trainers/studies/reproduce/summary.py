@@ -108,9 +108,11 @@ def headline(setting: Setting, records: dict[tuple, list[dict]]) -> list[str]:
         return []
     worst = lambda runs: float(np.mean(tenths(runs)["worst10"]))  # noqa: E731
     against = [(name, base) for name, base in (("its q = 0", main.get(0.0, [])), ("its Plain PM", plain)) if base]
-    calls = [f"**{levelling(main[top], base)['verdict']}** against {name} (worst tenth {worst(base):.3f} -> "
-             f"{worst(main[top]):.3f}, mean {100 * (levelling(main[top], base)['mean_ratio'] - 1):+.1f} %)"
-             for name, base in against]
+    calls = []
+    for name, base in against:
+        result = levelling(main[top], base)
+        calls.append(f"**{result['verdict']}** against {name} (worst tenth {worst(base):.3f} -> {worst(main[top]):.3f}, "
+                     f"mean {100 * (result['mean_ratio'] - 1):+.1f} %)")
     return [f"- {setting.title}, {setting.setup} setup, {method_title(setting)}: q+1 = {q_label(top)} " + "; ".join(calls)]
 
 
