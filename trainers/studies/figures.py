@@ -107,22 +107,19 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
                          "ceiling's fall in the worst tenth from q = 0 that a point's fall from its own q = 0 makes", path)
 
 
-RECIPE_STYLE = {"paper": {"plain": "black", "label": "Equitable PM ({algo})", "plain_label": "Plain PM"},
-                "path": {"plain": "tab:green", "label": "equitable learner ({algo})",
-                         "plain_label": "Plain PM, trained as the learner"}}
-"""How each recipe's points are drawn and named in the legend."""
+PLAIN_COLOUR = {"paper": "black", "path": "tab:green"}
+"""The Plain PM's star per recipe (the paper's method, the equitable learner); every label is its row's method."""
 
 
 def _draw_setting(axis: Any, setting: Any, rows: list[dict], stat: str, beaten: set, ceiling: dict[str, Any] | None) -> None:
     """One recipe's points of a block on one panel: a line over q per estimator, its Plain PM as a star."""
-    style = RECIPE_STYLE[setting.recipe]
     for algo in setting.algos:
         points = sorted((r for r in rows if r["algo"] == algo), key=lambda r: (float(r["q+1"]), r["beta"]))
         if not points:
             continue
         axis.errorbar([r["mean"] for r in points], [r[stat] for r in points], xerr=_errors(points, "mean"),
                       yerr=_errors(points, stat), marker="o" if setting.recipe == "paper" else "s", capsize=3,
-                      label=style["label"].format(algo=algo))
+                      label=points[0]["method"])
         zero = next((r for r in points if r["q+1"] == "1"), None)
         for order, r in zip(label_places([(r["mean"], r[stat]) for r in points]), points):
             mark = ", dominated" if _label_of(r) in beaten else ""
@@ -132,7 +129,7 @@ def _draw_setting(axis: Any, setting: Any, rows: list[dict], stat: str, beaten: 
                           color="firebrick" if mark else "black")
     for r in (r for r in rows if r["seeds"] and r["algo"] == PLAIN):
         axis.errorbar([r["mean"]], [r[stat]], xerr=_errors([r], "mean"), yerr=_errors([r], stat), marker="*",
-                      markersize=12, color=style["plain"], capsize=3, linestyle="none", label=style["plain_label"])
+                      markersize=12, color=PLAIN_COLOUR[setting.recipe], capsize=3, linestyle="none", label=r["method"])
         if _label_of(r) in beaten:
             axis.annotate("dominated", (r["mean"], r[stat]), textcoords="offset points", xytext=(4, -9), fontsize=6,
                           color="firebrick")
