@@ -129,7 +129,9 @@ def test_evaluate_refuses_env_keywords_with_a_run_and_help_reads_cleanly(tmp_pat
     reproduce_help = " ".join(parser()._subparsers._group_actions[0].choices["reproduce"].format_help().split())
     assert "ev/beta: 2, mixed: 1" in reproduce_help and "bootstrap interval" in reproduce_help and "±" not in reproduce_help
     board_help = " ".join(parser()._subparsers._group_actions[0].choices["benchmark"].format_help().split())
-    assert "ppo-windows a2c-windows" in board_help
+    assert "default: mse diff pg rloo learner ppo a2c;" in board_help and "hyperparameters.py" in board_help
+    tune_help = " ".join(parser()._subparsers._group_actions[0].choices["tune"].format_help().split())
+    assert "training split" in tune_help and "{ppo,a2c,sac}" in tune_help
 
 
 def test_help_loads_no_torch_and_the_registry_names_its_classes():

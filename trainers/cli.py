@@ -21,6 +21,7 @@ from eq_gym import ENV_IDS
 from eq_gym.choices import SPLITS, TASK_KEYWORDS
 from trainers.config import TrainConfig
 from trainers.estimators import ESTIMATORS, SCORE_TERMS, WEIGHINGS, estimator_summary
+from trainers.studies.leaderboard import BOARD_ALGOS, SB3_ALGOS
 
 CHOICES = ({"env": tuple(ENV_IDS), "algo": tuple(ESTIMATORS), "weighing": tuple(WEIGHINGS), "score": SCORE_TERMS}
            | {f.name: f.metadata["choices"] for f in dataclasses.fields(TrainConfig) if "choices" in f.metadata})
@@ -141,6 +142,12 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
               shard=args.shard, plugins=tuple(args.plugin), ray=ray_of(args), frontiers=tuple(args.frontier))
 
 
+def cmd_tune(args: argparse.Namespace) -> None:
+    from trainers.studies.leaderboard.tune import tune
+
+    tune(args.algo, args.env, trials=args.trials, budget=args.budget, q=args.q, seed=args.seed, out=args.out)
+
+
 def algorithm_lines() -> list[str]:
     """One line per registered estimator: the first line of its module's docstring ("name -- idea")."""
     return [estimator_summary(name) for name in ESTIMATORS]
@@ -186,9 +193,10 @@ def parser() -> argparse.ArgumentParser:
 
     board = commands.add_parser("benchmark", parents=[threads, ray], help="every algorithm on each env for the same budget: a leaderboard and learning curves")
     board.add_argument("--envs", nargs="+", default=list(ENV_IDS), help="env ids (default: the three built-in envs)")
-    board.add_argument("--algos", nargs="+", default=["mse", "diff", "pg", "rloo", "ppo", "a2c"],
-                       help="algorithms (default: mse diff pg rloo ppo a2c; also spo pfy forml, ppo-windows a2c-windows "
-                            "(SB3 on the window view) and any a --plugin registers; diff only where every agent is smooth)")
+    board.add_argument("--algos", nargs="+", default=list(BOARD_ALGOS),
+                       help=f"algorithms (default: {' '.join(BOARD_ALGOS)}; ppo a2c sac: Stable-Baselines3's on the window "
+                            "view with the per-env hyperparameters of trainers/studies/leaderboard/hyperparameters.py; "
+                            "also spo pfy forml and any a --plugin registers; diff only where every agent is smooth)")
     board.add_argument("--budget", type=int, default=2000, help="env steps of 128 windows each algorithm may train on (default: 2000)")
     board.add_argument("--seeds", type=int, default=10, help="seeds per algorithm and env; the intervals across envs "
                                                              "rest on envs x seeds runs (default: 10)")
@@ -203,6 +211,8 @@ def parser() -> argparse.ArgumentParser:
                             "share of the hindsight lift at --q, against the Plain PM")
     board.add_argument("--plugin", action="append", default=[], help="module to import first; it registers algorithms (trainers.benchmark.algorithm) or envs")
     board.set_defaults(run_command=cmd_benchmark)
+
+    add_tune_command(commands, threads)
 
     add_bench_command(commands)
     return root
@@ -223,6 +233,23 @@ def add_evaluate_command(commands: Any, threads: argparse.ArgumentParser) -> Non
     evaluate.add_argument("--device", choices=CHOICES["device"], default="auto", help="device (default: auto)")
     evaluate.add_argument("--out", type=Path, help="folder to write metrics.json into")
     evaluate.set_defaults(run_command=cmd_evaluate)
+
+
+def add_tune_command(commands: Any, threads: argparse.ArgumentParser) -> None:
+    """``eqpm tune``: the search of the board's SB3 baselines' hyperparameters (:mod:`trainers.studies.leaderboard.tune`)."""
+    searched = ("the board's SB3 baselines' hyperparameters on one env, by Optuna search scored on the training split "
+                "alone (the [tune] extra); the result goes into trainers/studies/leaderboard/hyperparameters.py by review")
+    tune = commands.add_parser("tune", parents=[threads], help=searched, description=searched)
+    tune.add_argument("--algo", required=True, choices=SB3_ALGOS, help="the baseline to tune")
+    tune.add_argument("--env", default="EquitablePM-EV-v0", help="env id (default: EquitablePM-EV-v0)")
+    tune.add_argument("--trials", type=int, default=20, help="finished trials to reach; a search in --out goes on "
+                                                             "(default: 20)")
+    tune.add_argument("--budget", type=int, default=512, help="env steps of 128 windows per trial (default: 512, about "
+                                                              "a quarter of the board's)")
+    tune.add_argument("--q", type=float, default=1.0, help="fairness knob q, as on the board (default: 1)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial's model (default: 0)")
+    tune.add_argument("--out", type=Path, help="folder of study.db, trials.csv, best.json (default: runs/tune/ENV-ALGO)")
+    tune.set_defaults(run_command=cmd_tune)
 
 
 def add_bench_command(commands: Any) -> None:

@@ -12,22 +12,26 @@ from eq_gym.metrics import METRIC_NAMES as STATS
 from eq_gym.metrics import best_served
 from trainers.estimators import ESTIMATORS
 from trainers.records import read_record, write_record
-from trainers.studies.leaderboard.plugins import ALGORITHMS, BATCH, SB3_ALGOS, BenchmarkRun, allowed
+from trainers.studies.leaderboard import SB3_ALGOS
+from trainers.studies.leaderboard.plugins import ALGORITHMS, BATCH, BenchmarkRun, allowed
 from trainers.studies.leaderboard.render import reference_record, report
 from trainers.studies.leaderboard.table import write_run_table
 from trainers.studies.sweep import run_all
+
+EQPM_ALGOS = (*ESTIMATORS, "learner")
+"""The board's algorithms that eqpm trains (a finished run is reused only if made with the same settings)."""
 
 
 def run_benchmark_run(run: BenchmarkRun) -> dict[str, Any]:
     """Run one benchmark run unless it is done; its record lands in ``run.out/metrics.json``.
 
-    eqpm's own algorithms check a finished run's settings before reusing it (:func:`trainers.studies.sweep.train_once`);
+    eqpm's own algorithms (:data:`EQPM_ALGOS`) check a finished run's settings before reusing it (:func:`trainers.studies.sweep.train_once`);
     other libraries' learners are reused as they are.
     """
     for plugin in run.plugins:
         importlib.import_module(plugin)
     done = read_record(run.out)
-    if done is not None and run.algo not in ESTIMATORS:
+    if done is not None and run.algo not in EQPM_ALGOS:
         return done
     result = ALGORITHMS[run.algo](run) | {"versions": versions(run.algo)}
     write_record(run.out, result)
@@ -38,7 +42,7 @@ def versions(algo: str) -> dict[str, str]:
     """The versions a run was made with: eq_gym, torch, gymnasium, and the learner's library."""
     from importlib.metadata import PackageNotFoundError, version
 
-    learner = "stable-baselines3" if algo in SB3_ALGOS else "eq-gym" if algo in ESTIMATORS else None
+    learner = "stable-baselines3" if algo in SB3_ALGOS else "eq-gym" if algo in EQPM_ALGOS else None
     names = {"eq_gym": "eq-gym", "torch": "torch", "gymnasium": "gymnasium"} | ({"learner": learner} if learner else {})
     found = {}
     for key, package in names.items():
