@@ -27,7 +27,7 @@ def report(table: list[dict[str, Any]], out: Path, frontiers: tuple[Path, ...] =
     truths = {found["env"]: found["truth"] for found in map(read_frontier, frontiers)}
     rows, curves = per_env_rows(table, out, truths)
     across, figures = across_envs(table, out)
-    (out / "leaderboard.md").write_text(render(rows) + "\n" + across)
+    (out / "leaderboard.md").write_text(render(rows) + "\n" + row_notes(rows) + "\n" + across)
     write_csv(out / "leaderboard.csv", rows)
     print(render(rows))
     print(across)
@@ -62,6 +62,28 @@ def per_env_rows(table: list[dict[str, Any]], out: Path, truths: dict[str, dict[
         curves.append(_curves(env, mine, level, out))
     rows.sort(key=lambda r: (r["env"], r["mean"]))
     return rows, curves
+
+
+ROW_NOTES = {
+    PLAIN: "the Plain PM: the MSE alone, the paper's accuracy-trained model",
+    "pg": "the paper's REINFORCE as written (one score for the whole batch, no baseline); its floor: one draw's cosine "
+          "with the expected gradient is 0.013 +- 0.276 on EV (`eqpm bench gradient-noise`), so it stays near its "
+          "untrained model at any budget a board buys",
+    "rloo": "eqpm's REINFORCE with a leave-one-out baseline per window, the paper's recipe (one run at q)",
+    "learner": "eqpm train's default: rloo along the path in q (EV, Mixed; the path's epochs scaled to the budget) or "
+               "the paper's recipe (DC, where it is the rloo row's run)",
+    "ppo": "Stable-Baselines3's PPO on the window view, its per-env hyperparameters from "
+           "trainers/studies/leaderboard/hyperparameters.py (`eqpm tune`)",
+    "a2c": "Stable-Baselines3's A2C, as ppo",
+    "sac": "Stable-Baselines3's SAC, as ppo",
+}
+"""What each of the board's own rows is, written under the table for the rows it has."""
+
+
+def row_notes(rows: list[dict[str, Any]]) -> str:
+    """The rows' notes (:data:`ROW_NOTES`) for the algorithms on the board, as a Markdown list."""
+    algos = [algo for algo in dict.fromkeys(r["algo"] for r in rows) if algo in ROW_NOTES]
+    return "".join(f"- `{algo}`: {ROW_NOTES[algo]}\n" for algo in algos)
 
 
 def captured(records: list[dict[str, Any]], plain: list[dict[str, Any]], truth: dict[str, Any] | None) -> float | None:
