@@ -7,7 +7,7 @@ episodes the advantage is r - V(s): no bootstrapping, no GAE.
 
     python examples/ppo_windows.py --total-windows 86016 --q 0
     tensorboard --logdir runs/ppo_windows
-    PYTHONPATH=examples eqpm benchmark --plugin ppo_windows --algos mse rloo ppo-windows ppo-example
+    PYTHONPATH=examples eqpm benchmark --plugin ppo_windows --algos mse rloo ppo ppo-example
 
 TensorBoard tags (CleanRL's vocabulary): ``charts/episodic_return`` (mean
 reward of a rollout's windows), ``charts/learning_rate``, ``charts/SPS``
