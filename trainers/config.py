@@ -55,12 +55,12 @@ LEARNER = {
 }
 """The equitable learner's schedule per env (``recipe="path"``): ``epochs`` at q = 0, then one rung of
 ``rung_epochs`` per entry of ``rungs``, the MSE at weight ``beta`` throughout, each rung's best iterate kept.
-EV and Mixed: the q-sweep's path that levels up at q + 1 = inf over 5 seeds (RESULTS.md, "The equitable
-learner"); DC: shorter, so that a run stays under 10 minutes on one core (3.5 s an epoch with its evaluations),
+EV and Mixed: the q-sweep's path that levels up at q + 1 = inf over 5 seeds (RESULTS.md, "Does `eqpm train --q
+inf` level up?"); DC: shorter, so that a run stays under 10 minutes on one core (3.5 s an epoch with its evaluations),
 and beta scaled to its regret (per-unit regrets near 0.01 against an MSE near 2.7: at 0.8 the regret would be under
 0.5 % of the objective; 0.05 gives the MSE the share 0.8 gives it on EV). An env of your own takes EV's."""
 DEFAULT_RECIPE = {"EquitablePM-EV-v0": "path", "EquitablePM-Mixed-v0": "path", "EquitablePM-DC-v0": "paper"}
-"""The recipe ``eqpm train`` runs per env where it measured better (RESULTS.md, "The equitable learner"): the path
+"""The recipe ``eqpm train`` runs per env where it measured better (RESULTS.md, "Does `eqpm train --q inf` level up?"): the path
 on EV and Mixed; on DC the paper's, because DC's test regret swings by a third between adjacent epochs while its
 training objective moves by a few per cent, so each rung's best training iterate is a draw from that noise, and the
 path's q = 0 models ended above the single run's (2 seeds, mean 0.0087-0.0097 against 0.0078). An env of your own
