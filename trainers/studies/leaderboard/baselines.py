@@ -48,8 +48,8 @@ def sb3_model(algo: str, env: str, q: float, seed: int, windows: int, params: di
               ) -> tuple[Any, Any]:
     """An untrained SB3 ``algo`` on the window view of ``env`` at ``q``, to train on ``windows`` windows, and its
     forecaster ``(inputs (B, L, F), start (B,)) -> (B, H)`` (what :func:`trainers.evaluate.evaluate` scores), made
-    with ``params`` (default: the board's for the env, :func:`~trainers.studies.leaderboard.hyperparameters.hyperparameters`)
-    :func:`within_budget`."""
+    with ``params`` (default: the board's for the env, :func:`~trainers.studies.leaderboard.hyperparameters.hyperparameters`),
+    its rollouts cut to the budget by :func:`within_budget`."""
     import torch
 
     library = stable_baselines3(algo)
