@@ -135,3 +135,13 @@ def test_the_reinforce_example_learns_the_rest_its_known_ahead_part_leaves(monke
     trained = evaluate(lambda inputs, _: example.forecast(inputs), test)[0]["mean"]
     assert trained < start
     assert f"REINFORCE {trained:.4f}" in capsys.readouterr().out
+
+
+def test_the_reward_scale_example_pools_every_windows_reward_on_the_same_windows():
+    """examples/window_rewards.py: one reward per window acted on, never above 0 (minus a credit of regrets), the
+    same windows for the same seed (equal rewards again), and noise on the actions changes them."""
+    example = load_example("window_rewards")
+    plain, noisy = example.rewards("EquitablePM-Mixed-v0", 1.0, noise=0.5)
+    again, _ = example.rewards("EquitablePM-Mixed-v0", 1.0, noise=0.5)
+    assert plain.shape == noisy.shape == (example.STEPS * example.WINDOWS,)
+    assert (plain <= 0).all() and (noisy <= 0).all() and np.array_equal(plain, again) and not np.array_equal(plain, noisy)
