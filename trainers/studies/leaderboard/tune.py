@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eq_gym.choices import BATCH_SIZE
 from trainers.studies.leaderboard.baselines import WINDOWS_PER_STEP, sb3_model
 from trainers.studies.leaderboard.hyperparameters import FIXED
-from trainers.studies.leaderboard.plugins import BATCH
 from trainers.studies.report import write_csv
 
 NETS = {"small": [64, 64], "medium": [256, 256]}
@@ -66,14 +66,14 @@ slowest point of either stays near a minute a board run on one core (PPO's 10 pa
 34 s at a quarter of the budget, 2.3 minutes a board run)."""
 
 
-def train_and_score(algo: str, env: str, q: float, seed: int, budget: int, params: dict[str, Any]) -> float:
-    """The training split's mean regret of ``algo`` trained with ``params`` for ``budget`` steps of 128 windows."""
-    from eq_gym.envs.base import task_of
+def train_and_score(algo: str, env: str, q: float, seed: int, budget: int, params: dict[str, Any], train: Any) -> float:
+    """The mean regret on ``train`` (the env's training task) of ``algo`` trained with ``params`` for ``budget``
+    steps of 128 windows."""
     from trainers.evaluate import evaluate
 
-    model, forecaster = sb3_model(algo, env, q, seed, budget * BATCH, FIXED[algo] | params)
-    model.learn(total_timesteps=budget * BATCH)
-    return float(evaluate(forecaster, task_of(env, "train", {}))[0]["mean"])
+    model, forecaster = sb3_model(algo, env, q, seed, budget * BATCH_SIZE, FIXED[algo] | params)
+    model.learn(total_timesteps=budget * BATCH_SIZE)
+    return float(evaluate(forecaster, train)[0]["mean"])
 
 
 def tune(algo: str, env: str, trials: int = 20, budget: int = 512, q: float = 1.0, seed: int = 0,
@@ -95,9 +95,13 @@ def tune(algo: str, env: str, trials: int = 20, budget: int = 512, q: float = 1.
                                 storage=f"sqlite:///{out / 'study.db'}", load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=seed))
 
+    from eq_gym.envs.base import task_of
+
+    train = task_of(env, "train", {})  # built once: every trial is scored on it
+
     def objective(trial: Any) -> float:
         started = time.perf_counter()
-        score = train_and_score(algo, env, q, seed, budget, SPACES[algo](trial))
+        score = train_and_score(algo, env, q, seed, budget, SPACES[algo](trial), train)
         print(f"trial {trial.number}: train mean regret {score:.5f} in {time.perf_counter() - started:.0f} s, "
               f"{trial.params}", flush=True)
         return score
