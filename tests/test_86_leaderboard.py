@@ -117,6 +117,37 @@ def test_a_search_reads_the_training_split_alone_and_goes_on_where_it_stopped(tm
     assert len(again) == 3 and again.iloc[:2].equals(first)
 
 
+def test_one_command_runs_every_search_behind_the_file_and_says_which_find_its_values(tmp_path, monkeypatch, capsys):
+    """eqpm tune --all: one search per TUNED entry with its recorded trials and budget, each into its own folder;
+    searches.csv says whether each best is the file's (three significant digits), and a changed value is caught."""
+    import pandas as pd
+
+    from trainers.cli import main
+    from trainers.studies.leaderboard import tune
+    from trainers.studies.leaderboard.hyperparameters import SEARCHES, TUNED
+
+    assert set(SEARCHES) == {(algo, env) for algo, envs in TUNED.items() for env in envs}
+    calls = []
+
+    def search(algo, env, trials, budget, out):
+        calls.append((algo, env, trials, budget, out))
+        found = dict(TUNED[algo][env])
+        if (algo, env) == ("ppo", "EquitablePM-DC-v0"):
+            found["learning_rate"] *= 1.01  # a search that lands elsewhere
+        return {"train_mean": 0.5, "tuned": found}
+
+    monkeypatch.setattr(tune, "tune", search)
+    assert main(["tune", "--all", "--out", str(tmp_path)]) == 0
+    assert [(a, e, t, b) for a, e, t, b, _ in calls] == [(a, e, s["trials"], s["budget"]) for (a, e), s in SEARCHES.items()]
+    assert {out for *_, out in calls} == {tmp_path / f"{e}-{a}" for a, e in SEARCHES}
+    table = pd.read_csv(tmp_path / "searches.csv")
+    caught = table[~table["as_in_the_file"]]
+    assert list(zip(caught["algo"], caught["env"])) == [("ppo", "EquitablePM-DC-v0")] and len(table) == len(SEARCHES)
+    assert "does NOT find the file's values" in capsys.readouterr().out
+    assert main(["tune", "--all", "--budget", "8"]) == 2  # --all takes each search's recorded settings
+    assert "drop --budget" in capsys.readouterr().err
+
+
 def test_every_baseline_has_its_hyperparameters_in_the_searched_form():
     """Each env's tuned keys are what its search space yields, and each (algo, env) makes a model."""
     optuna = pytest.importorskip("optuna")

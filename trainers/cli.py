@@ -142,10 +142,21 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
               shard=args.shard, plugins=tuple(args.plugin), ray=ray_of(args), frontiers=tuple(args.frontier))
 
 
-def cmd_tune(args: argparse.Namespace) -> None:
-    from trainers.studies.leaderboard.tune import tune
+TUNE_DEFAULTS = {"env": "EquitablePM-EV-v0", "trials": 20, "budget": 512, "q": 1.0, "seed": 0}
+"""``eqpm tune --algo``'s settings when not given (``--all`` takes each search's own, recorded beside its values)."""
 
-    tune(args.algo, args.env, trials=args.trials, budget=args.budget, q=args.q, seed=args.seed, out=args.out)
+
+def cmd_tune(args: argparse.Namespace) -> None:
+    from trainers.studies.leaderboard.tune import tune, tune_all
+
+    given = {flag: getattr(args, flag) for flag in TUNE_DEFAULTS if getattr(args, flag) is not None}
+    if args.all and given:
+        raise ValueError(f"--all runs each search with its recorded settings (hyperparameters.py SEARCHES); "
+                         f"drop --{' --'.join(given)}")
+    if args.all:
+        tune_all(args.out)
+    else:
+        tune(args.algo, out=args.out, **(TUNE_DEFAULTS | given))
 
 
 def algorithm_lines() -> list[str]:
@@ -240,14 +251,17 @@ def add_tune_command(commands: Any, threads: argparse.ArgumentParser) -> None:
     searched = ("the board's SB3 baselines' hyperparameters on one env, by Optuna search scored on the training split "
                 "alone (the [tune] extra); the result goes into trainers/studies/leaderboard/hyperparameters.py by review")
     tune = commands.add_parser("tune", parents=[threads], help=searched, description=searched)
-    tune.add_argument("--algo", required=True, choices=SB3_ALGOS, help="the baseline to tune")
-    tune.add_argument("--env", default="EquitablePM-EV-v0", help="env id (default: EquitablePM-EV-v0)")
-    tune.add_argument("--trials", type=int, default=20, help="finished trials to reach; a search in --out goes on "
-                                                             "(default: 20)")
-    tune.add_argument("--budget", type=int, default=512, help="env steps of 128 windows per trial (default: 512, about "
-                                                              "a quarter of the board's)")
-    tune.add_argument("--q", type=float, default=1.0, help="fairness knob q, as on the board (default: 1)")
-    tune.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial's model (default: 0)")
+    which = tune.add_mutually_exclusive_group(required=True)
+    which.add_argument("--algo", choices=SB3_ALGOS, help="the baseline to tune")
+    which.add_argument("--all", action="store_true", help="every search behind hyperparameters.py (its SEARCHES), "
+                                                          "each into --out/ENV-ALGO (default: runs/tune), and whether "
+                                                          "each finds the file's values (searches.csv)")
+    tune.add_argument("--env", help="env id (default: EquitablePM-EV-v0)")
+    tune.add_argument("--trials", type=int, help="finished trials to reach; a search in --out goes on (default: 20)")
+    tune.add_argument("--budget", type=int, help="env steps of 128 windows per trial (default: 512, about a quarter "
+                                                 "of the board's)")
+    tune.add_argument("--q", type=float, help="fairness knob q, as on the board (default: 1)")
+    tune.add_argument("--seed", type=int, help="seed of the sampler and of every trial's model (default: 0)")
     tune.add_argument("--out", type=Path, help="folder of study.db, trials.csv, best.json (default: runs/tune/ENV-ALGO)")
     tune.set_defaults(run_command=cmd_tune)
 

@@ -98,6 +98,18 @@ TUNED: dict[str, dict[str, dict[str, Any]]] = {
 }
 """The searched values per algorithm and env; an env without its own takes EV's."""
 
+SEARCHES: dict[tuple[str, str], dict[str, int]] = {
+    ("ppo", "EquitablePM-EV-v0"): {"trials": 20, "budget": 512},
+    ("ppo", "EquitablePM-Mixed-v0"): {"trials": 20, "budget": 512},
+    ("ppo", "EquitablePM-DC-v0"): {"trials": 20, "budget": 512},
+    ("a2c", "EquitablePM-EV-v0"): {"trials": 20, "budget": 512},
+    ("a2c", "EquitablePM-Mixed-v0"): {"trials": 20, "budget": 512},
+    ("a2c", "EquitablePM-DC-v0"): {"trials": 20, "budget": 512},
+    ("sac", "EquitablePM-EV-v0"): {"trials": 20, "budget": 512},
+}
+"""The search behind each ``TUNED`` entry: ``eqpm tune --algo ALGO --env ENV --trials T --budget B`` (q = 1,
+seed 0); ``eqpm tune --all`` runs every one and says whether each finds the values above."""
+
 
 def hyperparameters(algo: str, env: str) -> dict[str, Any]:
     """SB3 keyword arguments of ``algo`` on ``env`` (``net_arch`` and ``log_std_init`` go to the policy):

@@ -7,8 +7,10 @@ Optuna's TPE sampler (seeded), and scores it by the training split's mean regret
 read. Trials are stored in ``OUT/study.db`` (SQLite), so an interrupted search
 goes on where it stopped; ``OUT/trials.csv`` lists every trial and
 ``OUT/best.json`` the best, in the form of
-:data:`~trainers.studies.leaderboard.hyperparameters.TUNED`. Needs the ``tune``
-extra (``pip install -c constraints.txt -e ".[sb3,tune]"``).
+:data:`~trainers.studies.leaderboard.hyperparameters.TUNED`. ``eqpm tune --all``
+runs every search behind that file (its ``SEARCHES``) and says whether each
+finds the file's values. Needs the ``tune`` extra (``pip install -c
+constraints.txt -e ".[sb3,tune]"``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from eq_gym.choices import BATCH_SIZE
 from trainers.studies.leaderboard.baselines import WINDOWS_PER_STEP, sb3_model
-from trainers.studies.leaderboard.hyperparameters import FIXED
+from trainers.studies.leaderboard.hyperparameters import FIXED, SEARCHES, TUNED
 from trainers.studies.report import write_csv
 
 NETS = {"small": [64, 64], "medium": [256, 256]}
@@ -124,3 +126,29 @@ def write_results(study: Any, algo: str, out: Path) -> dict[str, Any]:
     print(f"best of {len(done)} trials ({study.study_name}): train mean regret {best.value:.5f}\n"
           f"  {json.dumps(result['tuned'])}\nwrote {out / 'trials.csv'}, {out / 'best.json'}")
     return result
+
+
+def tune_all(out: Path | None = None) -> list[dict[str, Any]]:
+    """Every search behind ``TUNED`` (``SEARCHES``, one after another, each into ``out/ENV-ALGO``, default
+    ``runs/tune``); writes ``out/searches.csv`` with, per search, its best score and whether its best values are
+    the file's at three significant digits. Returns those rows."""
+    root = Path(out or "runs/tune")
+    rows = []
+    for (algo, env), search in SEARCHES.items():
+        best = tune(algo, env, trials=search["trials"], budget=search["budget"], out=root / f"{env}-{algo}")
+        rows.append({"algo": algo, "env": env, **search, "train_mean": best["train_mean"],
+                     "as_in_the_file": as_in_the_file(best["tuned"], TUNED[algo][env])})
+    write_csv(root / "searches.csv", rows)
+    for row in rows:
+        verdict = "finds the file's values" if row["as_in_the_file"] else "does NOT find the file's values"
+        print(f"{row['algo']:>4} {row['env']:<22} best train mean {row['train_mean']:.5f}: {verdict}")
+    print(f"wrote {root / 'searches.csv'}")
+    return rows
+
+
+def as_in_the_file(found: dict[str, Any], recorded: dict[str, Any]) -> bool:
+    """Whether a search's tuned values are the recorded ones, numbers compared at three significant digits."""
+    def rounded(value: Any) -> Any:
+        return float(f"{value:.3g}") if isinstance(value, float) else value
+
+    return found.keys() == recorded.keys() and all(rounded(found[k]) == rounded(recorded[k]) for k in found)
