@@ -175,7 +175,22 @@ def test_claims_are_judged_from_the_rows():
     assert "holds within noise (the entropies' intervals overlap)" in render_markdown("dc", overlapping, [setting])
 
 
-def test_labels_of_points_close_together_are_stacked_and_others_stay_in_place():
-    from trainers.studies.figures import label_places
+def test_labels_of_points_close_together_never_overlap_whichever_series_they_belong_to():
+    """PanelLabels: the labels of two series' points that nearly coincide are moved apart until no two boxes
+    overlap; a lone point keeps its label beside it."""
+    from trainers.studies.figures import PanelLabels, pyplot
 
-    assert label_places([(1.0, 1.0), (1.01, 1.0), (5.0, 5.0), (1.0, 0.99), (1.0, 2.0)]) == [0, 1, 0, 2, 0]
+    figure, axis = pyplot().subplots()
+    axis.plot([0, 10], [0, 10])
+    labels = PanelLabels(axis)
+    for x, y in [(5.0, 5.0), (5.05, 5.0), (5.0, 5.05)]:  # one recipe's points
+        labels.add(x, y, "q+1=inf", fontsize=7)
+    labels.add(5.02, 5.01, "q+1=inf, captured 40 %", fontsize=7)  # another recipe's, on top of them
+    labels.add(5.0, 4.9, "q+1=2", below=True, fontsize=6)  # a ceiling's, below its point
+    labels.add(1.0, 1.0, "q+1=1", fontsize=7)
+    offsets = labels.draw()
+    heights = [8.4, 8.4, 8.4, 8.4, 7.2]
+    stacked = sorted((dy, dy + h) for (_, dy), h in zip(offsets[:4], heights))
+    assert all(top <= bottom + 1.5 for (_, top), (bottom, _) in zip(stacked, stacked[1:]))  # one above another
+    assert offsets[4][1] < 0 and offsets[5] == (4.0, 3)
+    pyplot().close(figure)

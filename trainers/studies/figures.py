@@ -61,11 +61,38 @@ def _errors(rows: list[dict], stat: str) -> np.ndarray | None:
     return np.array([[r[stat] - r[f"{stat}_low"] for r in rows], [r[f"{stat}_high"] - r[stat] for r in rows]])
 
 
-def label_places(points: list[tuple[float, float]]) -> list[int]:
-    """For each point, how many earlier points lie within 3 % of it on both axes: its label's place in a stack, so
-    that the labels of points close together do not overlap."""
-    close = lambda a, b: abs(a - b) <= 0.03 * max(abs(a), abs(b), 1e-12)  # noqa: E731
-    return [sum(close(x, u) and close(y, v) for u, v in points[:i]) for i, (x, y) in enumerate(points)]
+class PanelLabels:
+    """The point labels of one panel, whatever series they belong to, placed once the panel is drawn
+    (:meth:`draw`): each label goes to the first place, stepping away from its point (up, or down for
+    ``below``), where its box (estimated from its font size) overlaps no label placed before it, so that labels of
+    points close together stay readable."""
+
+    def __init__(self, axis: Any) -> None:
+        self.axis = axis
+        self.labels: list[tuple[float, float, str, bool, dict[str, Any]]] = []
+
+    def add(self, x: float, y: float, text: str, below: bool = False, **style: Any) -> None:
+        self.labels.append((x, y, text, below, style))
+
+    def draw(self) -> list[tuple[float, float]]:
+        """Annotate every label; returns each one's offset from its point (points)."""
+        self.axis.get_xlim(), self.axis.get_ylim()  # settle the limits, so that data map to their final places
+        to_points = 72.0 / self.axis.figure.dpi
+        placed: list[tuple[float, float, float, float]] = []
+        offsets = []
+        for x, y, text, below, style in self.labels:
+            size = style.get("fontsize", 7)
+            width, height = 0.6 * size * len(text), 1.2 * size
+            px, py = self.axis.transData.transform((x, y)) * to_points
+            for step in range(60):
+                dy = -(height + 2 + step * height) if below else 3 + step * height
+                box = (px + 4, py + dy, px + 4 + width, py + dy + height)
+                if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                    break
+            placed.append(box)
+            offsets.append((4.0, dy))
+            self.axis.annotate(text, (x, y), textcoords="offset points", xytext=(4, dy), **style)
+        return offsets
 
 
 def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path: Path,
@@ -76,31 +103,36 @@ def frontier_figure(experiment: str, settings: list[Any], rows: list[dict], path
     plt = pyplot()
     blocks = list(dict.fromkeys((s.title, s.setup) for s in settings))
     figure, axes = plt.subplots(len(blocks), len(PANELS), figsize=(11.0, 3.8 * len(blocks)), squeeze=False)
+    panels: list[PanelLabels] = []
     for block, row_axes in zip(blocks, axes):
         mine = [r for r in rows if (r["setting"], r["setup"]) == block]
         beaten = dominated({_label_of(r): (r["mean"], r["worst10"]) for r in mine})
         ceiling = (ceilings or {}).get(block)
         for (stat, ylabel), axis in zip(PANELS, row_axes):
+            labels = PanelLabels(axis)  # every recipe's labels and the ceiling's, placed apart at the end
             for setting in (s for s in settings if (s.title, s.setup) == block):
-                _draw_setting(axis, setting, [r for r in mine if r["recipe"] == setting.recipe], stat, beaten, ceiling)
+                _draw_setting(axis, setting, [r for r in mine if r["recipe"] == setting.recipe], stat, beaten, ceiling,
+                              labels)
             for r in (r for r in mine if not r["seeds"]):
                 axis.plot([r["mean"]], [r[stat]], marker="x", markersize=8, linestyle="none", label=r["method"])
             if ceiling:
                 points = [equity_metrics(np.asarray(pick["test_agent_regret"])) for pick in ceiling.values()]
                 axis.plot([p["mean"] for p in points], [p[stat] for p in points], marker="^", linestyle="--",
                           color="grey", label="hindsight ceiling (truth re-weighted)")
-                for order, label, p in zip(label_places([(p["mean"], p[stat]) for p in points]), ceiling, points):
-                    axis.annotate(f"q+1={label}", (p["mean"], p[stat]), textcoords="offset points",
-                                  xytext=(4, -8 - 7 * order), fontsize=6, color="grey")
+                for label, p in zip(ceiling, points):
+                    labels.add(p["mean"], p[stat], f"q+1={label}", below=True, fontsize=6, color="grey")
             for r in mine:
                 if _label_of(r) in beaten and not r["seeds"]:
-                    axis.annotate("dominated", (r["mean"], r[stat]), textcoords="offset points", xytext=(4, -9),
-                                  fontsize=6, color="firebrick")
+                    labels.add(r["mean"], r[stat], "dominated", below=True, fontsize=6, color="firebrick")
+            panels.append(labels)
             axis.set_xlabel("mean regret over agents")
             axis.set_ylabel(ylabel)
             axis.set_title(f"{block[0]} ({block[1]} setup)", fontsize=9)
             axis.grid(alpha=0.3)
         row_axes[0].legend(fontsize=7)
+    figure.tight_layout()  # the panels' final sizes first, then their labels placed apart
+    for labels in panels:
+        labels.draw()
     return _save(figure, f"{experiment.upper()}: mean against worst-served regret (test split; bars: 95 % bootstrap over "
                          "seeds; crosses: reference forecasters)\n'dominated': another point, the Plain PM or a "
                          "reference has a lower mean and a lower worst tenth\n'captured': the share of the hindsight "
@@ -111,8 +143,10 @@ PLAIN_COLOUR = {"paper": "black", "path": "tab:green"}
 """The Plain PM's star per recipe (the paper's method, the equitable learner); every label is its row's method."""
 
 
-def _draw_setting(axis: Any, setting: Any, rows: list[dict], stat: str, beaten: set, ceiling: dict[str, Any] | None) -> None:
-    """One recipe's points of a block on one panel: a line over q per estimator, its Plain PM as a star."""
+def _draw_setting(axis: Any, setting: Any, rows: list[dict], stat: str, beaten: set, ceiling: dict[str, Any] | None,
+                  labels: PanelLabels) -> None:
+    """One recipe's points of a block on one panel: a line over q per estimator, its Plain PM as a star; their
+    labels go to the panel's ``labels``."""
     for algo in setting.algos:
         points = sorted((r for r in rows if r["algo"] == algo), key=lambda r: (float(r["q+1"]), r["beta"]))
         if not points:
@@ -121,18 +155,17 @@ def _draw_setting(axis: Any, setting: Any, rows: list[dict], stat: str, beaten: 
                       yerr=_errors(points, stat), marker="o" if setting.recipe == "paper" else "s", capsize=3,
                       label=points[0]["method"])
         zero = next((r for r in points if r["q+1"] == "1"), None)
-        for order, r in zip(label_places([(r["mean"], r[stat]) for r in points]), points):
+        for r in points:
             mark = ", dominated" if _label_of(r) in beaten else ""
             share = captured(zero, r, ceiling)
-            axis.annotate(_point_label(r, setting.betas) + mark + ("" if share is None else f", captured {100 * share:.0f} %"),
-                          (r["mean"], r[stat]), textcoords="offset points", xytext=(4, 4 + 9 * order), fontsize=7,
-                          color="firebrick" if mark else "black")
+            labels.add(r["mean"], r[stat], _point_label(r, setting.betas) + mark +
+                       ("" if share is None else f", captured {100 * share:.0f} %"), fontsize=7,
+                       color="firebrick" if mark else "black")
     for r in (r for r in rows if r["seeds"] and r["algo"] == PLAIN):
         axis.errorbar([r["mean"]], [r[stat]], xerr=_errors([r], "mean"), yerr=_errors([r], stat), marker="*",
                       markersize=12, color=PLAIN_COLOUR[setting.recipe], capsize=3, linestyle="none", label=r["method"])
         if _label_of(r) in beaten:
-            axis.annotate("dominated", (r["mean"], r[stat]), textcoords="offset points", xytext=(4, -9), fontsize=6,
-                          color="firebrick")
+            labels.add(r["mean"], r[stat], "dominated", below=True, fontsize=6, color="firebrick")
 
 
 def captured(zero: dict | None, row: dict, ceiling: dict[str, Any] | None) -> float | None:

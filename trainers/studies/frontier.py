@@ -269,11 +269,12 @@ def draw(result: dict[str, Any], path: Path) -> None:
     """Test mean against the worst-served tenth: each family's picks over q (a line, q+1 labelled), the ``information``
     curve, the ``informed`` curve at the q of the ceiling's lowest worst tenth, and the Plain PM and q = 0 model as
     learned."""
-    from trainers.studies.figures import pyplot
+    from trainers.studies.figures import PanelLabels, pyplot
 
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(6.4, 4.6))
     seeds, labels = list(result["seeded"]), result["q_plus_one"]
+    placer = PanelLabels(axis)  # every family's labels, placed apart once all is drawn
 
     def point(picks: list[list[float]]) -> tuple[float, float]:
         regrets = [np.asarray(r) for r in picks]
@@ -294,7 +295,7 @@ def draw(result: dict[str, Any], path: Path) -> None:
         xy = np.array([point(p) for p in picks.values()])
         axis.plot(xy[:, 0], xy[:, 1], marker="o", label=family + (" (ceiling)" if family == "truth" else ""))
         for (x, y), name in zip(xy, picks):
-            axis.annotate(name, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+            placer.add(x, y, name, fontsize=6)
     for name in (PLAIN, "model"):
         x, y = point([result["seeded"][seed]["learned"][name]["test_agent_regret"] for seed in seeds])
         axis.scatter([x], [y], marker="s", s=40, color="black" if name == PLAIN else "firebrick", zorder=3,
@@ -304,6 +305,7 @@ def draw(result: dict[str, Any], path: Path) -> None:
     axis.set_title(f"{result['env']}: each q's pick by the training split, scored on the test split", fontsize=9)
     axis.legend(fontsize=7)
     figure.tight_layout()
+    placer.draw()
     figure.savefig(path, dpi=120)
     plt.close(figure)
 
