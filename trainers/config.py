@@ -125,7 +125,7 @@ class TrainConfig:
     memory: float = _field(MEMORY, "windows the running estimate of each agent's mean regret remembers (weights of L_q)")
     weighing: str = _field("multiplicative", "how each agent's regret is weighed in a step (diff, rloo, spo, pfy): "
                                              "multiplicative (mirror ascent on the weights, group-DRO style, fixed point "
-                                             "the power mean's; the steadiest at large q, RESULTS.md), running (dL/dCbar "
+                                             "the power mean's; the steadiest at large q, CHANGELOG.md 2026-12-02), running (dL/dCbar "
                                              "at running means) or excess (over the --init run's regret); "
                                              "trainers/estimators/weighing.py")
     weight_step: float = _field(0.1, "step of the multiplicative weighing: log-weights move toward q log Cbar at "

@@ -10,8 +10,8 @@ A step's torch work runs on one intra-op thread (the caller's setting is
 restored after): its tensors are small, and on a machine that other work
 shares more threads slow it many times over (EV step at M = 70, B = 128:
 1.4 ms with one thread, 10.4 ms with two, with one other busy process on 2
-cores; at M = 10,000, B = 1,024 one thread was no slower either; RESULTS.md
-says how this was measured).
+cores; at M = 10,000, B = 1,024 one thread was no slower either; measured
+2026-12-01, CHANGELOG.md).
 """
 
 from __future__ import annotations

@@ -100,14 +100,14 @@ setups take 4 min 22 s at two at a time."""
 BUDGETS = {DC: Budget(epochs=15, quick_epochs=5), EV: Budget(epochs=3, quick_epochs=2, quick_learner=QUICK_LEARNER),
            MIXED: Budget(epochs=3, quick_epochs=1)}
 """Sized so that ``eqpm reproduce all`` runs in about an hour on 2 cores (``--jobs 2``): an EV or Mixed
-epoch is 112 updates of the 250-wide Transformer, ~17 s on one core; a DC epoch ~2 s. RESULTS.md gives
-the learning curves behind these numbers. EV's quick budget is 2 epochs: after one, the Plain PM and the
-Equitable PM serve the worst-served tenth alike within the seeds' spread (0.88-0.97 against 0.87-0.95,
-seeds 0-2); after two they part (`eqpm bench q-sweep`, RESULTS.md)."""
+epoch is 112 updates of the 250-wide Transformer, ~17 s on one core; a DC epoch ~2 s. EV's quick budget is
+2 epochs: after one, the Plain PM and the Equitable PM serve the worst-served tenth alike within the seeds'
+spread (0.88-0.97 against 0.87-0.95, seeds 0-2, measured with `eqpm bench q-sweep`); after two they part."""
 
 EV_ALGOS = ("spo",)
 """EV and Mixed train the Equitable PM with SPO+, the estimator that realises L_q on slot-choosing agents
-(RESULTS.md, estimators); `eqpm bench estimator-targets` sets rloo and pg beside it."""
+(RESULTS.md, estimators: at 8 epochs it passes persistence_daily first); `eqpm bench estimator-targets` sets
+rloo and pg beside it."""
 
 EXPERIMENTS: dict[str, list[Setting]] = {
     "dc": [
