@@ -248,8 +248,9 @@ def add_evaluate_command(commands: Any, threads: argparse.ArgumentParser) -> Non
 
 def add_tune_command(commands: Any, threads: argparse.ArgumentParser) -> None:
     """``eqpm tune``: the search of the board's SB3 baselines' hyperparameters (:mod:`trainers.studies.leaderboard.tune`)."""
-    searched = ("the board's SB3 baselines' hyperparameters on one env, by Optuna search scored on the training split "
-                "alone (the [tune] extra); the result goes into trainers/studies/leaderboard/hyperparameters.py by review")
+    searched = ("the board's SB3 baselines' hyperparameters on one env (--algo), or every search behind them (--all), by "
+                "Optuna search scored on the training split alone (the [tune] extra); a result goes into "
+                "trainers/studies/leaderboard/hyperparameters.py by review")
     tune = commands.add_parser("tune", parents=[threads], help=searched, description=searched)
     which = tune.add_mutually_exclusive_group(required=True)
     which.add_argument("--algo", choices=SB3_ALGOS, help="the baseline to tune")
