@@ -64,8 +64,8 @@ def _errors(rows: list[dict], stat: str) -> np.ndarray | None:
 class PanelLabels:
     """The point labels of one panel, whatever series they belong to, placed once the panel is drawn
     (:meth:`draw`): each label goes to the first place, stepping away from its point (up, or down for
-    ``below``), where its box (estimated from its font size) overlaps no label placed before it, so that labels of
-    points close together stay readable."""
+    ``below``), where its box (estimated from its font size) overlaps no label placed before it, a thin line back
+    to its point if it had to move, so that labels of points close together stay readable."""
 
     def __init__(self, axis: Any) -> None:
         self.axis = axis
@@ -91,7 +91,8 @@ class PanelLabels:
                     break
             placed.append(box)
             offsets.append((4.0, dy))
-            self.axis.annotate(text, (x, y), textcoords="offset points", xytext=(4, dy), **style)
+            moved = {"arrowprops": {"arrowstyle": "-", "linewidth": 0.4, "color": style.get("color", "black")}} if step else {}
+            self.axis.annotate(text, (x, y), textcoords="offset points", xytext=(4, dy), **style, **moved)
         return offsets
 
 
