@@ -142,21 +142,21 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
               shard=args.shard, plugins=tuple(args.plugin), ray=ray_of(args), frontiers=tuple(args.frontier))
 
 
-TUNE_DEFAULTS = {"env": "EquitablePM-EV-v0", "trials": 20, "budget": 512, "q": 1.0, "seed": 0}
-"""``eqpm tune --algo``'s settings when not given (``--all`` takes each search's own, recorded beside its values)."""
+TUNE_FLAGS = ("env", "trials", "budget", "q", "seed")
+"""``eqpm tune --algo``'s per-search flags; one not given takes ``tune``'s default (``--all``: each search's own)."""
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
     from trainers.studies.leaderboard.tune import tune, tune_all
 
-    given = {flag: getattr(args, flag) for flag in TUNE_DEFAULTS if getattr(args, flag) is not None}
+    given = {flag: getattr(args, flag) for flag in TUNE_FLAGS if getattr(args, flag) is not None}
     if args.all and given:
         raise ValueError(f"--all runs each search with its recorded settings (hyperparameters.py SEARCHES); "
                          f"drop --{' --'.join(given)}")
     if args.all:
         tune_all(args.out)
     else:
-        tune(args.algo, out=args.out, **(TUNE_DEFAULTS | given))
+        tune(args.algo, out=args.out, **given)
 
 
 def algorithm_lines() -> list[str]:

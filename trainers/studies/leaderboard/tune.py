@@ -78,7 +78,7 @@ def train_and_score(algo: str, env: str, q: float, seed: int, budget: int, param
     return float(evaluate(forecaster, train)[0]["mean"])
 
 
-def tune(algo: str, env: str, trials: int = 20, budget: int = 512, q: float = 1.0, seed: int = 0,
+def tune(algo: str, env: str = "EquitablePM-EV-v0", trials: int = 20, budget: int = 512, q: float = 1.0, seed: int = 0,
          out: Path | None = None) -> dict[str, Any]:
     """Run (or go on with) the search until ``trials`` trials are finished; write trials.csv and best.json in
     ``out`` (default ``runs/tune/ENV-ALGO``) and return the best trial: its score, params and tuned keywords."""
