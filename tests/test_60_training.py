@@ -168,7 +168,8 @@ def test_run_folder_has_metrics_tensorboard_tags_and_checkpoint(tmp_path):
     assert len(written["agent_regret"]) == 20 and written["env_kwargs"]["num_agents"] == 20
     events = EventAccumulator(str(folder), size_guidance={"histograms": 0, "scalars": 0}).Reload()
     logged = set(events.Tags()["scalars"]) | set(events.Tags()["histograms"])
-    assert logged == documented_tags(), logged ^ documented_tags()  # every documented tag written, none undocumented
+    documented = documented_tags() - {"charts/validation_objective"}  # --validation's (test_63_selection)
+    assert logged == documented, logged ^ documented  # every documented tag written, none undocumented
     assert {f"charts/{k}" for k in EPOCH_TAGS} <= logged and "charts/agent_regret" in events.Tags()["histograms"]
     assert (folder / CHECKPOINT).is_file()
 

@@ -62,21 +62,24 @@ def test_a_path_run_is_the_chain_of_init_runs_it_replaces_bit_for_bit(tmp_path):
     assert [event.value for event in log.Scalars("path/rung")] == [0, 0, 1, 2]
 
 
-def test_a_path_run_stopped_mid_rung_resumes_bit_for_bit(tmp_path, monkeypatch):
+@pytest.mark.parametrize("validation, per_epoch", [(0.0, 7), (0.3, 4)])  # updates an epoch: the held-out 30 % are fitted by none
+def test_a_path_run_stopped_mid_rung_resumes_bit_for_bit(tmp_path, monkeypatch, validation, per_epoch):
+    """Stopped at the second update of the second rung's first epoch."""
     torch.set_num_threads(1)
-    config = TrainConfig(q=math.inf, epochs=1, rung_epochs=2, rungs=(5.0, math.inf), out=tmp_path / "resumed", **TINY)
+    config = TrainConfig(q=math.inf, epochs=1, rung_epochs=2, rungs=(5.0, math.inf), validation=validation,
+                         out=tmp_path / "resumed", **TINY)
     straight = train(TrainConfig(**{**config.as_dict(), "out": tmp_path / "straight"}))
-    calls = {"n": 0}
+    calls, stop = {"n": 0}, per_epoch + 2
 
-    def stop_at_update_11(self, distributed, device):  # the 4th update of the second rung's first epoch
+    def stop_at(self, distributed, device):
         calls["n"] += 1
-        return calls["n"] == 11
+        return calls["n"] == stop
 
-    monkeypatch.setattr(StopOnSignal, "requested", stop_at_update_11)
-    with pytest.raises(Interrupted, match="stopped after update 11"):
+    monkeypatch.setattr(StopOnSignal, "requested", stop_at)
+    with pytest.raises(Interrupted, match=f"stopped after update {stop}"):
         train(config)
     state = checkpoint.read(tmp_path / "resumed" / checkpoint.CHECKPOINT)
-    assert (state["rung"], state["epoch"], state["step"]) == (1, 1, 4) and len(state["climbed"]) == 1
+    assert (state["rung"], state["epoch"], state["step"]) == (1, 1, 2) and len(state["climbed"]) == 1
     monkeypatch.undo()
     resumed = train(TrainConfig(**{**config.as_dict(), "resume": True}))
     assert resumed["agent_regret"] == straight["agent_regret"] and resumed["path"] == straight["path"]
@@ -100,9 +103,9 @@ def test_an_older_checkpoint_reads_as_the_papers_recipe(tmp_path):
     config = TrainConfig(q=1.0, epochs=1, recipe="paper", out=tmp_path / "run", **TINY)
     train(config)
     state = checkpoint.read(tmp_path / "run" / checkpoint.CHECKPOINT)
-    for name in ("recipe", "rung_epochs", "rungs"):  # as an eq_gym older than 2026-12-07 wrote it
+    for name in ("recipe", "rung_epochs", "rungs", "validation"):  # as an eq_gym older than 2026-12-07 wrote it
         del state["config"][name]
     torch.save(state, tmp_path / "run" / checkpoint.CHECKPOINT)
     made = checkpoint.made_with(tmp_path / "run")
-    assert (made["recipe"], made["rung_epochs"]) == ("paper", 0)
+    assert (made["recipe"], made["rung_epochs"], made["validation"]) == ("paper", 0, 0.0)
     assert train(TrainConfig(**{**config.as_dict(), "resume": True}))["epochs"] == 1  # resumable: a finished run

@@ -114,6 +114,8 @@ def read(path: Path) -> dict[str, Any]:
         made["backbone"] = PAPER_BACKBONE.get(made["env"], "transformer")
     if "env" in made and "recipe" not in made:  # written before 2026-12-07: every run was one run at its q
         made.update(recipe="paper", rung_epochs=0, rungs=list(RUNGS))
+    if "env" in made and "validation" not in made:  # made before --validation (2026-12-07): scored on the whole split
+        made["validation"] = 0.0
     return state
 
 

@@ -11,8 +11,8 @@ splits, the batch stream, estimator, model, optimiser, a resumed state),
 then each epoch's updates (:func:`train_epoch`) and its test charts and
 checkpoint (:func:`end_epoch`), then the final record (:func:`finish`).
 Under ``--keep best`` the run also scores its start and each epoch's end on
-its own objective over the whole training split (:func:`keep_if_best`) and
-gives the best of them.
+its own objective over the whole training split, or under ``--validation`` over
+its held-out latest part (:mod:`trainers.selection`), and gives the best of them.
 
 A run on a path in q (``recipe="path"``, the default: ``TrainConfig.path``)
 climbs its rungs in this one loop: at each rung's first epoch
@@ -49,6 +49,7 @@ from trainers.interrupts import Interrupted, StopOnSignal
 from trainers.policy import GaussianPolicy, build_policy, entropy
 from trainers.records import read_record, record, write_record
 from trainers.runlog import RunLog
+from trainers.selection import climbed, hold_out, keep_if_best, rung_summary, score_name
 
 
 def train_step(model: torch.nn.Module, estimator: Estimator, optimizer: torch.optim.Optimizer, batch: Batch) -> StepResult:
@@ -67,7 +68,10 @@ class Run:
 
     config: TrainConfig
     world: World
+    train_task: Any
     test_task: Any
+    scored_on: Any
+    """The windows ``--keep best`` scores on: the training split's, or under ``--validation`` its held-out part."""
     stream: BatchStream
     estimator: Estimator
     policy: GaussianPolicy
@@ -86,8 +90,7 @@ class Run:
     history: list = field(default_factory=list)
     log: RunLog | None = None
     kept: dict | None = None
-    """Under ``--keep best``: the rung's best iterate so far (``epoch``, ``objective``, ``train_agent_regret``,
-    ``model``)."""
+    """Under ``--keep best``: the rung's best iterate so far (``epoch``, ``objective``, ``start_objective``, ``model``)."""
     climbed: list = field(default_factory=list)
     """Each finished rung of a path (:func:`rung_summary`)."""
 
@@ -163,9 +166,10 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
     torch.manual_seed(config.seed)
     train_task = task_of(config.env, "train", config.env_kwargs())
     test_task = task_of(config.env, "test", config.env_kwargs())
+    fitted, scored_on = hold_out(train_task, config.validation) if config.validation else (train_task, train_task)
     population = train_task.population.to(world.device)
-    if config.batch_size > train_task.num_windows:
-        raise ValueError(f"batch_size={config.batch_size} exceeds the {train_task.num_windows} training windows")
+    if config.batch_size > fitted.num_windows:
+        raise ValueError(f"batch_size={config.batch_size} exceeds the {fitted.num_windows} training windows the updates fit on")
     policy = build_policy(config, train_task).to(world.device)
     if config.init is not None and not resume:
         policy.load_state_dict(initial_model(config))
@@ -175,7 +179,7 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
     state = checkpoint.load(Path(config.out), config.as_dict()) if resume else {}
     rung = state.get("rung", 0)
     estimator, optimizer, scheduler = rung_learner(config, config.path[rung].q, population, policy, reference)
-    stream = BatchStream(train_task, population, config.batch_size, config.seed, world.device,
+    stream = BatchStream(fitted, population, config.batch_size, config.seed, world.device,
                          world.share(config.batch_size), estimator.needs_held_out)
     epochs = config.epochs_for(stream.steps_per_epoch)
     total_steps = epochs * stream.steps_per_epoch if config.steps is None else config.steps
@@ -183,8 +187,8 @@ def set_up(config: TrainConfig, resume: bool) -> Run:
     if world.size > 1:
         device_ids = [world.device.index] if world.device.type == "cuda" else None
         model = torch.nn.parallel.DistributedDataParallel(policy, device_ids=device_ids)
-    run = Run(config, world, test_task, stream, estimator, policy, model, optimizer, scheduler, epochs, total_steps, started,
-              rung, reference)
+    run = Run(config, world, train_task, test_task, scored_on, stream, estimator, policy, model, optimizer, scheduler, epochs,
+              total_steps, started, rung, reference)
     if resume:
         policy.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -210,7 +214,7 @@ def begin_rung(run: Run, rung: int) -> None:
     """Climb to ``rung``: record the rung left, take the model it gives (its best iterate under --keep best), and
     start the new rung's estimator, optimiser and schedule; under --keep best its start is its first candidate."""
     left = run.path[run.rung]
-    run.climbed.append(rung_summary(left, run.kept))
+    run.climbed.append(rung_summary(left, run.kept, run.config.validation))
     if run.kept is not None:
         run.policy.load_state_dict(run.kept["model"])
     run.rung, run.kept = rung, None
@@ -272,7 +276,7 @@ def train_epoch(run: Run, epoch: int, stop: StopOnSignal, progress: tqdm) -> flo
 def end_epoch(run: Run, epoch: int, windows_per_s: float) -> tuple[dict, np.ndarray] | None:
     """On rank 0: the test metrics and charts after ``epoch``, and a checkpoint; returns the metrics and Cbar. Under
     --keep best every rank scores the model (each needs the kept iterate to start the next rung from)."""
-    train_objective = keep_if_best(run, epoch + 1) if run.config.keep == "best" else None
+    score = keep_if_best(run, epoch + 1) if run.config.keep == "best" else None
     if not run.world.is_main:
         return None
     metrics, agent_regret = evaluate(lambda x, _: run.policy.predict(x), run.test_task, run.world.device)
@@ -280,40 +284,13 @@ def end_epoch(run: Run, epoch: int, windows_per_s: float) -> tuple[dict, np.ndar
     per_epoch = run.stream.steps_per_epoch
     run.history.append({"epoch": epoch + 1, "steps": epoch * per_epoch + min(per_epoch, run.total_steps - epoch * per_epoch),
                         **metrics})
-    if train_objective is not None:
-        run.history[-1]["train_objective"] = train_objective
+    if score is not None:
+        run.history[-1][score_name(run.config.validation)] = score
     log_std = run.policy.log_std.detach()
     run.log.scalars({"policy/std": log_std.exp().mean().item(), "policy/entropy": entropy(log_std).item(), "path/rung": run.rung,
                      "perf/windows_per_s": windows_per_s, "losses/learning_rate": run.scheduler.get_last_lr()[0]}, epoch + 1)
     checkpoint.save(run.out, run.state(epoch + 1))
     return metrics, agent_regret
-
-
-def keep_if_best(run: Run, epoch: int) -> float:
-    """Score the model after ``epoch`` epochs on the rung's own objective over the whole training split; keep it
-    (a copy of its weights) if it is the lowest so far (the first candidate is the rung's start, whose score the
-    kept iterate carries as ``start_objective``). Returns the score."""
-    metrics, agent_regret = evaluate(lambda x, _: run.policy.predict(x), run.stream.task, run.world.device)
-    objective = float(run.estimator.split_objective(torch.from_numpy(agent_regret), torch.tensor(metrics["mse"])))
-    if run.kept is None or objective < run.kept["objective"]:
-        start = objective if run.kept is None else run.kept["start_objective"]
-        run.kept = {"epoch": epoch, "objective": objective, "start_objective": start,
-                    "train_agent_regret": torch.from_numpy(agent_regret),
-                    "model": {name: value.detach().clone() for name, value in run.policy.state_dict().items()}}
-    run.log.scalars({"charts/train_objective": objective}, epoch)
-    return objective
-
-
-def climbed(run: Run) -> list[dict]:
-    """Each rung of the path the run trained on (:func:`rung_summary`), the rung the run ended on last."""
-    return [*run.climbed, rung_summary(run.path[run.rung], run.kept)]
-
-
-def rung_summary(rung: Rung, kept: dict | None) -> dict:
-    """A rung's record entry: q, epochs; under --keep best its given model's epoch, its and its start's scores."""
-    given = {} if kept is None else {"kept_epoch": kept["epoch"], "train_objective": kept["objective"],
-                                     "start_objective": kept["start_objective"]}
-    return {"q": rung.q, "epochs": rung.epochs, **given}
 
 
 def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
@@ -328,7 +305,7 @@ def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
         if scored is None:  # also: nothing trained in this call (--epochs 0, or a finished run resumed)
             scored = evaluate(lambda x, _: run.policy.predict(x), run.test_task, run.world.device)
         metrics, agent_regret = scored
-        train_metrics, train_regret = evaluate(lambda x, _: run.policy.predict(x), run.stream.task, run.world.device)
+        train_metrics, train_regret = evaluate(lambda x, _: run.policy.predict(x), run.train_task, run.world.device)
         train_objective = run.estimator.split_objective(torch.from_numpy(train_regret), torch.tensor(train_metrics["mse"]))
         result = record(
             metrics, agent_regret, run.test_task, config.env, algo=config.algo, q=config.q, beta=config.beta,
@@ -337,7 +314,7 @@ def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
             batch_size=config.batch_size, device=str(run.world.device), world_size=run.world.size,
             steps=run.total_steps, history=run.history, weighing=config.weighing, init=config.as_dict()["init"],
             train_agent_regret=train_regret.tolist(), train_mse=float(train_metrics["mse"]),
-            train_objective=float(train_objective), keep=config.keep,
+            train_objective=float(train_objective), keep=config.keep, validation=config.validation,
             kept_epoch=None if kept is None else kept["epoch"],
             **({"recipe": config.recipe, "path": climbed(run)} if len(run.path) > 1 else {}),
         )

@@ -14,6 +14,7 @@
 | ``charts/entropy`` | each epoch | test split: normalised entropy of the regret shares (1 = uniform) |
 | ``charts/agent_regret`` | each epoch | histogram of the agents' test mean regret |
 | ``charts/train_objective`` | start, each epoch | ``--keep best``: the run's objective on the whole training split |
+| ``charts/validation_objective`` | start, each epoch | ``--keep best --validation F``, in its place: on the held-out share F |
 | ``policy/std`` | each epoch | mean std of the Gaussian policy, signal units |
 | ``policy/entropy`` | each epoch | entropy of one window's forecast distribution, nats |
 | ``path/rung`` | each epoch | the rung of the path in q the epoch trained on (0: q = 0) |
