@@ -67,6 +67,7 @@ def test_a_run_fits_on_the_earlier_windows_and_gives_each_rungs_lowest_held_out_
     metrics, regret = evaluate(lambda x, _: policy.predict(x), held)
     given = Objective(math.inf, config.form, config.beta).combined(torch.from_numpy(regret), torch.tensor(metrics["mse"]))
     assert float(given) == pytest.approx(record["path"][-1]["validation_objective"], rel=1e-6)  # scored on the held-out windows
+    assert record["validation_agent_regret"] == pytest.approx(regret.tolist())
     assert record["train_agent_regret"] == pytest.approx(evaluate(lambda x, _: policy.predict(x), train_task)[1].tolist())
     assert record["validation"] == 0.3
     tags = EventAccumulator(str(tmp_path / "run")).Reload().Tags()["scalars"]

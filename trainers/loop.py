@@ -307,6 +307,8 @@ def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
         metrics, agent_regret = scored
         train_metrics, train_regret = evaluate(lambda x, _: run.policy.predict(x), run.train_task, run.world.device)
         train_objective = run.estimator.split_objective(torch.from_numpy(train_regret), torch.tensor(train_metrics["mse"]))
+        held_out = {"validation_agent_regret": evaluate(lambda x, _: run.policy.predict(x), run.scored_on,
+                                                        run.world.device)[1].tolist()} if config.validation else {}
         result = record(
             metrics, agent_regret, run.test_task, config.env, algo=config.algo, q=config.q, beta=config.beta,
             seed=config.seed, backbone=config.backbone, wall_s=run.wall_before + time.perf_counter() - run.started,
@@ -315,7 +317,7 @@ def finish(run: Run, scored: tuple[dict, np.ndarray] | None) -> dict[str, Any]:
             steps=run.total_steps, history=run.history, weighing=config.weighing, init=config.as_dict()["init"],
             train_agent_regret=train_regret.tolist(), train_mse=float(train_metrics["mse"]),
             train_objective=float(train_objective), keep=config.keep, validation=config.validation,
-            kept_epoch=None if kept is None else kept["epoch"],
+            kept_epoch=None if kept is None else kept["epoch"], **held_out,
             **({"recipe": config.recipe, "path": climbed(run)} if len(run.path) > 1 else {}),
         )
         if run.epochs <= run.first_epoch:  # keep a checkpoint to evaluate later
