@@ -31,14 +31,25 @@ def test_the_held_out_windows_are_the_latest_and_no_hour_is_a_target_of_both_par
     assert held.population is task.population and fitted.population is task.population
 
 
-def test_a_share_that_leaves_one_side_empty_and_a_held_out_part_nothing_scores_are_refused():
+def test_a_share_that_leaves_one_side_empty_is_refused():
     with pytest.raises(ValueError, match=r"validation=1e-09 holds out 0 of the 14346 training windows"):
         hold_out(task_of("EquitablePM-EV-v0", "train"), 1e-9)
     for share in (1.0, -0.1):
         with pytest.raises(ValueError, match=f"validation={share} is not allowed; use a share in"):
             TrainConfig(validation=share, keep="best")
-    with pytest.raises(ValueError, match="validation=0.2 holds out windows that only --keep best scores on"):
-        TrainConfig(validation=0.2, keep="last")
+
+
+def test_under_keep_last_the_held_out_windows_only_score_the_last_model(tmp_path):
+    torch.set_num_threads(1)
+    config = TrainConfig(q=math.inf, epochs=2, recipe="paper", validation=0.3, out=tmp_path / "run", **TINY)
+    record = loop.train(config)
+    fitted, held = hold_out(task_of(config.env, "train", config.env_kwargs()), 0.3)
+    assert record["keep"] == "last" and record["kept_epoch"] is None
+    assert record["steps"] == 2 * (fitted.num_windows // config.batch_size)  # the updates ran on the fitted part alone
+    policy = build_policy(config, fitted)
+    policy.load_state_dict(checkpoint.given_model(checkpoint.read(tmp_path / "run" / checkpoint.CHECKPOINT)))
+    assert record["validation_agent_regret"] == pytest.approx(evaluate(lambda x, _: policy.predict(x), held)[1].tolist())
+    assert all("validation_objective" not in h for h in record["history"])
 
 
 def test_a_run_fits_on_the_earlier_windows_and_gives_each_rungs_lowest_held_out_score(tmp_path, monkeypatch):

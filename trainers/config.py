@@ -135,9 +135,11 @@ class TrainConfig:
                                     "on the whole training split: (1 - beta) L_q + beta L_f, the MSE for mse; one "
                                     "training-split evaluation per epoch); default: the recipe's (path best, paper "
                                     "last)", choices=KEEPS)
-    validation: float = _field(0.0, "share of the training windows, the latest in time, held out of the updates for "
-                                    "--keep best to score on (early stopping; trainers/selection.py); 0: --keep best "
-                                    "scores on the whole training split")
+    validation: float = _field(0.0, "share of the training windows, the latest in time, held out of the updates: "
+                                    "--keep best scores on them (early stopping), and under either --keep the given "
+                                    "model's regret there is recorded (validation_agent_regret), so that schedules "
+                                    "compare on windows none was fitted to (trainers/selection.py); 0: none held out, "
+                                    "--keep best scores on the whole training split")
     init: Path | None = _field(None, "start from this finished run's model (its checkpoint.pt; same env, keywords and "
                                      "backbone): continuation in q, and the reference regret of --weighing excess")
     perturbation: float = _field(1.0, "std of pfy's Gaussian perturbation of the forecast, signal units")
@@ -204,9 +206,6 @@ class TrainConfig:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed; use 1 or more")
         if not 0.0 <= self.validation < 1.0:
             raise ValueError(f"validation={self.validation} is not allowed; use a share in [0, 1), e.g. 0.2 (0: none held out)")
-        if self.validation and self.keep != "best":
-            raise ValueError(f"validation={self.validation} holds out windows that only --keep best scores on; "
-                             f"give --keep best, or --validation 0 with --keep {self.keep}")
         for name in ("memory", "weight_step", "init_std", "lr_gamma") + (("lr",) if self.lr is not None else ()):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed; use a number > 0")

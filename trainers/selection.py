@@ -4,7 +4,8 @@
 (1 - beta) L_q + beta L_f, and gives the lowest (:func:`keep_if_best`). It scores on the whole training
 split, or, with ``--validation F``, on the latest share F of the training windows, which the updates then
 never see (:func:`hold_out`): early stopping on data the model was not fitted to, held out at the end of
-the training period as the test split follows the training one.
+the training period as the test split follows the training one. Under ``--keep last`` the held-out windows
+only score the last model, so that two schedules can be compared on windows neither was fitted to.
 """
 
 from __future__ import annotations
